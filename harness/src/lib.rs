@@ -1,0 +1,11 @@
+//! `ufc-harness`: loads UFC test suites, runs them against the reference
+//! evaluator and against real SDKs behind adapters, compares, and reports.
+#![warn(missing_docs)]
+
+pub mod compare;
+pub mod exit_codes;
+pub mod party;
+pub mod protocol;
+pub mod report;
+pub mod run;
+pub mod suite;

@@ -1,0 +1,261 @@
+//! Adapter protocol, version 1: the message types exchanged with adapters
+//! as JSON lines (documented in `docs/protocol.md`, schemas in
+//! `docs/protocol/`). The suite's cases are stored in the same shape as the
+//! `evaluate` request's cases, so a case goes to an adapter unchanged.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The protocol version this harness speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Capabilities an adapter can declare in its `hello` answer.
+pub mod capability {
+    /// Flag evaluation returning the typed value.
+    pub const ASSIGN: &str = "assign";
+    /// Flag evaluation details.
+    pub const DETAILS: &str = "details";
+    /// Assignment events.
+    pub const EVENTS: &str = "events";
+    /// Bandit action selection.
+    pub const BANDITS: &str = "bandits";
+    /// Bandit details and bandit events.
+    pub const BANDIT_DETAILS: &str = "bandit-details";
+    /// The in-process `bench` loop.
+    pub const BENCH: &str = "bench";
+}
+
+/// One evaluation to perform: a flag for a subject, or a bandit action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum CaseInput {
+    /// A flag assignment.
+    Flag(FlagCase),
+    /// A bandit action.
+    Bandit(BanditCase),
+}
+
+/// A flag assignment request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagCase {
+    /// The flag key.
+    pub flag: String,
+    /// `STRING`, `INTEGER`, `NUMERIC`, `BOOLEAN` or `JSON`.
+    pub variation_type: String,
+    /// The default value.
+    pub default_value: Value,
+    /// The subject key.
+    pub subject_key: String,
+    /// The subject's attributes.
+    pub subject_attributes: Map<String, Value>,
+}
+
+/// A bandit action request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BanditCase {
+    /// The flag key.
+    pub flag: String,
+    /// The default variation (a string).
+    pub default_value: Value,
+    /// The subject key.
+    pub subject_key: String,
+    /// `{numericAttributes, categoricalAttributes}` as the test file gives them.
+    pub subject_attributes: ContextAttributes,
+    /// The candidate actions.
+    pub actions: Vec<ActionInput>,
+}
+
+/// Numeric and categorical attribute maps, kept as raw JSON so that wrongly
+/// typed values reach each party unchanged.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextAttributes {
+    /// Attributes meant as numbers.
+    #[serde(default)]
+    pub numeric_attributes: Map<String, Value>,
+    /// Attributes meant as categories.
+    #[serde(default)]
+    pub categorical_attributes: Map<String, Value>,
+}
+
+/// A candidate bandit action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionInput {
+    /// The action key.
+    pub action_key: String,
+    /// The action's attributes.
+    #[serde(flatten)]
+    pub attributes: ContextAttributes,
+}
+
+/// A case as sent in an `evaluate` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireCase<'a> {
+    /// The case id.
+    pub case_id: std::borrow::Cow<'a, str>,
+    /// The evaluation.
+    #[serde(flatten)]
+    pub input: std::borrow::Cow<'a, CaseInput>,
+}
+
+/// What a party answered for one case.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseResult {
+    /// The case id.
+    pub case_id: String,
+    /// The value (bandits: `{variation, action}`); absent on error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Evaluation details in the shared files' shape, if the party gives them.
+    #[serde(default)]
+    pub details: Option<Value>,
+    /// Events handed to the assignment logger.
+    #[serde(default)]
+    pub assignment_events: Vec<Value>,
+    /// Events handed to the bandit logger.
+    #[serde(default)]
+    pub bandit_events: Vec<Value>,
+    /// Set when the party could not evaluate this case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl CaseResult {
+    /// A result that records an error.
+    pub fn error(case_id: &str, message: impl Into<String>) -> CaseResult {
+        CaseResult { case_id: case_id.to_owned(), error: Some(message.into()), ..CaseResult::default() }
+    }
+}
+
+/// Where a configuration comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A file the adapter reads.
+    Path(std::path::PathBuf),
+    /// The document itself.
+    Inline(Value),
+}
+
+/// Requests, tagged by `op`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Request<'a> {
+    /// Handshake.
+    Hello {
+        /// Sequence number.
+        id: u64,
+        /// Protocol version.
+        protocol: u32,
+    },
+    /// Load a configuration.
+    Configure {
+        /// Sequence number.
+        id: u64,
+        /// `flags-v1.json`.
+        flags: Source,
+        /// `bandit-models-v1.json`, if any.
+        #[serde(default)]
+        bandits: Option<Source>,
+    },
+    /// Evaluate a batch.
+    Evaluate {
+        /// Sequence number.
+        id: u64,
+        /// The cases.
+        cases: Vec<WireCase<'a>>,
+    },
+    /// Time an in-process loop.
+    Bench {
+        /// Sequence number.
+        id: u64,
+        /// The loop's parameters.
+        #[serde(flatten)]
+        bench: BenchRequest,
+    },
+    /// Stop.
+    Shutdown {
+        /// Sequence number.
+        id: u64,
+    },
+}
+
+/// The parameters of a `bench` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BenchRequest {
+    /// `assign`, `details` or `bandit`.
+    pub mode: String,
+    /// The flag.
+    pub flag: String,
+    /// Its type.
+    pub variation_type: String,
+    /// The default value.
+    pub default_value: Value,
+    /// Subjects cycled through.
+    pub subjects: Vec<BenchSubject>,
+    /// Bandit actions (mode `bandit`).
+    #[serde(default)]
+    pub actions: Vec<ActionInput>,
+    /// Loop length.
+    pub iterations: u64,
+}
+
+/// A subject of a bench loop.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BenchSubject {
+    /// The subject key.
+    pub subject_key: String,
+    /// Flat attributes (assign/details) or `{numericAttributes, categoricalAttributes}` (bandit).
+    pub subject_attributes: Value,
+}
+
+/// Any response: `id`, `ok`, and the op's fields.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    /// The request's sequence number.
+    pub id: u64,
+    /// Whether the request succeeded.
+    pub ok: bool,
+    /// The error, when not ok.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `hello`: the protocol version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<u32>,
+    /// `hello`: the SDK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdk: Option<SdkInfo>,
+    /// `hello`: capabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<String>>,
+    /// `evaluate`: one result per case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<CaseResult>>,
+    /// `bench`: iterations run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<u64>,
+    /// `bench`: elapsed nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ns: Option<u64>,
+}
+
+/// The SDK behind an adapter.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SdkInfo {
+    /// Short name (`python`, `node`, `rust`, ...).
+    pub name: String,
+    /// The package it wraps.
+    #[serde(default)]
+    pub package: Option<String>,
+    /// The package version.
+    #[serde(default)]
+    pub version: String,
+}

@@ -1,0 +1,113 @@
+//! Markdown, for a CI step summary or a checked-in report: the per-party
+//! totals, the differences grouped by cause, then each failing case.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::run::{CaseOutcome, RunResult, Status};
+
+/// The cause a non-passing outcome is grouped under: its catalogued
+/// divergence if one was attributed, else the fields that differ.
+pub fn cause_of(outcome: &CaseOutcome) -> String {
+    if !outcome.causes.is_empty() {
+        return outcome.causes.join(", ");
+    }
+    match outcome.status {
+        Status::Errored => "errored: the party could not answer".into(),
+        Status::UnexpectedPass => "stale known-failure entry (the case now passes)".into(),
+        _ => {
+            let mut fields: Vec<String> = outcome
+                .differences
+                .iter()
+                .map(|d| format!("{} ({})", generic_field(&d.field), d.severity.as_str()))
+                .collect();
+            fields.dedup();
+            format!("uncatalogued: {}", fields.join(", "))
+        }
+    }
+}
+
+/// `assignmentEvents[0].variation` → `assignmentEvents[].variation`.
+fn generic_field(field: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for c in field.chars() {
+        match c {
+            '[' => {
+                skipping = true;
+                out.push('[');
+            }
+            ']' => {
+                skipping = false;
+                out.push(']');
+            }
+            _ if skipping => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders the report.
+pub fn render(result: &RunResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# UFC conformance report\n");
+    let _ = writeln!(out, "Suite: `{}`  \nFailing severities: {}\n", result.suite.display(),
+        result.fail_on.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(out, "| party | SDK | passed | failed | errored | skipped | known failures | unexpected passes |");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+    for p in &result.parties {
+        let s = result.party_summary(&p.name);
+        let _ = writeln!(
+            out,
+            "| {} | {} {} | {} | {} | {} | {} | {} | {} |",
+            p.name,
+            p.sdk.package.as_deref().unwrap_or(&p.sdk.name),
+            p.sdk.version,
+            s.passed,
+            s.failed,
+            s.errored,
+            s.skipped,
+            s.known_failures,
+            s.unexpected_passes
+        );
+    }
+    let noteworthy: Vec<&CaseOutcome> = result
+        .outcomes
+        .iter()
+        .filter(|o| !matches!(o.status, Status::Skipped) && (o.status != Status::Passed || !o.differences.is_empty()))
+        .collect();
+    let mut by_cause: BTreeMap<String, Vec<&CaseOutcome>> = BTreeMap::new();
+    for o in &noteworthy {
+        by_cause.entry(cause_of(o)).or_default().push(o);
+    }
+    let _ = writeln!(out, "\n## Differences by cause\n");
+    if by_cause.is_empty() {
+        let _ = writeln!(out, "None: every party agrees with the expectations.");
+    }
+    for (cause, outcomes) in &by_cause {
+        let mut parties: Vec<&str> = outcomes.iter().map(|o| o.party.as_str()).collect();
+        parties.sort_unstable();
+        parties.dedup();
+        let _ = writeln!(out, "### {cause}\n");
+        let _ = writeln!(out, "{} case(s); parties: {}\n", outcomes.len(), parties.join(", "));
+        for o in outcomes.iter().take(20) {
+            let first = o.differences.first().map(|d| {
+                format!("`{}` expected `{}`, got `{}`", d.field, super::short(&d.expected, 60), super::short(&d.actual, 60))
+            });
+            let _ = writeln!(
+                out,
+                "- `{}` [{}] {}{}",
+                o.case_id,
+                o.party,
+                o.status.as_str(),
+                first.map(|f| format!(": {f}")).unwrap_or_else(|| o.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())
+            );
+        }
+        if outcomes.len() > 20 {
+            let _ = writeln!(out, "- … and {} more", outcomes.len() - 20);
+        }
+        let _ = writeln!(out);
+    }
+    out
+}

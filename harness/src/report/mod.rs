@@ -1,0 +1,80 @@
+//! Reporters: each turns a finished [`RunResult`] into one output format.
+//! Nothing else in the harness formats results for people or machines.
+//! The JSON report's shape is a versioned public format (see
+//! `docs/report-schema.json`).
+
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod terminal;
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// The JSON report's format version.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// directory, flushed, then renamed over the target, so a reader never sees
+/// a half-written report.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Pretty JSON with object keys sorted, so diffs line up field by field.
+pub fn pretty_sorted(value: &Value) -> String {
+    serde_json::to_string_pretty(&sorted(value)).unwrap_or_default()
+}
+
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A unified diff (patience algorithm) of two JSON values, pretty-printed
+/// with sorted keys.
+pub fn json_diff(expected: &Value, actual: &Value) -> String {
+    let old = pretty_sorted(expected) + "\n";
+    let new = pretty_sorted(actual) + "\n";
+    similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .diff_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header("expected", "actual")
+        .to_string()
+}
+
+/// A short one-line JSON rendering, cut at `max` characters.
+pub fn short(value: &Value, max: usize) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= max {
+        text
+    } else {
+        let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}

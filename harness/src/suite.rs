@@ -1,0 +1,296 @@
+//! Suite discovery and loading. A suite is a set of groups; a group is one
+//! flag configuration (plus optional bandit models) and the test files that
+//! run against it. Two layouts are understood:
+//!
+//! * Eppo's shared data: `ufc/flags-v1.json` + `ufc/tests/*.json`, and
+//!   `ufc/bandit-flags-v1.json` + `ufc/bandit-models-v1.json` +
+//!   `ufc/bandit-tests/*.json`. Case id: `<file stem>/<subjectKey>`.
+//! * The project's own: `ufc-fixtures/<group>/flags-v1.json` (+
+//!   `bandit-models-v1.json`) with `test-cases/<group>/*.json` (+
+//!   `test-cases/<group>/bandit-tests/*.json`). Case id:
+//!   `<group>/<file stem>/<subjectKey>`.
+//!
+//! A test file that cannot be read becomes a load error naming the file,
+//! the JSON path and what was expected; the other files still load.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::protocol::{ActionInput, BanditCase, CaseInput, ContextAttributes, FlagCase};
+
+/// A loaded suite.
+#[derive(Debug, Default)]
+pub struct Suite {
+    /// Where it was loaded from.
+    pub root: PathBuf,
+    /// Configuration groups.
+    pub groups: Vec<Group>,
+    /// Every case, in load order.
+    pub cases: Vec<Case>,
+    /// Test files that could not be read.
+    pub load_errors: Vec<LoadError>,
+}
+
+/// One configuration and the cases that run against it.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Group name (`ufc`, `ufc-bandits`, or the project's folder name).
+    pub name: String,
+    /// `flags-v1.json`.
+    pub flags: PathBuf,
+    /// `bandit-models-v1.json`, if any.
+    pub bandit_models: Option<PathBuf>,
+}
+
+/// One case: one subject of one test file.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Stable id.
+    pub id: String,
+    /// The test file.
+    pub file: PathBuf,
+    /// Index into [`Suite::groups`].
+    pub group: usize,
+    /// What to evaluate.
+    pub input: CaseInput,
+    /// What the file expects.
+    pub expected: Expected,
+}
+
+/// A test file's expectations for one subject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expected {
+    /// `assignment` (bandits: `{variation, action}`).
+    pub assignment: Value,
+    /// `evaluationDetails`, when the file has them.
+    pub details: Option<Value>,
+}
+
+/// A test file that could not be loaded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}: at {path}: {message}", file.display())]
+pub struct LoadError {
+    /// The file.
+    pub file: PathBuf,
+    /// JSON path of the fault.
+    pub path: String,
+    /// What was expected.
+    pub message: String,
+}
+
+/// A suite directory that has neither layout.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: not a suite directory: expected ufc/flags-v1.json with ufc/tests/, or ufc-fixtures/<group>/flags-v1.json with test-cases/<group>/", .0.display())]
+pub struct NotASuite(pub PathBuf);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FlagTestFile {
+    flag: String,
+    variation_type: String,
+    default_value: Value,
+    subjects: Vec<FlagSubject>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FlagSubject {
+    subject_key: String,
+    #[serde(default)]
+    subject_attributes: Map<String, Value>,
+    assignment: Value,
+    #[serde(default)]
+    evaluation_details: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BanditTestFile {
+    flag: String,
+    default_value: Value,
+    subjects: Vec<BanditSubject>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BanditSubject {
+    subject_key: String,
+    #[serde(default)]
+    subject_attributes: ContextAttributes,
+    #[serde(default)]
+    actions: Vec<ActionInput>,
+    assignment: Value,
+}
+
+impl Suite {
+    /// Loads a suite directory in either layout.
+    pub fn load(root: &Path) -> Result<Suite, NotASuite> {
+        let mut suite = Suite { root: root.to_owned(), ..Suite::default() };
+        let eppo = [root.join("ufc"), root.to_owned()]
+            .into_iter()
+            .find(|dir| dir.join("flags-v1.json").is_file() || dir.join("bandit-flags-v1.json").is_file());
+        if let Some(ufc) = eppo {
+            if ufc.join("flags-v1.json").is_file() {
+                suite.add_group("ufc", ufc.join("flags-v1.json"), None, &ufc.join("tests"), "", false);
+            }
+            if ufc.join("bandit-flags-v1.json").is_file() {
+                let models = Some(ufc.join("bandit-models-v1.json")).filter(|p| p.is_file());
+                suite.add_group("ufc-bandits", ufc.join("bandit-flags-v1.json"), models, &ufc.join("bandit-tests"), "", true);
+            }
+        } else if root.join("ufc-fixtures").is_dir() && root.join("test-cases").is_dir() {
+            for group in sorted_entries(&root.join("ufc-fixtures")).into_iter().filter(|p| p.is_dir()) {
+                let name = file_name(&group);
+                let flags = group.join("flags-v1.json");
+                if !flags.is_file() {
+                    continue;
+                }
+                let models = Some(group.join("bandit-models-v1.json")).filter(|p| p.is_file());
+                let tests = root.join("test-cases").join(&name);
+                let prefix = format!("{name}/");
+                suite.add_group(&name, flags.clone(), models.clone(), &tests, &prefix, false);
+                let bandit_tests = tests.join("bandit-tests");
+                if bandit_tests.is_dir() {
+                    suite.add_group(&format!("{name}-bandits"), flags, models, &bandit_tests, &prefix, true);
+                }
+            }
+        }
+        if suite.groups.is_empty() {
+            return Err(NotASuite(root.to_owned()));
+        }
+        suite.disambiguate_ids();
+        Ok(suite)
+    }
+
+    fn add_group(&mut self, name: &str, flags: PathBuf, bandit_models: Option<PathBuf>, tests: &Path, prefix: &str, bandit: bool) {
+        let group = self.groups.len();
+        self.groups.push(Group { name: name.to_owned(), flags, bandit_models });
+        let files = sorted_entries(tests)
+            .into_iter()
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"));
+        for file in files {
+            let loaded = if bandit { load_bandit_file(&file) } else { load_flag_file(&file) };
+            match loaded {
+                Ok(cases) => {
+                    let stem = file_stem(&file);
+                    for (subject_key, input, expected) in cases {
+                        self.cases.push(Case {
+                            id: format!("{prefix}{stem}/{subject_key}"),
+                            file: file.clone(),
+                            group,
+                            input,
+                            expected,
+                        });
+                    }
+                }
+                Err(err) => self.load_errors.push(err),
+            }
+        }
+    }
+
+    /// Subjects repeated within one file get `#2`, `#3`... so ids stay unique.
+    fn disambiguate_ids(&mut self) {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for case in &mut self.cases {
+            let count = seen.entry(case.id.clone()).or_insert(0);
+            *count += 1;
+            if *count > 1 {
+                case.id = format!("{}#{count}", case.id);
+            }
+        }
+    }
+
+    /// Keeps only the cases whose id matches the glob.
+    pub fn retain_matching(&mut self, glob: &globset::GlobMatcher) {
+        self.cases.retain(|case| glob.is_match(&case.id));
+    }
+}
+
+type Loaded = Vec<(String, CaseInput, Expected)>;
+
+fn read_json(file: &Path) -> Result<Value, LoadError> {
+    let bytes = std::fs::read(file).map_err(|err| LoadError {
+        file: file.to_owned(),
+        path: "$".into(),
+        message: format!("cannot read the file: {err}"),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|err| LoadError {
+        file: file.to_owned(),
+        path: "$".into(),
+        message: format!("not valid JSON (line {}, column {}): {err}", err.line(), err.column()),
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(file: &Path, value: &Value, what: &str) -> Result<T, LoadError> {
+    serde_path_to_error::deserialize(value).map_err(|err| LoadError {
+        file: file.to_owned(),
+        path: ufc_reference::error::json_path("$", err.path()),
+        message: format!("{} (reading {what})", ufc_reference::error::expected(err.inner())),
+    })
+}
+
+fn load_flag_file(file: &Path) -> Result<Loaded, LoadError> {
+    let value = read_json(file)?;
+    let test: FlagTestFile = parse(file, &value, "a flag test file: {flag, variationType, defaultValue, subjects}")?;
+    Ok(test
+        .subjects
+        .into_iter()
+        .map(|s| {
+            let input = CaseInput::Flag(FlagCase {
+                flag: test.flag.clone(),
+                variation_type: test.variation_type.clone(),
+                default_value: test.default_value.clone(),
+                subject_key: s.subject_key.clone(),
+                subject_attributes: s.subject_attributes,
+            });
+            (s.subject_key, input, Expected { assignment: s.assignment, details: s.evaluation_details })
+        })
+        .collect())
+}
+
+fn load_bandit_file(file: &Path) -> Result<Loaded, LoadError> {
+    let value = read_json(file)?;
+    let test: BanditTestFile = parse(file, &value, "a bandit test file: {flag, defaultValue, subjects}")?;
+    Ok(test
+        .subjects
+        .into_iter()
+        .map(|s| {
+            let input = CaseInput::Bandit(BanditCase {
+                flag: test.flag.clone(),
+                default_value: test.default_value.clone(),
+                subject_key: s.subject_key.clone(),
+                subject_attributes: s.subject_attributes,
+                actions: s.actions,
+            });
+            (s.subject_key, input, Expected { assignment: s.assignment, details: None })
+        })
+        .collect())
+}
+
+fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    entries
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// The built-in suite: the repository's `test-cases/` and `ufc-fixtures/`.
+/// Looked for in the current directory first, then next to the crate.
+pub fn builtin_root() -> PathBuf {
+    let here = PathBuf::from(".");
+    if here.join("test-cases").is_dir() && here.join("ufc-fixtures").is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}

@@ -1,0 +1,94 @@
+//! Errors: something in the input is broken. (Why a default value was
+//! served is an evaluation outcome, not an error: see `eval`.)
+
+/// A document that is not a UFC configuration (or bandit model file) at
+/// all. Nothing in it can be evaluated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigurationError {
+    /// The bytes are not JSON.
+    #[error("not valid JSON at line {line}, column {column}: {message}")]
+    Json {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the JSON parser expected.
+        message: String,
+    },
+    /// Valid JSON, but not the expected shape at `path`.
+    #[error("at {path}: {message}")]
+    Shape {
+        /// JSON path of the offending value, e.g. `$.flags`.
+        path: String,
+        /// What was expected there.
+        message: String,
+    },
+}
+
+/// One flag (or bandit link or model) that could not be read. It evaluates
+/// to `UNEXPECTED_CONFIGURATION_ERROR`; the rest of the document works.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("at {path}: {message}")]
+#[non_exhaustive]
+pub struct FlagConfigError {
+    /// The flag key (or bandit key) at fault.
+    pub key: String,
+    /// JSON path of the offending value, e.g. `$.flags["x"].allocations[0].splits`.
+    pub path: String,
+    /// What was expected there.
+    pub message: String,
+}
+
+impl FlagConfigError {
+    pub(crate) fn new(key: &str, path: String, message: impl Into<String>) -> FlagConfigError {
+        FlagConfigError { key: key.to_owned(), path, message: message.into() }
+    }
+}
+
+/// Renders a `serde_path_to_error` path under `prefix` in JSONPath style,
+/// e.g. `$.flags["my-flag"].allocations[0]`.
+pub fn json_path(prefix: &str, path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = prefix.to_owned();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if is_identifier(key) {
+                    out.push('.');
+                    out.push_str(key);
+                } else {
+                    out.push_str(&format!("[{}]", serde_json::Value::String(key.clone())));
+                }
+            }
+            Segment::Unknown => out.push_str(".?"),
+        }
+    }
+    out
+}
+
+/// `$.flags["some-key"]`-style member access for any key.
+pub fn member(prefix: &str, key: &str) -> String {
+    if is_identifier(key) {
+        format!("{prefix}.{key}")
+    } else {
+        format!("{prefix}[{}]", serde_json::Value::String(key.to_owned()))
+    }
+}
+
+fn is_identifier(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Rewords serde's `invalid type: X, expected Y` as `expected Y, found X`,
+/// so every error says what was expected first.
+pub fn expected(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    match message.strip_prefix("invalid type: ").and_then(|rest| rest.split_once(", expected ")) {
+        Some((found, wanted)) => format!("expected {wanted}, found {found}"),
+        None => message,
+    }
+}

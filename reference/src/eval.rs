@@ -1,0 +1,278 @@
+//! Flag evaluation (spec section 2): from a request and "now" to an outcome
+//! that says which allocation, rule, split and variation decided, or why
+//! the default is served.
+
+use serde::Serialize;
+
+use crate::config::{Allocation, Configuration, Flag, FlagEntry, Rule, Split, Variation};
+use crate::details::EvaluationDetails;
+use crate::error::FlagConfigError;
+use crate::events::AssignmentEvent;
+use crate::value::{Attributes, TypedValue, VariationType};
+use crate::Timestamp;
+
+/// What to evaluate: one flag for one subject, asking for one type.
+#[derive(Debug, Clone, Copy)]
+pub struct FlagRequest<'a> {
+    /// The flag key.
+    pub flag_key: &'a str,
+    /// The subject key (sharding input, and the `id` fallback).
+    pub subject_key: &'a str,
+    /// The subject's attributes.
+    pub attributes: &'a Attributes,
+    /// The type the caller asked for.
+    pub expected_type: VariationType,
+}
+
+impl<'a> FlagRequest<'a> {
+    /// A request.
+    pub fn new(flag_key: &'a str, subject_key: &'a str, attributes: &'a Attributes, expected_type: VariationType) -> Self {
+        FlagRequest { flag_key, subject_key, attributes, expected_type }
+    }
+}
+
+/// The flag-level code of spec section 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum FlagEvaluationCode {
+    /// A variation was served.
+    Match,
+    /// The flag is unknown or disabled.
+    FlagUnrecognizedOrDisabled,
+    /// The caller asked for another type than the flag's.
+    TypeMismatch,
+    /// The selected variation's value is not of the flag's type.
+    AssignmentError,
+    /// No allocation yielded a split.
+    DefaultAllocationNull,
+    /// No configuration is loaded.
+    ConfigurationMissing,
+    /// The flag's configuration is unusable.
+    UnexpectedConfigurationError,
+    /// Bandits: the variation is not linked to a bandit.
+    NonBanditVariation,
+    /// Bandits: no actions were supplied.
+    NoActionsSuppliedForBandit,
+    /// Bandits: the model is missing or unusable.
+    BanditError,
+}
+
+impl FlagEvaluationCode {
+    /// The code as the shared test files spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagEvaluationCode::Match => "MATCH",
+            FlagEvaluationCode::FlagUnrecognizedOrDisabled => "FLAG_UNRECOGNIZED_OR_DISABLED",
+            FlagEvaluationCode::TypeMismatch => "TYPE_MISMATCH",
+            FlagEvaluationCode::AssignmentError => "ASSIGNMENT_ERROR",
+            FlagEvaluationCode::DefaultAllocationNull => "DEFAULT_ALLOCATION_NULL",
+            FlagEvaluationCode::ConfigurationMissing => "CONFIGURATION_MISSING",
+            FlagEvaluationCode::UnexpectedConfigurationError => "UNEXPECTED_CONFIGURATION_ERROR",
+            FlagEvaluationCode::NonBanditVariation => "NON_BANDIT_VARIATION",
+            FlagEvaluationCode::NoActionsSuppliedForBandit => "NO_ACTIONS_SUPPLIED_FOR_BANDIT",
+            FlagEvaluationCode::BanditError => "BANDIT_ERROR",
+        }
+    }
+}
+
+/// The allocation-level code of spec section 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AllocationEvaluationCode {
+    /// This allocation decided.
+    Match,
+    /// Now is before `startAt`.
+    BeforeStartTime,
+    /// Now is after `endAt`.
+    AfterEndTime,
+    /// No rule passed.
+    FailingRule,
+    /// Rules passed but no split admitted the subject.
+    TrafficExposureMiss,
+    /// After the deciding allocation; not looked at.
+    Unevaluated,
+}
+
+/// Which allocation, rule, split and variation decided.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'c> {
+    /// 0-based position of the allocation.
+    pub allocation_index: usize,
+    /// The allocation.
+    pub allocation: &'c Allocation,
+    /// The first rule that held (`None` when the allocation has no rules).
+    pub rule: Option<&'c Rule>,
+    /// The split that admitted the subject.
+    pub split: &'c Split,
+    /// The variation the split names, if the flag defines it.
+    pub variation: Option<&'c Variation>,
+}
+
+/// The result of evaluating a flag.
+#[derive(Debug, Clone, Copy)]
+pub struct FlagOutcome<'c> {
+    /// The flag-level code.
+    pub code: FlagEvaluationCode,
+    /// The flag, when it was found and valid.
+    pub flag: Option<&'c Flag>,
+    /// What decided, when an allocation yielded a split.
+    pub decision: Option<Decision<'c>>,
+    /// The configuration error, for a flag that could not be read.
+    pub config_error: Option<&'c FlagConfigError>,
+}
+
+impl<'c> FlagOutcome<'c> {
+    fn default_because(code: FlagEvaluationCode) -> Self {
+        FlagOutcome { code, flag: None, decision: None, config_error: None }
+    }
+
+    /// The served value; `None` means the caller's default is served.
+    pub fn value(&self) -> Option<&'c TypedValue> {
+        match self.code {
+            FlagEvaluationCode::Match => self.decision?.variation?.typed.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The served value as JSON, or `default`.
+    pub fn value_or(&self, default: &serde_json::Value) -> serde_json::Value {
+        self.value().map_or_else(|| default.clone(), TypedValue::to_json)
+    }
+
+    /// The assignment event a logger receives (spec section 4): only for a
+    /// served variation whose allocation has `doLog`.
+    pub fn assignment_event(&self, request: &FlagRequest<'_>, now: Timestamp) -> Option<AssignmentEvent> {
+        let decision = self.decision?;
+        if self.code != FlagEvaluationCode::Match || !decision.allocation.do_log {
+            return None;
+        }
+        Some(AssignmentEvent::new(request, decision, now))
+    }
+}
+
+/// Receives the code of each allocation rejected before the decision. The
+/// plain evaluation path uses [`NoTrace`], which compiles to nothing.
+pub(crate) trait Trace {
+    fn rejected(&mut self, code: AllocationEvaluationCode);
+}
+
+/// Records nothing.
+pub(crate) struct NoTrace;
+
+impl Trace for NoTrace {
+    #[inline(always)]
+    fn rejected(&mut self, _: AllocationEvaluationCode) {}
+}
+
+impl Trace for Vec<AllocationEvaluationCode> {
+    fn rejected(&mut self, code: AllocationEvaluationCode) {
+        self.push(code);
+    }
+}
+
+impl Configuration {
+    /// Evaluates a flag. `now` decides `startAt`/`endAt`.
+    pub fn evaluate<'c>(&'c self, request: &FlagRequest<'_>, now: Timestamp) -> FlagOutcome<'c> {
+        evaluate_traced(Some(self), request, now, &mut NoTrace)
+    }
+
+    /// Evaluates a flag and builds its evaluation details (spec section 3).
+    pub fn evaluate_details<'c>(
+        &'c self,
+        request: &FlagRequest<'_>,
+        now: Timestamp,
+    ) -> (FlagOutcome<'c>, EvaluationDetails) {
+        evaluate_details(Some(self), request, now)
+    }
+}
+
+/// Evaluates with details, with or without a configuration (`None` gives
+/// `CONFIGURATION_MISSING`).
+pub fn evaluate_details<'c>(
+    config: Option<&'c Configuration>,
+    request: &FlagRequest<'_>,
+    now: Timestamp,
+) -> (FlagOutcome<'c>, EvaluationDetails) {
+    let mut rejected = Vec::new();
+    let outcome = evaluate_traced(config, request, now, &mut rejected);
+    let details = EvaluationDetails::build(config, request, &outcome, &rejected);
+    (outcome, details)
+}
+
+pub(crate) fn evaluate_traced<'c, T: Trace>(
+    config: Option<&'c Configuration>,
+    request: &FlagRequest<'_>,
+    now: Timestamp,
+    trace: &mut T,
+) -> FlagOutcome<'c> {
+    let Some(config) = config else {
+        return FlagOutcome::default_because(FlagEvaluationCode::ConfigurationMissing);
+    };
+    let flag = match config.flag(request.flag_key) {
+        None => return FlagOutcome::default_because(FlagEvaluationCode::FlagUnrecognizedOrDisabled),
+        Some(FlagEntry::Invalid(err)) => {
+            return FlagOutcome {
+                config_error: Some(err),
+                ..FlagOutcome::default_because(FlagEvaluationCode::UnexpectedConfigurationError)
+            }
+        }
+        Some(FlagEntry::Valid(flag)) => flag,
+    };
+    // A disabled flag is reported as such even when the type is wrong too
+    // (the RS core's order; spec section 8.9).
+    if !flag.enabled {
+        return FlagOutcome::default_because(FlagEvaluationCode::FlagUnrecognizedOrDisabled);
+    }
+    if flag.variation_type != request.expected_type {
+        return FlagOutcome { flag: Some(flag), ..FlagOutcome::default_because(FlagEvaluationCode::TypeMismatch) };
+    }
+    let Some(decision) = decide(flag, request, now, trace) else {
+        return FlagOutcome { flag: Some(flag), ..FlagOutcome::default_because(FlagEvaluationCode::DefaultAllocationNull) };
+    };
+    let code = match decision.variation {
+        None => FlagEvaluationCode::UnexpectedConfigurationError,
+        Some(variation) if variation.typed.is_none() => FlagEvaluationCode::AssignmentError,
+        Some(_) => FlagEvaluationCode::Match,
+    };
+    FlagOutcome { code, flag: Some(flag), decision: Some(decision), config_error: None }
+}
+
+/// Walks the allocations in order; the first that yields a split decides.
+fn decide<'c, T: Trace>(flag: &'c Flag, request: &FlagRequest<'_>, now: Timestamp, trace: &mut T) -> Option<Decision<'c>> {
+    for (allocation_index, allocation) in flag.allocations.iter().enumerate() {
+        if allocation.start_at.is_some_and(|start| now < start) {
+            trace.rejected(AllocationEvaluationCode::BeforeStartTime);
+            continue;
+        }
+        if allocation.end_at.is_some_and(|end| now > end) {
+            trace.rejected(AllocationEvaluationCode::AfterEndTime);
+            continue;
+        }
+        let rule = if allocation.rules.is_empty() {
+            None
+        } else {
+            let passing = allocation.rules.iter().find(|rule| {
+                rule.conditions.iter().all(|c| c.holds(request.subject_key, request.attributes))
+            });
+            match passing {
+                Some(rule) => Some(rule),
+                None => {
+                    trace.rejected(AllocationEvaluationCode::FailingRule);
+                    continue;
+                }
+            }
+        };
+        let split = allocation
+            .splits
+            .iter()
+            .find(|split| split.shards.iter().all(|shard| shard.admits(request.subject_key)));
+        let Some(split) = split else {
+            trace.rejected(AllocationEvaluationCode::TrafficExposureMiss);
+            continue;
+        };
+        let variation = flag.variations.get(&split.variation_key);
+        return Some(Decision { allocation_index, allocation, rule, split, variation });
+    }
+    None
+}
