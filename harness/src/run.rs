@@ -255,6 +255,11 @@ fn run_party(
             progress(&info.name, done, total);
             continue;
         }
+        for warning in party.configuration_warnings() {
+            if !config_errors.contains(&warning) {
+                config_errors.push(warning);
+            }
+        }
         // One batch per test file.
         let mut start = 0;
         while start < runnable.len() {
@@ -280,9 +285,6 @@ fn run_party(
             progress(&info.name, done, total);
             start = end;
         }
-    }
-    if info.name == "reference" || reference.is_none() {
-        let _ = config_errors;
     }
     (outcomes, results)
 }

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 
+pub mod bandit;
 mod compile;
 pub mod config;
 pub mod details;

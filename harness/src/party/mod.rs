@@ -48,4 +48,9 @@ pub trait Party: Send {
     fn stderr_tail(&self) -> Option<String> {
         None
     }
+    /// Problems the party found in the configuration it was just given
+    /// (malformed flags and the like) that do not stop it from working.
+    fn configuration_warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -1,16 +1,19 @@
 //! The reference evaluator as a party, in-process.
 
 use serde_json::{Map, Value};
+use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, ContextAttributes};
 use ufc_reference::{Attributes, AttributeValue, Configuration, FlagRequest, Timestamp, VariationType};
 
 use super::{ConfigSet, Party, PartyInfo};
-use crate::protocol::{capability, BenchRequest, CaseInput, CaseResult, FlagCase, SdkInfo, Source, WireCase};
+use crate::protocol::{capability, BanditCase, BenchRequest, CaseInput, CaseResult, FlagCase, SdkInfo, Source, WireCase};
 
 /// The in-process reference party.
 pub struct ReferenceParty {
     info: PartyInfo,
     now: Timestamp,
     config: Option<Configuration>,
+    models: Option<BanditModels>,
+    warnings: Vec<String>,
 }
 
 impl ReferenceParty {
@@ -24,18 +27,68 @@ impl ReferenceParty {
                     package: Some("ufc-reference".into()),
                     version: ufc_reference::VERSION.into(),
                 },
-                capabilities: [capability::ASSIGN, capability::DETAILS, capability::EVENTS, capability::BENCH]
+                capabilities: [
+                    capability::ASSIGN,
+                    capability::DETAILS,
+                    capability::EVENTS,
+                    capability::BANDITS,
+                    capability::BANDIT_DETAILS,
+                    capability::BENCH,
+                ]
                     .map(String::from)
                     .to_vec(),
             },
             now,
             config: None,
+            models: None,
+            warnings: Vec::new(),
         }
     }
 
     /// The loaded configuration.
     pub fn configuration(&self) -> Option<&Configuration> {
         self.config.as_ref()
+    }
+
+    /// Problems found in the last configuration: malformed flags, bandit
+    /// links and models. Each affects only itself.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    fn evaluate_bandit(&self, case_id: &str, case: &BanditCase) -> CaseResult {
+        let Some(default_variation) = case.default_value.as_str() else {
+            return CaseResult::error(case_id, format!("a bandit's defaultValue must be a string, found {}", case.default_value));
+        };
+        let numeric = &case.subject_attributes.numeric_attributes;
+        let categorical = &case.subject_attributes.categorical_attributes;
+        let flag_attributes = bandit::merged_attributes(numeric, categorical);
+        let subject = ContextAttributes::from_json(numeric, categorical);
+        let actions: Vec<Action> = case
+            .actions
+            .iter()
+            .map(|a| Action {
+                key: a.action_key.clone(),
+                attributes: ContextAttributes::from_json(&a.attributes.numeric_attributes, &a.attributes.categorical_attributes),
+            })
+            .collect();
+        let request = BanditRequest {
+            flag_key: &case.flag,
+            subject_key: &case.subject_key,
+            flag_attributes: &flag_attributes,
+            subject: &subject,
+            actions: &actions,
+            default_variation,
+        };
+        let outcome = bandit::evaluate(self.config.as_ref(), self.models.as_ref(), &request, self.now, true);
+        CaseResult {
+            case_id: case_id.to_owned(),
+            value: Some(outcome.assignment_json()),
+            details: outcome.details.as_ref().map(|d| d.to_json()),
+            assignment_events: outcome.assignment_event.clone().into_iter().collect(),
+            bandit_events: outcome.bandit_event.clone().into_iter().collect(),
+            error: None,
+        }
     }
 
     fn evaluate_flag(&self, case_id: &str, case: &FlagCase) -> CaseResult {
@@ -78,13 +131,21 @@ impl Party for ReferenceParty {
 
     fn configure(&mut self, config: &ConfigSet) -> Result<(), String> {
         self.config = None;
+        self.models = None;
+        self.warnings.clear();
         let flags = load(&config.flags)?;
         let where_ = match &config.flags {
             Source::Path(p) => p.display().to_string(),
             Source::Inline(_) => "inline configuration".into(),
         };
         let configuration = Configuration::from_value(&flags).map_err(|err| format!("{where_}: {err}"))?;
+        self.warnings.extend(configuration.flag_errors().iter().map(|e| format!("{where_}: flag {:?}: {e}", e.key)));
         self.config = Some(configuration);
+        if let Some(source) = &config.bandit_models {
+            let models = BanditModels::from_value(&load(source)?).map_err(|err| format!("bandit models: {err}"))?;
+            self.warnings.extend(models.errors().iter().map(|e| format!("bandit models: bandit {:?}: {e}", e.key)));
+            self.models = Some(models);
+        }
         Ok(())
     }
 
@@ -93,9 +154,13 @@ impl Party for ReferenceParty {
             .iter()
             .map(|case| match case.input.as_ref() {
                 CaseInput::Flag(flag) => self.evaluate_flag(&case.case_id, flag),
-                CaseInput::Bandit(_) => CaseResult::error(&case.case_id, "bandits are not supported by this party"),
+                CaseInput::Bandit(bandit) => self.evaluate_bandit(&case.case_id, bandit),
             })
             .collect()
+    }
+
+    fn configuration_warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 
     fn bench(&mut self, request: &BenchRequest) -> Result<u64, String> {

@@ -1,0 +1,541 @@
+//! Contextual bandits (spec section 5): a string flag picks a variation; if
+//! that variation is linked to a bandit, the bandit's model picks one of the
+//! caller's actions for the subject.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::config::Configuration;
+use crate::details::EvaluationDetails;
+use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
+use crate::eval::{evaluate_details, evaluate_traced, FlagEvaluationCode, FlagRequest, NoTrace};
+use crate::shard::md5_prefix_u32;
+use crate::value::{AttributeValue, Attributes, VariationType};
+use crate::Timestamp;
+
+/// The shuffle and selection hashes work modulo this.
+const BANDIT_SHARDS: u32 = 10_000;
+
+/// Loaded bandit models (`bandit-models-v1.json`). One malformed bandit is an
+/// error for that bandit alone.
+#[derive(Debug, Default)]
+pub struct BanditModels {
+    models: HashMap<String, BanditModel>,
+    errors: Vec<FlagConfigError>,
+}
+
+/// One bandit's model.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BanditModel {
+    /// The bandit key.
+    pub bandit_key: String,
+    /// `modelVersion`, reported in bandit events.
+    pub model_version: String,
+    /// The coefficients and exploration settings.
+    pub model_data: ModelData,
+}
+
+/// A model's parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelData {
+    /// Exploration: larger is greedier.
+    pub gamma: f64,
+    /// Score of an action without coefficients.
+    pub default_action_score: f64,
+    /// Every action gets at least `floor / N`.
+    pub action_probability_floor: f64,
+    /// Coefficients by action key.
+    pub coefficients: HashMap<String, ActionCoefficients>,
+}
+
+/// One action's coefficients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionCoefficients {
+    /// Base score.
+    pub intercept: f64,
+    /// Over the subject's numeric attributes.
+    #[serde(default)]
+    pub subject_numeric_coefficients: Vec<NumericCoefficient>,
+    /// Over the subject's categorical attributes.
+    #[serde(default)]
+    pub subject_categorical_coefficients: Vec<CategoricalCoefficient>,
+    /// Over the action's numeric attributes.
+    #[serde(default)]
+    pub action_numeric_coefficients: Vec<NumericCoefficient>,
+    /// Over the action's categorical attributes.
+    #[serde(default)]
+    pub action_categorical_coefficients: Vec<CategoricalCoefficient>,
+}
+
+/// `value × coefficient`, or `missingValueCoefficient`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NumericCoefficient {
+    /// The attribute.
+    pub attribute_key: String,
+    /// Multiplier.
+    pub coefficient: f64,
+    /// Used when the attribute is missing, null, not a number or not finite.
+    pub missing_value_coefficient: f64,
+}
+
+/// `valueCoefficients[value]`, or `missingValueCoefficient`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoricalCoefficient {
+    /// The attribute.
+    pub attribute_key: String,
+    /// Score by rendered value.
+    pub value_coefficients: HashMap<String, f64>,
+    /// Used when the attribute is missing, null or not listed.
+    pub missing_value_coefficient: f64,
+}
+
+#[derive(Deserialize)]
+struct ModelsFileWire {
+    bandits: Map<String, Value>,
+}
+
+impl BanditModels {
+    /// Parses `bandit-models-v1.json`. Fails only when the document is not a
+    /// bandit model file at all.
+    pub fn from_json(bytes: &[u8]) -> Result<BanditModels, ConfigurationError> {
+        let document: Value = serde_json::from_slice(bytes).map_err(|err| ConfigurationError::Json {
+            line: err.line(),
+            column: err.column(),
+            message: err.to_string(),
+        })?;
+        BanditModels::from_value(&document)
+    }
+
+    /// As [`BanditModels::from_json`], from a parsed document.
+    pub fn from_value(document: &Value) -> Result<BanditModels, ConfigurationError> {
+        let wire: ModelsFileWire = serde_path_to_error::deserialize(document).map_err(|err| {
+            ConfigurationError::Shape { path: json_path("$", err.path()), message: expected(err.inner()) }
+        })?;
+        let mut models = BanditModels::default();
+        for (key, raw) in &wire.bandits {
+            let path = member("$.bandits", key);
+            match serde_path_to_error::deserialize::<_, BanditModel>(raw) {
+                Ok(model) => {
+                    models.models.insert(key.clone(), model);
+                }
+                Err(err) => models.errors.push(FlagConfigError::new(key, json_path(&path, err.path()), expected(err.inner()))),
+            }
+        }
+        Ok(models)
+    }
+
+    /// The model of `bandit_key`.
+    pub fn get(&self, bandit_key: &str) -> Option<&BanditModel> {
+        self.models.get(bandit_key)
+    }
+
+    /// Bandits that could not be read.
+    pub fn errors(&self) -> &[FlagConfigError] {
+        &self.errors
+    }
+}
+
+/// Numeric and categorical attributes of a subject or an action, cleaned
+/// the way scoring reads them: numeric entries that are not finite JSON
+/// numbers count as missing; categorical entries are rendered as strings
+/// (`303` → `"303"`, `true` → `"true"`); nulls are missing. Wrongly typed
+/// values are never an error (the `*.dynamic-typing.json` rule).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContextAttributes {
+    /// Finite numbers.
+    pub numeric: HashMap<String, f64>,
+    /// Rendered categories.
+    pub categorical: HashMap<String, String>,
+}
+
+impl ContextAttributes {
+    /// Cleans raw JSON maps.
+    pub fn from_json(numeric: &Map<String, Value>, categorical: &Map<String, Value>) -> ContextAttributes {
+        ContextAttributes {
+            numeric: numeric
+                .iter()
+                .filter_map(|(k, v)| v.as_f64().filter(|n| n.is_finite() && v.is_number()).map(|n| (k.clone(), n)))
+                .collect(),
+            categorical: categorical
+                .iter()
+                .filter_map(|(k, v)| AttributeValue::from_json(v).render().map(|s| (k.clone(), s.into_owned())))
+                .collect(),
+        }
+    }
+
+    fn numeric_json(&self) -> Value {
+        sorted_object(self.numeric.iter().map(|(k, v)| (k.clone(), crate::value::number_to_json(*v))))
+    }
+
+    fn categorical_json(&self) -> Value {
+        sorted_object(self.categorical.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))))
+    }
+}
+
+fn sorted_object(entries: impl Iterator<Item = (String, Value)>) -> Value {
+    let mut entries: Vec<(String, Value)> = entries.collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Value::Object(entries.into_iter().collect())
+}
+
+/// The attributes a bandit flag is evaluated with: both maps merged, raw,
+/// the categorical value winning a clash.
+pub fn merged_attributes(numeric: &Map<String, Value>, categorical: &Map<String, Value>) -> Attributes {
+    let mut merged: Attributes = numeric.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))).collect();
+    merged.extend(categorical.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))));
+    merged
+}
+
+/// A candidate action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    /// The action key.
+    pub key: String,
+    /// Its attributes.
+    pub attributes: ContextAttributes,
+}
+
+/// What to evaluate.
+#[derive(Debug, Clone, Copy)]
+pub struct BanditRequest<'a> {
+    /// The flag key.
+    pub flag_key: &'a str,
+    /// The subject key.
+    pub subject_key: &'a str,
+    /// The subject's merged attributes, for the flag's rules.
+    pub flag_attributes: &'a Attributes,
+    /// The subject's cleaned attributes, for scoring.
+    pub subject: &'a ContextAttributes,
+    /// Candidate actions; a repeated key keeps its last entry.
+    pub actions: &'a [Action],
+    /// The variation served when the flag cannot be evaluated.
+    pub default_variation: &'a str,
+}
+
+/// Why no action was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoActionReason {
+    /// The variation is not linked to a bandit.
+    NonBanditVariation,
+    /// The caller supplied no actions.
+    NoActionsSupplied,
+    /// The linked bandit has no (readable) model.
+    ModelMissing,
+}
+
+/// The chosen action and how it was chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionChoice {
+    /// The bandit.
+    pub bandit_key: String,
+    /// The chosen action.
+    pub action: String,
+    /// Its probability.
+    pub probability: f64,
+    /// Best score minus the chosen action's score.
+    pub optimality_gap: f64,
+    /// The model's version.
+    pub model_version: String,
+    /// The chosen action's cleaned attributes.
+    pub action_attributes: ContextAttributes,
+}
+
+/// The result of a bandit evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BanditOutcome {
+    /// The variation (the flag's, or the default).
+    pub variation: String,
+    /// The action, if one was chosen.
+    pub choice: Option<ActionChoice>,
+    /// Why none was, if none was.
+    pub no_action: Option<NoActionReason>,
+    /// The flag's assignment event, if it logs.
+    pub assignment_event: Option<Value>,
+    /// The bandit event, when an action was chosen.
+    pub bandit_event: Option<Value>,
+    /// Details, when asked for.
+    pub details: Option<EvaluationDetails>,
+}
+
+impl BanditOutcome {
+    /// `{variation, action}` as the bandit test files write it.
+    pub fn assignment_json(&self) -> Value {
+        serde_json::json!({
+            "variation": self.variation,
+            "action": self.choice.as_ref().map(|c| c.action.as_str()),
+        })
+    }
+}
+
+/// Evaluates a bandit action. Never fails: every problem yields the default
+/// variation or no action, with the reason.
+pub fn evaluate(
+    config: Option<&Configuration>,
+    models: Option<&BanditModels>,
+    request: &BanditRequest<'_>,
+    now: Timestamp,
+    with_details: bool,
+) -> BanditOutcome {
+    let flag_request = FlagRequest::new(request.flag_key, request.subject_key, request.flag_attributes, VariationType::String);
+    let (flag_outcome, mut details) = if with_details {
+        let (outcome, details) = evaluate_details(config, &flag_request, now);
+        (outcome, Some(details))
+    } else {
+        (evaluate_traced(config, &flag_request, now, &mut NoTrace), None)
+    };
+    let variation = flag_outcome
+        .value()
+        .and_then(|v| v.as_str())
+        .unwrap_or(request.default_variation)
+        .to_owned();
+    let assignment_event = flag_outcome.assignment_event(&flag_request, now).map(|e| e.to_json());
+    let flag_matched = flag_outcome.code == FlagEvaluationCode::Match;
+
+    let mut outcome = BanditOutcome { variation, choice: None, no_action: None, assignment_event, bandit_event: None, details: None };
+    let link = config.and_then(|c| c.bandit_link(request.flag_key, &outcome.variation));
+    let result = match link {
+        None => Err(NoActionReason::NonBanditVariation),
+        Some(link) => match models.and_then(|m| m.get(&link.bandit_key)) {
+            None => Err(NoActionReason::ModelMissing),
+            Some(model) => choose_action(model, request).map(|choice| ActionChoice { bandit_key: link.bandit_key.clone(), ..choice }),
+        },
+    };
+    match result {
+        Ok(choice) => {
+            outcome.bandit_event = Some(bandit_event(request, &choice, now));
+            if let Some(details) = details.as_mut() {
+                details.bandit_key = Some(choice.bandit_key.clone());
+                details.bandit_action = Some(choice.action.clone());
+            }
+            outcome.choice = Some(choice);
+        }
+        Err(reason) => {
+            outcome.no_action = Some(reason);
+            // A served variation that yields no action is explained by the
+            // bandit code; a default served for a flag-level reason keeps it.
+            if let (Some(details), true) = (details.as_mut(), flag_matched) {
+                let (code, description) = match reason {
+                    NoActionReason::NonBanditVariation => (
+                        FlagEvaluationCode::NonBanditVariation,
+                        format!("Variation \"{}\" of flag \"{}\" is not linked to a bandit", outcome.variation, request.flag_key),
+                    ),
+                    NoActionReason::NoActionsSupplied => (
+                        FlagEvaluationCode::NoActionsSuppliedForBandit,
+                        "No actions were supplied for the bandit".to_owned(),
+                    ),
+                    NoActionReason::ModelMissing => (
+                        FlagEvaluationCode::BanditError,
+                        format!("Bandit linked to variation \"{}\" has no model", outcome.variation),
+                    ),
+                };
+                details.flag_evaluation_code = code.as_str().to_owned();
+                details.flag_evaluation_description = description;
+            }
+        }
+    }
+    outcome.details = details;
+    outcome
+}
+
+/// Scores, weighs and selects (spec section 5, steps 3–8). `bandit_key` of
+/// the result is left empty for the caller to fill.
+fn choose_action(model: &BanditModel, request: &BanditRequest<'_>) -> Result<ActionChoice, NoActionReason> {
+    // A repeated key keeps its last entry, as a map insert would.
+    let mut by_key: HashMap<&str, &Action> = HashMap::new();
+    for action in request.actions {
+        by_key.insert(action.key.as_str(), action);
+    }
+    if by_key.is_empty() {
+        return Err(NoActionReason::NoActionsSupplied);
+    }
+    let base = [request.flag_key.as_bytes(), b"-", request.subject_key.as_bytes()];
+    let mut shuffled: Vec<(u32, &Action)> = by_key
+        .into_values()
+        .map(|action| (md5_prefix_u32(&[base[0], base[1], base[2], b"-", action.key.as_bytes()]) % BANDIT_SHARDS, action))
+        .collect();
+    shuffled.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.key.as_bytes().cmp(b.1.key.as_bytes())));
+    let actions: Vec<&Action> = shuffled.into_iter().map(|(_, a)| a).collect();
+
+    let scores: Vec<f64> = actions.iter().map(|a| score(&model.model_data, a, request.subject)).collect();
+    let best = best_index(&actions, &scores);
+    let weights = weights(&model.model_data, &scores, best);
+    let selection = f64::from(md5_prefix_u32(&base) % BANDIT_SHARDS) / f64::from(BANDIT_SHARDS);
+    let selected = select(&weights, selection);
+    Ok(ActionChoice {
+        bandit_key: String::new(),
+        action: actions[selected].key.clone(),
+        probability: weights[selected],
+        optimality_gap: scores[best] - scores[selected],
+        model_version: model.model_version.clone(),
+        action_attributes: actions[selected].attributes.clone(),
+    })
+}
+
+/// An action's score: `defaultActionScore` without coefficients, else the
+/// intercept plus every numeric and categorical term.
+pub fn score(model: &ModelData, action: &Action, subject: &ContextAttributes) -> f64 {
+    let Some(c) = model.coefficients.get(&action.key) else {
+        return model.default_action_score;
+    };
+    c.intercept
+        + score_attributes(&action.attributes, &c.action_numeric_coefficients, &c.action_categorical_coefficients)
+        + score_attributes(subject, &c.subject_numeric_coefficients, &c.subject_categorical_coefficients)
+}
+
+fn score_attributes(attributes: &ContextAttributes, numeric: &[NumericCoefficient], categorical: &[CategoricalCoefficient]) -> f64 {
+    let numeric_terms = numeric.iter().map(|c| {
+        attributes.numeric.get(&c.attribute_key).map_or(c.missing_value_coefficient, |v| v * c.coefficient)
+    });
+    let categorical_terms = categorical.iter().map(|c| {
+        attributes
+            .categorical
+            .get(&c.attribute_key)
+            .and_then(|v| c.value_coefficients.get(v))
+            .copied()
+            .unwrap_or(c.missing_value_coefficient)
+    });
+    numeric_terms.chain(categorical_terms).sum()
+}
+
+/// The best action: highest score (total order, so NaN cannot make it
+/// ambiguous), ties to the byte-wise smaller key.
+fn best_index(actions: &[&Action], scores: &[f64]) -> usize {
+    let mut best = 0;
+    for i in 1..scores.len() {
+        let better = match scores[i].total_cmp(&scores[best]) {
+            Ordering::Greater => true,
+            Ordering::Equal => actions[i].key.as_bytes() < actions[best].key.as_bytes(),
+            Ordering::Less => false,
+        };
+        if better {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Each non-best action gets `max(1 / (N + gamma × (best − score)), floor / N)`;
+/// the best gets what is left, at least 0.
+pub fn weights(model: &ModelData, scores: &[f64], best: usize) -> Vec<f64> {
+    let n = scores.len() as f64;
+    let floor = model.action_probability_floor / n;
+    let mut weights: Vec<f64> = scores
+        .iter()
+        .enumerate()
+        .map(|(i, s)| if i == best { 0.0 } else { f64::max(1.0 / (n + model.gamma * (scores[best] - s)), floor) })
+        .collect();
+    weights[best] = f64::max(1.0 - weights.iter().sum::<f64>(), 0.0);
+    weights
+}
+
+/// The first action whose running weight exceeds `selection`, or the last.
+pub fn select(weights: &[f64], selection: f64) -> usize {
+    let mut running = 0.0;
+    weights
+        .iter()
+        .position(|w| {
+            running += w;
+            running > selection
+        })
+        .unwrap_or(weights.len().saturating_sub(1))
+}
+
+fn bandit_event(request: &BanditRequest<'_>, choice: &ActionChoice, now: Timestamp) -> Value {
+    serde_json::json!({
+        "flagKey": request.flag_key,
+        "banditKey": choice.bandit_key,
+        "subject": request.subject_key,
+        "action": choice.action,
+        "actionProbability": choice.probability,
+        "optimalityGap": choice.optimality_gap,
+        "modelVersion": choice.model_version,
+        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "subjectNumericAttributes": request.subject.numeric_json(),
+        "subjectCategoricalAttributes": request.subject.categorical_json(),
+        "actionNumericAttributes": choice.action_attributes.numeric_json(),
+        "actionCategoricalAttributes": choice.action_attributes.categorical_json(),
+        "metaData": crate::events::metadata(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn model(gamma: f64, floor: f64) -> ModelData {
+        ModelData { gamma, default_action_score: 0.0, action_probability_floor: floor, coefficients: HashMap::new() }
+    }
+
+    #[test]
+    fn weights_by_hand() {
+        // N = 3, gamma = 1, scores 3 (best), 1, 2:
+        // w1 = 1 / (3 + 1 × 2) = 0.2, w2 = 1 / (3 + 1 × 1) = 0.25, best = 0.55.
+        let w = weights(&model(1.0, 0.0), &[3.0, 1.0, 2.0], 0);
+        assert!((w[1] - 0.2).abs() < 1e-12 && (w[2] - 0.25).abs() < 1e-12 && (w[0] - 0.55).abs() < 1e-12, "{w:?}");
+    }
+
+    #[test]
+    fn zero_gamma_spreads_evenly() {
+        let w = weights(&model(0.0, 0.0), &[5.0, 1.0, -3.0, 0.0], 0);
+        assert!(w.iter().all(|x| (x - 0.25).abs() < 1e-12), "{w:?}");
+    }
+
+    #[test]
+    fn a_dominating_floor_starves_the_best_action_to_zero() {
+        // floor / N = 0.9 / 2 = 0.45 ... with N = 2 the other gets max(1/(2+100×10), 0.45) = 0.45.
+        let w = weights(&model(100.0, 0.9), &[10.0, 0.0], 0);
+        assert!((w[1] - 0.45).abs() < 1e-12 && (w[0] - 0.55).abs() < 1e-12, "{w:?}");
+        // Three actions with floor 1.8: others get 0.6 each, the best max(1 − 1.2, 0) = 0.
+        let w = weights(&model(100.0, 1.8), &[10.0, 0.0, 0.0], 0);
+        assert_eq!(w[0], 0.0);
+    }
+
+    #[test]
+    fn scores_by_hand_with_missing_and_wrongly_typed_values() {
+        let coefficients: ActionCoefficients = serde_json::from_value(json!({
+            "intercept": 1.0,
+            "actionNumericCoefficients": [{"attributeKey": "price", "coefficient": 2.0, "missingValueCoefficient": -1.0}],
+            "actionCategoricalCoefficients": [{"attributeKey": "tier", "valueCoefficients": {"gold": 3.0, "303": 0.5}, "missingValueCoefficient": 0.25}],
+            "subjectNumericCoefficients": [{"attributeKey": "age", "coefficient": 0.1, "missingValueCoefficient": 7.0}],
+            "subjectCategoricalCoefficients": [{"attributeKey": "zip", "valueCoefficients": {"303": 10.0}, "missingValueCoefficient": 0.0}]
+        }))
+        .unwrap();
+        let mut data = model(1.0, 0.0);
+        data.coefficients.insert("a".into(), coefficients);
+        let action = Action { key: "a".into(), attributes: ContextAttributes::from_json(json!({"price": 1.5}).as_object().unwrap(), json!({"tier": "gold"}).as_object().unwrap()) };
+        // "age" is a string in the numeric map: missing (7.0); zip 303 renders as "303" (10.0).
+        let subject = ContextAttributes::from_json(json!({"age": "30"}).as_object().unwrap(), json!({"zip": 303}).as_object().unwrap());
+        // 1 + 1.5×2 + 3 + 7 + 10 = 24
+        assert_eq!(score(&data, &action, &subject), 24.0);
+        let unknown = Action { key: "b".into(), attributes: ContextAttributes::default() };
+        data.default_action_score = -4.0;
+        assert_eq!(score(&data, &unknown, &subject), -4.0);
+        // Non-finite and null count as missing.
+        let action = Action { key: "a".into(), attributes: ContextAttributes::from_json(json!({"price": null}).as_object().unwrap(), json!({"tier": null}).as_object().unwrap()) };
+        assert_eq!(score(&data, &action, &ContextAttributes::default()), 1.0 - 1.0 + 0.25 + 7.0 + 0.0);
+    }
+
+    #[test]
+    fn selection_walks_running_weights_and_falls_back_to_the_last() {
+        assert_eq!(select(&[0.2, 0.3, 0.5], 0.0), 0);
+        assert_eq!(select(&[0.2, 0.3, 0.5], 0.2), 1);
+        assert_eq!(select(&[0.2, 0.3, 0.5], 0.9999), 2);
+        assert_eq!(select(&[0.2, 0.3, 0.4], 0.95), 2);
+    }
+
+    #[test]
+    fn ties_go_to_the_smaller_key() {
+        let a = Action { key: "b".into(), attributes: ContextAttributes::default() };
+        let b = Action { key: "a".into(), attributes: ContextAttributes::default() };
+        assert_eq!(best_index(&[&a, &b], &[1.0, 1.0]), 1);
+    }
+}
