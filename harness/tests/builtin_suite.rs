@@ -1,0 +1,67 @@
+//! One named test per case of the built-in suite (`test-cases/` +
+//! `ufc-fixtures/`), each run against the reference. Filter by case id:
+//! `cargo test --test builtin_suite -- operators/`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use ufc_harness::compare::{compare, Scope};
+use ufc_harness::party::reference::ReferenceParty;
+use ufc_harness::party::{ConfigSet, Party};
+use ufc_harness::protocol::{Source, WireCase};
+use ufc_harness::suite::{Case, Suite};
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let suite = Suite::load(&root).expect("the built-in suite loads");
+    let mut trials: Vec<Trial> = suite
+        .load_errors
+        .iter()
+        .map(|err| {
+            let message = err.to_string();
+            Trial::test(format!("load/{}", err.file.display()), move || Err(message.into()))
+        })
+        .collect();
+    // Configurations are loaded once per group and shared by its cases.
+    let groups: HashMap<usize, Arc<std::sync::Mutex<ReferenceParty>>> = suite
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(index, group)| {
+            let mut party = ReferenceParty::new(chrono::Utc::now());
+            let config = ConfigSet {
+                flags: Source::Path(group.flags.clone()),
+                bandit_models: group.bandit_models.clone().map(Source::Path),
+            };
+            party.configure(&config).unwrap_or_else(|err| panic!("group {}: {err}", group.name));
+            (index, Arc::new(std::sync::Mutex::new(party)))
+        })
+        .collect();
+    for case in suite.cases {
+        let party = Arc::clone(&groups[&case.group]);
+        trials.push(Trial::test(case.id.clone(), move || check(&case, &party)));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn check(case: &Case, party: &std::sync::Mutex<ReferenceParty>) -> Result<(), Failed> {
+    let mut party = party.lock().map_err(|_| "a previous case panicked")?;
+    let wire = WireCase { case_id: case.id.as_str().into(), input: std::borrow::Cow::Borrowed(&case.input) };
+    let result = party.evaluate(&[wire]).pop().ok_or("no result")?;
+    if let Some(error) = result.error {
+        return Err(error.into());
+    }
+    let diffs = compare(&case.expected, &result, None, Scope { details: true, ..Scope::default() });
+    if diffs.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!("{} differs ({})\n", diffs[0].field, case.file.display());
+    for d in &diffs {
+        message.push_str(&format!("[{}] {}\n", d.severity.as_str(), d.field));
+        message.push_str(&ufc_harness::report::json_diff(&d.expected, &d.actual));
+    }
+    Err(message.into())
+}
