@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod exit_codes;
+pub mod expectations;
 pub mod party;
 pub mod protocol;
 pub mod report;

@@ -1,0 +1,175 @@
+//! Known failures: a manifest per SDK listing the cases it is known to get
+//! wrong, with the severity covered, the reason, a link, the SDK versions it
+//! applies to and the divergence cause. Strict by default: a listed case
+//! that now passes is reported as an unexpected pass and fails the run, so
+//! the list cannot go stale.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::compare::Severity;
+use crate::run::{CaseOutcome, RunResult, Status};
+
+/// One manifest file (`<party>.toml`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The entries.
+    #[serde(default)]
+    pub known: Vec<KnownFailure>,
+}
+
+/// One entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownFailure {
+    /// Glob over case ids (`test-case-*/alice`).
+    pub cases: String,
+    /// The highest severity this entry excuses; differences above it still fail.
+    pub severity: Severity,
+    /// Why the SDK fails these cases.
+    pub reason: String,
+    /// Where to read more (issue, spec section).
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Semver requirement on the SDK version (`>=3.10, <4`); absent: every version.
+    #[serde(default)]
+    pub versions: Option<String>,
+    /// The divergence cause (an id in `test-cases/divergences/`).
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+/// A manifest that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", file.display())]
+pub struct ManifestError {
+    /// The file.
+    pub file: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+struct Compiled {
+    entry: KnownFailure,
+    glob: globset::GlobMatcher,
+    versions: Option<semver::VersionReq>,
+}
+
+/// A manifest ready to apply to one party.
+pub struct KnownFailures {
+    entries: Vec<Compiled>,
+}
+
+impl KnownFailures {
+    /// Reads and checks a manifest file.
+    pub fn load(file: &Path) -> Result<KnownFailures, ManifestError> {
+        let error = |message: String| ManifestError { file: file.to_owned(), message };
+        let text = std::fs::read_to_string(file).map_err(|err| error(format!("cannot read: {err}")))?;
+        let manifest: Manifest = toml::from_str(&text).map_err(|err| error(err.to_string()))?;
+        KnownFailures::compile(manifest).map_err(error)
+    }
+
+    /// Checks the globs and version requirements of a manifest.
+    pub fn compile(manifest: Manifest) -> Result<KnownFailures, String> {
+        let entries = manifest
+            .known
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let glob = globset::Glob::new(&entry.cases)
+                    .map_err(|err| format!("known[{index}].cases {:?}: {err}", entry.cases))?
+                    .compile_matcher();
+                let versions = entry
+                    .versions
+                    .as_deref()
+                    .map(|req| semver::VersionReq::parse(req).map_err(|err| format!("known[{index}].versions {req:?}: {err}")))
+                    .transpose()?;
+                Ok(Compiled { entry, glob, versions })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(KnownFailures { entries })
+    }
+
+    fn matching(&self, case_id: &str, sdk_version: &str) -> Option<&KnownFailure> {
+        let version = semver::Version::parse(sdk_version).ok();
+        self.entries
+            .iter()
+            .find(|c| {
+                c.glob.is_match(case_id)
+                    && match (&c.versions, &version) {
+                        (None, _) => true,
+                        (Some(req), Some(v)) => req.matches(v),
+                        (Some(_), None) => false,
+                    }
+            })
+            .map(|c| &c.entry)
+    }
+
+    /// Applies the manifest to `party`'s outcomes. With `strict`, a listed
+    /// case that passes becomes an unexpected pass.
+    pub fn apply(&self, result: &mut RunResult, party: &str, strict: bool) {
+        let version = result.parties.iter().find(|p| p.name == party).map(|p| p.sdk.version.clone()).unwrap_or_default();
+        let fail_on = result.fail_on.clone();
+        for outcome in result.outcomes.iter_mut().filter(|o| o.party == party) {
+            let Some(entry) = self.matching(&outcome.case_id, &version) else { continue };
+            apply_entry(outcome, entry, &fail_on, strict);
+        }
+    }
+}
+
+fn apply_entry(outcome: &mut CaseOutcome, entry: &KnownFailure, fail_on: &[Severity], strict: bool) {
+    let label = match &entry.link {
+        Some(link) => format!("{} ({link})", entry.reason),
+        None => entry.reason.clone(),
+    };
+    match outcome.status {
+        Status::Failed => {
+            // Severity order: Critical < Major < Minor, so an entry excuses
+            // differences at its own severity and below.
+            let excused = outcome
+                .differences
+                .iter()
+                .filter(|d| fail_on.contains(&d.severity))
+                .all(|d| d.severity >= entry.severity);
+            if excused {
+                outcome.status = Status::KnownFailure;
+                outcome.known_failure = Some(label);
+                outcome.causes.extend(entry.cause.clone());
+            }
+        }
+        Status::Passed if strict => {
+            outcome.status = Status::UnexpectedPass;
+            outcome.known_failure = Some(label);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_need_valid_globs_and_version_requirements() {
+        let bad: Manifest = toml::from_str("[[known]]\ncases = \"a/[\"\nseverity = \"major\"\nreason = \"r\"\n").unwrap();
+        assert!(KnownFailures::compile(bad).is_err());
+        let bad: Manifest =
+            toml::from_str("[[known]]\ncases = \"a/*\"\nseverity = \"major\"\nreason = \"r\"\nversions = \"not a req\"\n").unwrap();
+        assert!(KnownFailures::compile(bad).is_err());
+        assert!(toml::from_str::<Manifest>("[[known]]\ncases = \"a\"\nseverity = \"major\"\nreason = \"r\"\ntypo = 1\n").is_err());
+    }
+
+    #[test]
+    fn version_ranges_select_entries() {
+        let m: Manifest = toml::from_str(
+            "[[known]]\ncases = \"flag/*\"\nseverity = \"critical\"\nreason = \"old\"\nversions = \"<2\"\n",
+        )
+        .unwrap();
+        let k = KnownFailures::compile(m).unwrap();
+        assert!(k.matching("flag/alice", "1.4.0").is_some());
+        assert!(k.matching("flag/alice", "2.0.0").is_none());
+        assert!(k.matching("other/alice", "1.0.0").is_none());
+    }
+}
