@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod exit_codes;
 pub mod expectations;
+pub mod install;
 pub mod party;
 pub mod protocol;
 pub mod report;
