@@ -87,8 +87,33 @@ fn is_identifier(key: &str) -> bool {
 /// so every error says what was expected first.
 pub fn expected(err: &serde_json::Error) -> String {
     let message = err.to_string();
-    match message.strip_prefix("invalid type: ").and_then(|rest| rest.split_once(", expected ")) {
+    let message = match message.strip_prefix("invalid type: ").and_then(|rest| rest.split_once(", expected ")) {
         Some((found, wanted)) => format!("expected {wanted}, found {found}"),
         None => message,
-    }
+    };
+    // Serde names the Rust types; say what they are in the file instead.
+    [
+        ("struct FlagWire", "a flag object"),
+        ("struct AllocationWire", "an allocation object"),
+        ("struct RuleWire", "a rule object"),
+        ("struct ConditionWire", "a condition object"),
+        ("struct SplitWire", "a split object"),
+        ("struct ShardWire", "a shard object"),
+        ("struct RangeWire", "a range object"),
+        ("struct VariationWire", "a variation object"),
+        ("struct ConfigurationWire", "a UFC configuration object"),
+        ("struct BanditVariationWire", "a bandit variation object"),
+        ("struct BanditReferenceWire", "a bandit reference object"),
+        ("struct BanditFlagVariationWire", "a bandit flag variation object"),
+        ("struct BanditModel", "a bandit model object"),
+        ("struct ModelData", "a modelData object"),
+        ("struct ActionCoefficients", "an action coefficients object"),
+        ("struct NumericCoefficient", "a numeric coefficient object"),
+        ("struct CategoricalCoefficient", "a categorical coefficient object"),
+        ("expected i64", "expected an integer"),
+        ("expected u32", "expected a non-negative integer"),
+        ("expected f64", "expected a number"),
+    ]
+    .iter()
+    .fold(message, |text, (from, to)| text.replace(from, to))
 }
