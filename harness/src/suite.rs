@@ -292,5 +292,6 @@ pub fn builtin_root() -> PathBuf {
     if here.join("test-cases").is_dir() && here.join("ufc-fixtures").is_dir() {
         return here;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
 }

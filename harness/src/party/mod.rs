@@ -2,7 +2,9 @@
 //! in-process; SDKs run behind adapter processes. The runner, the fuzzer and
 //! the benchmark drive every party through this one trait.
 
+pub mod adapter;
 pub mod reference;
+pub mod unavailable;
 
 use crate::protocol::{BenchRequest, CaseResult, SdkInfo, Source, WireCase};
 

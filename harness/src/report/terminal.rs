@@ -57,8 +57,17 @@ pub fn render(result: &RunResult, style: Style, verbose: bool) -> String {
     for error in &result.load_errors {
         let _ = writeln!(out, "{} {error}", style.red("load error:"));
     }
-    for error in &result.config_errors {
-        let _ = writeln!(out, "{} {error}", style.yellow("configuration:"));
+    if verbose {
+        for error in &result.config_errors {
+            let _ = writeln!(out, "{} {error}", style.yellow("configuration:"));
+        }
+    } else if !result.config_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {} flags or bandits could not be read and evaluate to errors (-v lists them)",
+            style.yellow("configuration:"),
+            result.config_errors.len()
+        );
     }
     let _ = writeln!(out, "{}", style.bold(&format!("Suite {}", result.suite.display())));
     for party in &result.parties {

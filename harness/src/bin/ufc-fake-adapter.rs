@@ -1,0 +1,241 @@
+//! `ufc-fake-adapter`: a TEST FIXTURE, not an adapter for any SDK.
+//!
+//! It speaks the adapter protocol with the reference evaluator behind it, so
+//! it answers correctly, and it can be told to misbehave in each of the ways
+//! the harness must survive: crash, hang, write garbage or the wrong id,
+//! start slowly, leave right after `hello`, flood stderr, answer wrongly,
+//! refuse batches, lose or reorder results, or speak another protocol.
+//! `harness/tests/adapter_faults.rs` drives it.
+//!
+//! Counters (`--crash-after N` and the like) count `evaluate` requests within
+//! one process: the first N are answered, the next one misbehaves. With
+//! `--once-only --state FILE`, only the process that creates FILE misbehaves;
+//! the processes the harness restarts afterwards behave, which is how the
+//! tests see recovery.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::{json, Value};
+use ufc_harness::party::reference::ReferenceParty;
+use ufc_harness::party::{ConfigSet, Party};
+use ufc_harness::protocol::{capability, CaseResult, Request, Response, SdkInfo, PROTOCOL_VERSION};
+
+/// A fake adapter for the harness's own tests. Misbehaves on request.
+#[derive(Debug, Parser)]
+#[command(name = "ufc-fake-adapter", version)]
+struct Misbehaviour {
+    /// Exit with status 3 instead of answering evaluate request N+1.
+    #[arg(long, value_name = "N")]
+    crash_after: Option<u64>,
+    /// Stop answering (sleep forever) at evaluate request N+1.
+    #[arg(long, value_name = "N")]
+    hang_after: Option<u64>,
+    /// Write a non-JSON line instead of answering evaluate request N+1.
+    #[arg(long, value_name = "N")]
+    garbage_after: Option<u64>,
+    /// Answer evaluate request N+1 with another request's id.
+    #[arg(long, value_name = "N")]
+    wrong_id_after: Option<u64>,
+    /// Answer `ok: false` to evaluate requests after the first N.
+    #[arg(long, value_name = "N")]
+    refuse_after: Option<u64>,
+    /// Exit 0 right after answering hello.
+    #[arg(long)]
+    exit_early: bool,
+    /// Sleep this many milliseconds before answering hello.
+    #[arg(long, value_name = "MS")]
+    slow_start: Option<u64>,
+    /// Write megabytes to stderr, continuously, from a thread.
+    #[arg(long)]
+    stderr_flood: bool,
+    /// Return a wrong value for every case.
+    #[arg(long)]
+    wrong_answers: bool,
+    /// Return each batch's results in reverse order.
+    #[arg(long)]
+    reverse_results: bool,
+    /// Leave out the last result of every batch (after any reversal).
+    #[arg(long)]
+    drop_last_result: bool,
+    /// Answer hello with this protocol version (and `ok: false` unless it is
+    /// the harness's own, as a well-behaved adapter of another version would).
+    #[arg(long, value_name = "N", default_value_t = PROTOCOL_VERSION)]
+    protocol: u32,
+    /// Misbehave only in the first process: the one that creates `--state`.
+    #[arg(long, requires = "state")]
+    once_only: bool,
+    /// Marker file for `--once-only`.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+}
+
+impl Misbehaviour {
+    /// The same flags with every misbehaviour off.
+    fn none() -> Misbehaviour {
+        Misbehaviour::parse_from(["ufc-fake-adapter"])
+    }
+
+    /// Whether the `count`-th evaluate request (0-based) trips `after`.
+    fn trips(after: Option<u64>, count: u64) -> bool {
+        after.is_some_and(|n| count >= n)
+    }
+}
+
+fn main() {
+    let mut told = Misbehaviour::parse();
+    if told.once_only {
+        if let Some(state) = &told.state {
+            if state.exists() {
+                told = Misbehaviour::none();
+            } else if let Err(err) = std::fs::write(state, b"the first fake adapter process ran\n") {
+                eprintln!("fake adapter: cannot write {}: {err}", state.display());
+                std::process::exit(2);
+            }
+        }
+    }
+    if told.stderr_flood {
+        std::thread::spawn(flood_stderr);
+    }
+    let mut party = ReferenceParty::new(chrono::Utc::now());
+    let mut evaluations = 0u64;
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let request = serde_json::from_str::<Value>(&line).and_then(serde_json::from_value::<Request<'static>>);
+        let request = match request {
+            Ok(request) => request,
+            Err(err) => {
+                eprintln!("fake adapter: cannot read the request {line:?}: {err}");
+                continue;
+            }
+        };
+        match request {
+            Request::Hello { id, .. } => {
+                if let Some(ms) = told.slow_start {
+                    eprintln!("fake adapter: starting slowly ({ms}ms), as told");
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+                let speaks_ours = told.protocol == PROTOCOL_VERSION;
+                answer(&Response {
+                    id,
+                    ok: speaks_ours,
+                    error: (!speaks_ours).then(|| format!("the fake adapter speaks protocol {}", told.protocol)),
+                    protocol: Some(told.protocol),
+                    sdk: Some(SdkInfo {
+                        name: "fake".into(),
+                        package: Some("ufc-fake-adapter".into()),
+                        version: env!("CARGO_PKG_VERSION").into(),
+                    }),
+                    capabilities: Some(
+                        [capability::ASSIGN, capability::DETAILS, capability::EVENTS, capability::BANDITS, capability::BANDIT_DETAILS, capability::BENCH]
+                            .map(String::from)
+                            .to_vec(),
+                    ),
+                    ..Response::default()
+                });
+                if told.exit_early {
+                    eprintln!("fake adapter: leaving right after hello, as told");
+                    std::process::exit(0);
+                }
+            }
+            Request::Configure { id, flags, bandits } => {
+                let outcome = party.configure(&ConfigSet { flags, bandit_models: bandits });
+                answer(&Response { id, ok: outcome.is_ok(), error: outcome.err(), ..Response::default() });
+            }
+            Request::Evaluate { id, cases } => {
+                let count = evaluations;
+                evaluations += 1;
+                eprintln!("fake adapter: evaluate #{count}: {} cases", cases.len());
+                if Misbehaviour::trips(told.crash_after, count) {
+                    eprintln!("fake adapter: crashing at evaluate #{count}, as told");
+                    std::process::exit(3);
+                }
+                if Misbehaviour::trips(told.hang_after, count) {
+                    eprintln!("fake adapter: hanging at evaluate #{count}, as told");
+                    loop {
+                        std::thread::sleep(Duration::from_secs(3600));
+                    }
+                }
+                if Misbehaviour::trips(told.garbage_after, count) {
+                    write_line("this is not JSON: the fake adapter was told to write garbage");
+                    continue;
+                }
+                if Misbehaviour::trips(told.refuse_after, count) {
+                    answer(&Response { id, ok: false, error: Some("the fake adapter refuses this batch".into()), ..Response::default() });
+                    continue;
+                }
+                let mut results = party.evaluate(&cases);
+                if told.wrong_answers {
+                    results.iter_mut().for_each(spoil);
+                }
+                if told.reverse_results {
+                    results.reverse();
+                }
+                if told.drop_last_result {
+                    results.pop();
+                }
+                let id = if Misbehaviour::trips(told.wrong_id_after, count) { id + 1000 } else { id };
+                answer(&Response { id, ok: true, results: Some(results), ..Response::default() });
+            }
+            Request::Bench { id, bench } => {
+                let outcome = party.bench(&bench);
+                answer(&Response {
+                    id,
+                    ok: outcome.is_ok(),
+                    iterations: outcome.is_ok().then_some(bench.iterations),
+                    elapsed_ns: outcome.as_ref().ok().copied(),
+                    error: outcome.err(),
+                    ..Response::default()
+                });
+            }
+            Request::Shutdown { id } => {
+                answer(&Response { id, ok: true, ..Response::default() });
+                std::process::exit(0);
+            }
+        }
+    }
+}
+
+/// A value the test files never expect: strings and numbers changed,
+/// booleans flipped, anything else wrapped.
+fn spoil(result: &mut CaseResult) {
+    let spoiled = match result.value.take() {
+        Some(Value::String(s)) => json!(format!("{s}-spoiled")),
+        Some(Value::Number(n)) if n.is_i64() => json!(n.as_i64().unwrap_or_default().wrapping_add(1)),
+        Some(Value::Number(n)) => json!(n.as_f64().unwrap_or_default() + 1.5),
+        Some(Value::Bool(b)) => json!(!b),
+        other => json!({ "spoiled": other }),
+    };
+    result.value = Some(spoiled);
+}
+
+fn answer(response: &Response) {
+    match serde_json::to_string(response) {
+        Ok(line) => write_line(&line),
+        Err(err) => eprintln!("fake adapter: cannot encode the answer: {err}"),
+    }
+}
+
+fn write_line(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+        // The harness has gone; nothing left to answer.
+        std::process::exit(0);
+    }
+}
+
+/// Writes about a kilobyte per line to stderr until the process ends. Each
+/// line takes the stderr lock on its own, so the main thread's own logging
+/// interleaves: if the harness stopped draining stderr, that logging would
+/// block and the fake would stop answering.
+fn flood_stderr() {
+    let padding = "x".repeat(1000);
+    for n in 0u64.. {
+        if writeln!(std::io::stderr(), "fake adapter: flood line {n} {padding}").is_err() {
+            return;
+        }
+    }
+}

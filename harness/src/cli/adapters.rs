@@ -1,0 +1,51 @@
+//! `ufc-harness adapters`: install the bundled adapters into the cache
+//! folder (idempotent, pinned versions) and list what is installed.
+
+use clap::Subcommand;
+use ufc_harness::{exit_codes, install};
+
+#[derive(clap::Args)]
+pub(super) struct AdaptersArgs {
+    #[command(subcommand)]
+    action: AdaptersAction,
+}
+
+#[derive(Subcommand)]
+enum AdaptersAction {
+    /// Install bundled adapters (all when none is named). Safe to repeat.
+    #[command(after_help = "\
+Examples:
+  ufc-harness adapters install
+  ufc-harness adapters install python node
+  UFC_HARNESS_CACHE=/tmp/adapters ufc-harness adapters install rust")]
+    Install {
+        /// Adapters to install: python, node, rust.
+        names: Vec<String>,
+    },
+    /// Show the bundled adapters and whether each is installed.
+    List,
+}
+
+pub(super) fn adapters_command(args: AdaptersArgs) -> anyhow::Result<i32> {
+    let cache = install::cache_dir();
+    match args.action {
+        AdaptersAction::Install { names } => {
+            let names: Vec<String> =
+                if names.is_empty() { install::BUNDLED.iter().map(|s| s.to_string()).collect() } else { names };
+            for name in &names {
+                let command = install::install(name, &cache)?;
+                println!("{name}: {}", command.join(" "));
+            }
+        }
+        AdaptersAction::List => {
+            println!("cache: {}", cache.display());
+            for name in install::BUNDLED {
+                match install::installed_command(name, &cache) {
+                    Some(command) => println!("{name}: installed ({})", command.join(" ")),
+                    None => println!("{name}: not installed"),
+                }
+            }
+        }
+    }
+    Ok(exit_codes::SUCCESS)
+}

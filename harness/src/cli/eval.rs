@@ -1,0 +1,109 @@
+//! `ufc-harness eval`: one flag (or bandit) for one subject, explained.
+
+use anyhow::{bail, Context};
+use ufc_harness::exit_codes;
+
+use super::{parse_now, EvalArgs};
+
+pub(super) fn eval_command(args: EvalArgs) -> anyhow::Result<i32> {
+    use ufc_reference::{Configuration, FlagRequest, VariationType};
+    let now = parse_now(args.now.as_deref())?;
+    let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    let config = Configuration::from_json(&bytes).with_context(|| format!("{} is not a UFC configuration", args.config.display()))?;
+    let attributes_json: serde_json::Value =
+        serde_json::from_str(&args.attributes).context("--attributes must be a JSON object")?;
+    let Some(attributes_map) = attributes_json.as_object() else {
+        bail!("--attributes must be a JSON object, found {attributes_json}");
+    };
+    let attributes = ufc_harness::party::reference::attributes_of(attributes_map);
+    let default: serde_json::Value =
+        serde_json::from_str(&args.default).unwrap_or_else(|_| serde_json::Value::String(args.default.clone()));
+    let expected_type = match &args.r#type {
+        Some(t) => VariationType::parse(&t.to_uppercase())
+            .with_context(|| format!("--type {t:?}: expected STRING, INTEGER, NUMERIC, BOOLEAN or JSON"))?,
+        None => match config.flag(&args.flag) {
+            Some(ufc_reference::config::FlagEntry::Valid(flag)) => flag.variation_type,
+            _ => VariationType::String,
+        },
+    };
+    if let Some(actions) = &args.actions {
+        return eval_bandit(&args, &config, attributes_json, actions, &default, now);
+    }
+    let request = FlagRequest::new(&args.flag, &args.subject, &attributes, expected_type);
+    let (outcome, details) = config.evaluate_details(&request, now);
+    let flag_errors: Vec<String> =
+        config.flag_errors().iter().filter(|e| e.key == args.flag).map(|e| e.to_string()).collect();
+    let out = serde_json::json!({
+        "value": outcome.value_or(&default),
+        "evaluationDetails": details.to_json(),
+        "assignmentEvent": outcome.assignment_event(&request, now).map(|e| e.to_json()),
+        "configurationErrors": flag_errors,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(exit_codes::SUCCESS)
+}
+
+
+fn eval_bandit(
+    args: &EvalArgs,
+    config: &ufc_reference::Configuration,
+    attributes: serde_json::Value,
+    actions: &str,
+    default: &serde_json::Value,
+    now: ufc_reference::Timestamp,
+) -> anyhow::Result<i32> {
+    use serde_json::{Map, Value};
+    use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, ContextAttributes};
+    let models = match &args.bandit_models {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(BanditModels::from_json(&bytes).with_context(|| format!("{} is not a bandit model file", path.display()))?)
+        }
+        None => None,
+    };
+    // Flat attributes are split the way SDKs split them: numbers numeric,
+    // everything else categorical.
+    let split = |value: &Value| -> (Map<String, Value>, Map<String, Value>) {
+        let map = value.as_object().cloned().unwrap_or_default();
+        if map.contains_key("numericAttributes") || map.contains_key("categoricalAttributes") {
+            let pick = |key: &str| map.get(key).and_then(Value::as_object).cloned().unwrap_or_default();
+            (pick("numericAttributes"), pick("categoricalAttributes"))
+        } else {
+            map.into_iter().partition(|(_, v)| v.is_number())
+        }
+    };
+    let (numeric, categorical) = split(&attributes);
+    let actions_json: Value = serde_json::from_str(actions).context("--actions must be a JSON array")?;
+    let Some(action_list) = actions_json.as_array() else {
+        bail!("--actions must be a JSON array of {{actionKey, numericAttributes, categoricalAttributes}}, found {actions_json}");
+    };
+    let mut parsed = Vec::new();
+    for (index, action) in action_list.iter().enumerate() {
+        let key = action
+            .get("actionKey")
+            .and_then(Value::as_str)
+            .with_context(|| format!("--actions[{index}].actionKey: expected a string"))?;
+        let (n, c) = split(action);
+        parsed.push(Action { key: key.to_owned(), attributes: ContextAttributes::from_json(&n, &c) });
+    }
+    let default_variation = default.as_str().unwrap_or("default");
+    let flag_attributes = bandit::merged_attributes(&numeric, &categorical);
+    let subject = ContextAttributes::from_json(&numeric, &categorical);
+    let request = BanditRequest {
+        flag_key: &args.flag,
+        subject_key: &args.subject,
+        flag_attributes: &flag_attributes,
+        subject: &subject,
+        actions: &parsed,
+        default_variation,
+    };
+    let outcome = bandit::evaluate(Some(config), models.as_ref(), &request, now, true);
+    let out = serde_json::json!({
+        "value": outcome.assignment_json(),
+        "evaluationDetails": outcome.details.as_ref().map(|d| d.to_json()),
+        "assignmentEvent": outcome.assignment_event,
+        "banditEvent": outcome.bandit_event,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(exit_codes::SUCCESS)
+}

@@ -1,0 +1,120 @@
+//! The `ufc-harness` command line: arguments are parsed and validated here,
+//! then handed to library code. One submodule per command.
+
+mod adapters;
+mod eval;
+mod parties;
+mod run;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ufc_harness::exit_codes;
+
+#[derive(Parser)]
+#[command(name = "ufc-harness", version, about = "Conformance harness and reference evaluator for Eppo UFC SDKs", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  ufc-harness run                                    # built-in suite against the reference
+  ufc-harness run --suite ../shared/eppo-sdk-test-data --format json
+  ufc-harness run --sdk python,node,rust --html reports/matrix.html
+  ufc-harness adapters install
+  ufc-harness eval --config ufc-fixtures/operators/flags-v1.json --flag op-regex \\
+      --subject alice --attributes '{\"email\": \"alice@example.com\"}'
+
+Exit codes: 0 all passed, 1 failures, 2 usage or input error, 3 errored cases.";
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a suite against the reference and SDKs, compare and report.
+    Run(run::RunArgs),
+    /// Evaluate one flag (or bandit) for one subject and explain the result.
+    Eval(EvalArgs),
+    /// Install or list the bundled SDK adapters.
+    Adapters(adapters::AdaptersArgs),
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  ufc-harness eval --config flags-v1.json --flag new-user-onboarding --subject alice \\
+      --attributes '{\"country\": \"US\"}' --type STRING --default control
+  ufc-harness eval --config bandit-flags-v1.json --bandit-models bandit-models-v1.json \\
+      --flag banner_bandit_flag --subject alice --attributes '{\"age\": 25, \"country\": \"USA\"}' \\
+      --actions '[{\"actionKey\": \"nike\", \"numericAttributes\": {}, \"categoricalAttributes\": {}}]'")]
+struct EvalArgs {
+    /// The flag configuration (flags-v1.json).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// The flag key.
+    #[arg(long)]
+    flag: String,
+    /// The subject key.
+    #[arg(long)]
+    subject: String,
+    /// Subject attributes as a JSON object.
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    attributes: String,
+    /// The type to ask for; default: the flag's own type.
+    #[arg(long, value_name = "TYPE")]
+    r#type: Option<String>,
+    /// The default value, as JSON (a bare word is taken as a string).
+    #[arg(long, value_name = "VALUE", default_value = "null")]
+    default: String,
+    /// The evaluation clock (RFC 3339); default: now.
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// Bandit form: the candidate actions as a JSON array of
+    /// `{actionKey, numericAttributes, categoricalAttributes}`. The
+    /// attributes may then be `{numericAttributes, categoricalAttributes}`,
+    /// or flat (numbers numeric, the rest categorical).
+    #[arg(long, value_name = "JSON")]
+    actions: Option<String>,
+    /// Bandit form: the bandit models (bandit-models-v1.json).
+    #[arg(long, value_name = "FILE", requires = "actions")]
+    bandit_models: Option<PathBuf>,
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { exit_codes::USAGE } else { exit_codes::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run::run_command(args),
+        Command::Eval(args) => eval::eval_command(args),
+        Command::Adapters(args) => adapters::adapters_command(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            exit_codes::USAGE
+        }
+    }
+}
+
+fn parse_now(now: Option<&str>) -> anyhow::Result<ufc_reference::Timestamp> {
+    match now {
+        None => Ok(chrono::Utc::now()),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.to_utc())
+            .with_context(|| format!("--now {text:?} is not an RFC 3339 date-time")),
+    }
+}
+
+/// Colour on stdout: only for a terminal, and never when `NO_COLOR` is set.
+fn color_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
