@@ -120,15 +120,26 @@ pub struct CaseResult {
     /// Events handed to the bandit logger.
     #[serde(default)]
     pub bandit_events: Vec<Value>,
-    /// Set when the party could not evaluate this case.
+    /// Set when the party raised instead of answering (an SDK exception):
+    /// the SDK's behaviour, compared like any answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Set by the harness (never by adapters) when the case was lost to a
+    /// fault: a crash, hang, garbage or a missing result. Such cases are
+    /// reported as errored rather than compared.
+    #[serde(skip)]
+    pub fault: bool,
 }
 
 impl CaseResult {
-    /// A result that records an error.
+    /// The party raised instead of answering.
     pub fn error(case_id: &str, message: impl Into<String>) -> CaseResult {
         CaseResult { case_id: case_id.to_owned(), error: Some(message.into()), ..CaseResult::default() }
+    }
+
+    /// The case was lost to a fault of the party's process.
+    pub fn fault(case_id: &str, message: impl Into<String>) -> CaseResult {
+        CaseResult { fault: true, ..CaseResult::error(case_id, message) }
     }
 }
 

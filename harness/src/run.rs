@@ -277,7 +277,7 @@ fn run_party(
                     .get(index)
                     .filter(|a| a.case_id == case.id)
                     .cloned()
-                    .unwrap_or_else(|| CaseResult::error(&case.id, "the party returned no result for this case"));
+                    .unwrap_or_else(|| CaseResult::fault(&case.id, "the party returned no result for this case"));
                 outcomes.push(judge(case, &info, answer.clone(), reference, settings, stderr.as_deref()));
                 results.insert(case.id.clone(), answer);
             }
@@ -297,11 +297,26 @@ fn judge(
     settings: &RunSettings,
     stderr: Option<&str>,
 ) -> CaseOutcome {
-    if let Some(error) = &answer.error {
+    if let (true, Some(error)) = (answer.fault, &answer.error) {
         let error = error.clone();
         return outcome(case, &info.name, Status::Errored, |o| {
             o.error = Some(error);
             o.stderr_tail = stderr.map(str::to_owned);
+            o.observed = Some(answer);
+        });
+    }
+    if let Some(error) = &answer.error {
+        // The SDK raised for this case: its answer, and a wrong one.
+        let difference = Difference {
+            field: "value".into(),
+            severity: Severity::Critical,
+            expected: case.expected.assignment.clone(),
+            actual: serde_json::json!({ "raised": error }),
+        };
+        let error = error.clone();
+        return outcome(case, &info.name, Status::Failed, |o| {
+            o.error = Some(error);
+            o.differences = vec![difference];
             o.observed = Some(answer);
         });
     }

@@ -527,7 +527,7 @@ fn match_results(cases: &[WireCase<'_>], results: Vec<CaseResult>) -> Vec<CaseRe
         .iter()
         .map(|case| {
             by_id.get_mut(case.case_id.as_ref()).and_then(VecDeque::pop_front).unwrap_or_else(|| {
-                CaseResult::error(
+                CaseResult::fault(
                     &case.case_id,
                     format!("the adapter returned no result for this case ({answered} results for {} cases)", cases.len()),
                 )
@@ -745,7 +745,7 @@ impl Party for AdapterParty {
     }
 
     fn evaluate(&mut self, cases: &[WireCase<'_>]) -> Vec<CaseResult> {
-        let all_errored = |message: &str| cases.iter().map(|c| CaseResult::error(&c.case_id, message)).collect();
+        let all_errored = |message: &str| cases.iter().map(|c| CaseResult::fault(&c.case_id, message)).collect();
         let wire = || {
             cases
                 .iter()

@@ -88,6 +88,7 @@ impl ReferenceParty {
             assignment_events: outcome.assignment_event.clone().into_iter().collect(),
             bandit_events: outcome.bandit_event.clone().into_iter().collect(),
             error: None,
+            fault: false,
         }
     }
 
@@ -105,6 +106,7 @@ impl ReferenceParty {
             assignment_events: outcome.assignment_event(&request, self.now).map(|e| e.to_json()).into_iter().collect(),
             bandit_events: Vec::new(),
             error: None,
+            fault: false,
         }
     }
 }

@@ -1,0 +1,199 @@
+// UFC harness adapter for the Node SDK (npm `@eppo/node-server-sdk`).
+//
+// Speaks protocol v1 (docs/protocol.md): one JSON request per line on stdin,
+// one JSON response per line on stdout. Everything else goes to stderr.
+//
+// Offline loading: the SDK's `init()` always fetches its configuration over
+// HTTP, so the adapter serves the flag and bandit files itself on a loopback
+// port (127.0.0.1, nothing else) and points `baseUrl` there. The SDK then
+// loads them through its own fetch-and-store code; polling is stopped right
+// after init.
+'use strict';
+
+// Stdout is the protocol channel. Keep a private writer and send console
+// output to stderr before the SDK is loaded. (process.stdout writes to pipes
+// synchronously on Linux and macOS, so a response is out when write returns.)
+const fs = require('fs');
+const stdoutWrite = process.stdout.write.bind(process.stdout);
+const writeProtocol = (line) => stdoutWrite(line);
+process.stdout.write = process.stderr.write.bind(process.stderr);
+for (const name of ['log', 'info', 'warn', 'debug', 'trace']) console[name] = console.error;
+
+const http = require('http');
+const readline = require('readline');
+const sdk = require('@eppo/node-server-sdk');
+const common = require('@eppo/js-client-sdk-common');
+
+// The SDK's pino logger writes straight to file descriptor 1; reroute the
+// levels it has enabled (LOG_LEVEL, default info) to stderr.
+const sdkLogger = common.applicationLogger;
+for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace']) {
+  sdkLogger[level] = sdkLogger.isLevelEnabled(level) ? (...args) => console.error(`[eppo ${level}]`, ...args) : () => {};
+}
+
+const PROTOCOL = 1;
+const PACKAGE = '@eppo/node-server-sdk';
+const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench'];
+const TYPED = { STRING: 'String', INTEGER: 'Integer', NUMERIC: 'Numeric', BOOLEAN: 'Boolean', JSON: 'JSON' };
+const DETAIL_KEYS = ['environmentName', 'flagEvaluationCode', 'flagEvaluationDescription', 'banditKey',
+  'banditAction', 'variationKey', 'variationValue', 'matchedRule', 'matchedAllocation',
+  'unmatchedAllocations', 'unevaluatedAllocations'];
+
+// Loggers keep a JSON snapshot of each event while recording (the SDK mutates
+// the details object it shares with the event after logging it).
+const recorder = { on: false, assignments: [], bandits: [] };
+const snapshot = (event) => JSON.parse(JSON.stringify(event));
+const assignmentLogger = { logAssignment: (e) => recorder.on && recorder.assignments.push(snapshot(e)) };
+const banditLogger = { logBanditAction: (e) => recorder.on && recorder.bandits.push(snapshot(e)) };
+
+// What the loopback server hands the SDK.
+const served = { flags: null, bandits: null };
+const NO_BANDITS = '{"bandits":{},"updatedAt":"1970-01-01T00:00:00Z"}';
+let baseUrl = null;
+let client = null;
+
+function startServer() {
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url, 'http://localhost').pathname;
+    // No bandit file means no bandit models, not a failed fetch.
+    const body = path.endsWith('/flag-config/v1/config') ? served.flags
+      : path.endsWith('/flag-config/v1/bandits') ? (served.bandits ?? NO_BANDITS) : null;
+    res.writeHead(body === null ? 404 : 200, { 'content-type': 'application/json' });
+    res.end(body ?? 'not found');
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    server.unref();
+    resolve(`http://127.0.0.1:${server.address().port}/api`);
+  }));
+}
+
+function source(spec, what) {
+  if (spec && typeof spec === 'object' && 'path' in spec) return fs.readFileSync(spec.path, 'utf8');
+  if (spec && typeof spec === 'object' && 'inline' in spec) return JSON.stringify(spec.inline);
+  throw new Error(`${what} must be {"path": FILE} or {"inline": OBJECT}`);
+}
+
+function sharedDetails(d) {
+  if (d == null) return null;
+  return Object.fromEntries(DETAIL_KEYS.map((k) => [k, d[k] === undefined ? null : d[k]]));
+}
+
+// The bandit methods take {numericAttributes, categoricalAttributes} contexts.
+const context = (a) => ({ numericAttributes: a?.numericAttributes ?? {}, categoricalAttributes: a?.categoricalAttributes ?? {} });
+const actionMap = (actions) => Object.fromEntries((actions ?? []).map((a) => [a.actionKey, context(a)]));
+
+function typedMethod(variationType, suffix) {
+  if (!(variationType in TYPED)) throw new Error(`unknown variationType ${JSON.stringify(variationType)}`);
+  return client[`get${TYPED[variationType]}Assignment${suffix}`].bind(client);
+}
+
+function evaluateCase(c) {
+  Object.assign(recorder, { on: true, assignments: [], bandits: [] });
+  try {
+    let r;
+    let value;
+    if (c.kind === 'bandit') {
+      r = client.getBanditActionDetails(c.flag, c.subjectKey, context(c.subjectAttributes), actionMap(c.actions), c.defaultValue);
+      value = { variation: r.variation, action: r.action ?? null };
+    } else if (c.kind === 'flag') {
+      r = typedMethod(c.variationType, 'Details')(c.flag, c.subjectKey, c.subjectAttributes ?? {}, c.defaultValue);
+      value = r.variation;
+    } else {
+      throw new Error(`unknown case kind ${JSON.stringify(c.kind)}`);
+    }
+    const details = sharedDetails(snapshot(r.evaluationDetails));
+    return { caseId: c.caseId, value, details, assignmentEvents: recorder.assignments, banditEvents: recorder.bandits };
+  } finally {
+    recorder.on = false;
+  }
+}
+
+const ops = {
+  hello(req) {
+    if (req.protocol !== PROTOCOL) throw new Error(`this adapter speaks protocol ${PROTOCOL}, not ${JSON.stringify(req.protocol)}`);
+    const version = require(`${PACKAGE}/package.json`).version;
+    return { protocol: PROTOCOL, sdk: { name: 'node', package: PACKAGE, version }, capabilities: CAPABILITIES };
+  },
+  async configure(req) {
+    const flags = source(req.flags, 'flags');
+    const bandits = req.bandits == null ? null : source(req.bandits, 'bandits');
+    JSON.parse(flags); // a clear error here beats the SDK's "Network error"
+    Object.assign(served, { flags, bandits });
+    baseUrl ??= await startServer();
+    client = await sdk.init({
+      apiKey: 'offline-harness', baseUrl, assignmentLogger, banditLogger,
+      numInitialRequestRetries: 0, throwOnFailedInitialization: true,
+    });
+    client.stopPolling();
+    // init() installs LRU caches that drop repeated events; the harness must see every one.
+    client.disableAssignmentCache();
+    client.disableBanditAssignmentCache();
+    return {};
+  },
+  evaluate(req) {
+    if (!client) throw new Error('evaluate before configure');
+    if (!Array.isArray(req.cases)) throw new Error('evaluate needs a cases array');
+    return {
+      results: req.cases.map((c) => {
+        try {
+          return evaluateCase(c);
+        } catch (e) {
+          return { caseId: c?.caseId ?? null, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+        }
+      }),
+    };
+  },
+  bench(req) {
+    if (!client) throw new Error('bench before configure');
+    const subjects = req.subjects ?? [];
+    if (subjects.length === 0) throw new Error('bench needs at least one subject');
+    const n = Number(req.iterations);
+    let call;
+    let args;
+    if (req.mode === 'bandit') {
+      call = client.getBanditAction.bind(client);
+      const actions = actionMap(req.actions);
+      args = subjects.map((s) => [s.subjectKey, context(s.subjectAttributes), actions]);
+    } else if (req.mode === 'assign' || req.mode === 'details') {
+      call = typedMethod(req.variationType, req.mode === 'details' ? 'Details' : '');
+      args = subjects.map((s) => [s.subjectKey, s.subjectAttributes ?? {}]);
+    } else {
+      throw new Error(`unknown bench mode ${JSON.stringify(req.mode)}`);
+    }
+    recorder.on = false; // loggers drop everything during the loop
+    const m = args.length;
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) call(req.flag, ...args[i % m], req.defaultValue);
+    const elapsedNs = Number(process.hrtime.bigint() - start);
+    return { iterations: n, elapsedNs };
+  },
+};
+
+function send(msg) {
+  writeProtocol(JSON.stringify(msg) + '\n');
+}
+
+async function main() {
+  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    let id = null;
+    try {
+      const req = JSON.parse(line);
+      if (req === null || typeof req !== 'object' || Array.isArray(req)) throw new Error('request is not a JSON object');
+      id = req.id ?? null;
+      if (req.op === 'shutdown') {
+        send({ id, ok: true });
+        process.exit(0);
+      }
+      if (!Object.hasOwn(ops, req.op)) throw new Error(`unknown op ${JSON.stringify(req.op)}`);
+      send({ id, ok: true, ...(await ops[req.op](req)) });
+    } catch (e) {
+      console.error('adapter: request failed:', e);
+      send({ id, ok: false, error: String(e?.message ?? e) });
+    }
+  }
+  process.exit(0);
+}
+
+main();
