@@ -145,15 +145,16 @@ impl BanditModels {
 
 /// Numeric and categorical attributes of a subject or an action, cleaned
 /// the way scoring reads them: numeric entries that are not finite JSON
-/// numbers count as missing; categorical entries are rendered as strings
-/// (`303` → `"303"`, `true` → `"true"`); nulls are missing. Wrongly typed
-/// values are never an error (the `*.dynamic-typing.json` rule).
+/// numbers count as missing; categorical entries keep their value and are
+/// rendered as strings when looked up (`303` → `"303"`, `true` → `"true"`);
+/// nulls are missing. Wrongly typed values are never an error (the
+/// `*.dynamic-typing.json` rule).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContextAttributes {
     /// Finite numbers.
     pub numeric: HashMap<String, f64>,
-    /// Rendered categories.
-    pub categorical: HashMap<String, String>,
+    /// Categories (never null).
+    pub categorical: HashMap<String, AttributeValue>,
 }
 
 impl ContextAttributes {
@@ -166,7 +167,8 @@ impl ContextAttributes {
                 .collect(),
             categorical: categorical
                 .iter()
-                .filter_map(|(k, v)| AttributeValue::from_json(v).render().map(|s| (k.clone(), s.into_owned())))
+                .map(|(k, v)| (k.clone(), AttributeValue::from_json(v)))
+                .filter(|(_, v)| !v.is_null())
                 .collect(),
         }
     }
@@ -176,7 +178,7 @@ impl ContextAttributes {
     }
 
     fn categorical_json(&self) -> Value {
-        sorted_object(self.categorical.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))))
+        sorted_object(self.categorical.iter().map(|(k, v)| (k.clone(), v.to_json())))
     }
 }
 
@@ -398,7 +400,7 @@ fn score_attributes(attributes: &ContextAttributes, numeric: &[NumericCoefficien
         attributes
             .categorical
             .get(&c.attribute_key)
-            .and_then(|v| c.value_coefficients.get(v))
+            .and_then(|v| v.render().and_then(|rendered| c.value_coefficients.get(rendered.as_ref())))
             .copied()
             .unwrap_or(c.missing_value_coefficient)
     });
@@ -448,14 +450,24 @@ pub fn select(weights: &[f64], selection: f64) -> usize {
         .unwrap_or(weights.len().saturating_sub(1))
 }
 
+/// JSON cannot carry NaN or infinities; the protocol spells them as strings.
+fn number_or_label(n: f64) -> Value {
+    match serde_json::Number::from_f64(n) {
+        Some(number) => Value::Number(number),
+        None if n.is_nan() => Value::from("NaN"),
+        None if n > 0.0 => Value::from("Infinity"),
+        None => Value::from("-Infinity"),
+    }
+}
+
 fn bandit_event(request: &BanditRequest<'_>, choice: &ActionChoice, now: Timestamp) -> Value {
     serde_json::json!({
         "flagKey": request.flag_key,
         "banditKey": choice.bandit_key,
         "subject": request.subject_key,
         "action": choice.action,
-        "actionProbability": choice.probability,
-        "optimalityGap": choice.optimality_gap,
+        "actionProbability": number_or_label(choice.probability),
+        "optimalityGap": number_or_label(choice.optimality_gap),
         "modelVersion": choice.model_version,
         "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "subjectNumericAttributes": request.subject.numeric_json(),

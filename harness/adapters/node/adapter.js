@@ -169,8 +169,11 @@ const ops = {
   },
 };
 
+// JSON has no NaN or infinities; the protocol spells them as strings.
+const finite = (_key, value) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value);
+
 function send(msg) {
-  writeProtocol(JSON.stringify(msg) + '\n');
+  writeProtocol(JSON.stringify(msg, finite) + '\n');
 }
 
 async function main() {

@@ -9,6 +9,7 @@ so the SDK never opens a connection.
 """
 
 import json
+import math
 import sys
 import time
 from importlib import metadata
@@ -182,7 +183,12 @@ def op_evaluate(req):
     for case in req["cases"]:
         try:
             results.append(evaluate_case(case))
-        except Exception as e:  # one bad case must not sink the batch
+        # One bad case must not sink the batch. BaseException too: a panic in
+        # the SDK's Rust core surfaces as pyo3's PanicException, which is
+        # not an Exception, and it is the SDK's answer for this case.
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:
             cid = case.get("caseId") if isinstance(case, dict) else None
             results.append({"caseId": cid, "error": f"{type(e).__name__}: {e}"})
     return {"results": results}
@@ -218,8 +224,19 @@ def op_bench(req):
 OPS = {"hello": op_hello, "configure": op_configure, "evaluate": op_evaluate, "bench": op_bench}
 
 
+def finite(value):
+    """JSON has no NaN or infinities; the protocol spells them as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def send(msg):
-    PROTOCOL_OUT.write(json.dumps(msg, default=repr) + "\n")
+    PROTOCOL_OUT.write(json.dumps(finite(msg), default=repr, allow_nan=False) + "\n")
     PROTOCOL_OUT.flush()
 
 

@@ -72,11 +72,8 @@ pub fn render(result: &RunResult) -> String {
             s.unexpected_passes
         );
     }
-    let noteworthy: Vec<&CaseOutcome> = result
-        .outcomes
-        .iter()
-        .filter(|o| !matches!(o.status, Status::Skipped) && (o.status != Status::Passed || !o.differences.is_empty()))
-        .collect();
+    let noteworthy: Vec<&CaseOutcome> =
+        result.outcomes.iter().filter(|o| !matches!(o.status, Status::Passed | Status::Skipped)).collect();
     let mut by_cause: BTreeMap<String, Vec<&CaseOutcome>> = BTreeMap::new();
     for o in &noteworthy {
         by_cause.entry(cause_of(o)).or_default().push(o);
@@ -91,8 +88,11 @@ pub fn render(result: &RunResult) -> String {
         parties.dedup();
         let _ = writeln!(out, "### {cause}\n");
         let _ = writeln!(out, "{} case(s); parties: {}\n", outcomes.len(), parties.join(", "));
-        for o in outcomes.iter().take(20) {
-            let first = o.differences.first().map(|d| {
+        if let Some(reason) = outcomes.iter().find_map(|o| o.known_failure.as_deref()) {
+            let _ = writeln!(out, "{reason}\n");
+        }
+        for o in outcomes.iter().take(12) {
+            let first = o.differences.iter().find(|d| d.severity != crate::compare::Severity::Minor).or(o.differences.first()).map(|d| {
                 format!("`{}` expected `{}`, got `{}`", d.field, super::short(&d.expected, 60), super::short(&d.actual, 60))
             });
             let _ = writeln!(
@@ -104,10 +104,37 @@ pub fn render(result: &RunResult) -> String {
                 first.map(|f| format!(": {f}")).unwrap_or_else(|| o.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())
             );
         }
-        if outcomes.len() > 20 {
-            let _ = writeln!(out, "- … and {} more", outcomes.len() - 20);
+        if outcomes.len() > 12 {
+            let _ = writeln!(out, "- … and {} more", outcomes.len() - 12);
         }
         let _ = writeln!(out);
     }
+    render_minor(&mut out, result);
     out
+}
+
+/// Differences below the failing severities, counted per party and field:
+/// worth knowing (an SDK's events carry extra fields, say), not worth a
+/// line per case.
+fn render_minor(out: &mut String, result: &RunResult) {
+    let mut counts: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
+    for o in &result.outcomes {
+        for d in o.differences.iter().filter(|d| !result.fail_on.contains(&d.severity)) {
+            let entry = counts.entry((o.party.clone(), generic_field(&d.field))).or_insert((0, String::new()));
+            entry.0 += 1;
+            if entry.1.is_empty() {
+                entry.1 = format!("`{}`: expected `{}`, got `{}`", o.case_id, super::short(&d.expected, 50), super::short(&d.actual, 50));
+            }
+        }
+    }
+    if counts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Differences that do not fail the run\n");
+    let _ = writeln!(out, "| party | field | cases | example |");
+    let _ = writeln!(out, "|---|---|---:|---|");
+    for ((party, field), (count, example)) in counts {
+        let _ = writeln!(out, "| {party} | `{field}` | {count} | {} |", example.replace('|', "\\|"));
+    }
+    let _ = writeln!(out);
 }
