@@ -24,8 +24,8 @@ pub struct Manifest {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnownFailure {
-    /// Glob over case ids (`test-case-*/alice`).
-    pub cases: String,
+    /// Globs over case ids (`test-case-*/alice`): one string or a list.
+    pub cases: CasePatterns,
     /// The highest severity this entry excuses; differences above it still fail.
     pub severity: Severity,
     /// Why the SDK fails these cases.
@@ -41,6 +41,25 @@ pub struct KnownFailure {
     pub cause: Option<String>,
 }
 
+/// One glob or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CasePatterns {
+    /// A single glob.
+    One(String),
+    /// Several globs; any may match.
+    Many(Vec<String>),
+}
+
+impl CasePatterns {
+    fn globs(&self) -> Vec<&str> {
+        match self {
+            CasePatterns::One(glob) => vec![glob.as_str()],
+            CasePatterns::Many(globs) => globs.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
 /// A manifest that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {message}", file.display())]
@@ -53,7 +72,7 @@ pub struct ManifestError {
 
 struct Compiled {
     entry: KnownFailure,
-    glob: globset::GlobMatcher,
+    globs: globset::GlobSet,
     versions: Option<semver::VersionReq>,
 }
 
@@ -78,15 +97,17 @@ impl KnownFailures {
             .into_iter()
             .enumerate()
             .map(|(index, entry)| {
-                let glob = globset::Glob::new(&entry.cases)
-                    .map_err(|err| format!("known[{index}].cases {:?}: {err}", entry.cases))?
-                    .compile_matcher();
+                let mut set = globset::GlobSetBuilder::new();
+                for pattern in entry.cases.globs() {
+                    set.add(globset::Glob::new(pattern).map_err(|err| format!("known[{index}].cases {pattern:?}: {err}"))?);
+                }
+                let globs = set.build().map_err(|err| format!("known[{index}].cases: {err}"))?;
                 let versions = entry
                     .versions
                     .as_deref()
                     .map(|req| semver::VersionReq::parse(req).map_err(|err| format!("known[{index}].versions {req:?}: {err}")))
                     .transpose()?;
-                Ok(Compiled { entry, glob, versions })
+                Ok(Compiled { entry, globs, versions })
             })
             .collect::<Result<Vec<_>, String>>()?;
         Ok(KnownFailures { entries })
@@ -97,7 +118,7 @@ impl KnownFailures {
         self.entries
             .iter()
             .find(|c| {
-                c.glob.is_match(case_id)
+                c.globs.is_match(case_id)
                     && match (&c.versions, &version) {
                         (None, _) => true,
                         (Some(req), Some(v)) => req.matches(v),
@@ -171,5 +192,10 @@ mod tests {
         assert!(k.matching("flag/alice", "1.4.0").is_some());
         assert!(k.matching("flag/alice", "2.0.0").is_none());
         assert!(k.matching("other/alice", "1.0.0").is_none());
+        let m: Manifest =
+            toml::from_str("[[known]]\ncases = [\"a/x\", \"b/*\"]\nseverity = \"major\"\nreason = \"r\"\n").unwrap();
+        let k = KnownFailures::compile(m).unwrap();
+        assert!(k.matching("a/x", "1.0.0").is_some() && k.matching("b/y", "1.0.0").is_some());
+        assert!(k.matching("a/y", "1.0.0").is_none());
     }
 }

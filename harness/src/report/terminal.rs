@@ -98,8 +98,8 @@ pub fn render(result: &RunResult, style: Style, verbose: bool) -> String {
     };
     let _ = writeln!(
         out,
-        "{verdict}: {} cases, {} passed, {} failed, {} errored, {} skipped",
-        s.total, s.passed, s.failed, s.errored, s.skipped
+        "{verdict}: {} cases, {} passed, {} failed, {} errored, {} known failures, {} unexpected passes, {} skipped",
+        s.total, s.passed, s.failed, s.errored, s.known_failures, s.unexpected_passes, s.skipped
     );
     out
 }
