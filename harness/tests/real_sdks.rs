@@ -1,0 +1,82 @@
+//! The real SDKs, installed and run: the built-in suite against
+//! eppo-server-sdk (Python), @eppo/node-server-sdk and eppo (Rust) through
+//! their adapters. The pass counts and known divergences below are today's;
+//! the known-failure manifests make the run strict, so an SDK that changes
+//! behaviour (better or worse) fails this test until it is re-triaged.
+//!
+//! Installing the adapters needs the package registries (PyPI, npm,
+//! crates.io); the first run builds the Rust adapter, which takes minutes.
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+fn install_adapters() -> &'static Result<(), String> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let cache = ufc_harness::install::cache_dir();
+        for name in ufc_harness::install::BUNDLED {
+            ufc_harness::install::install(name, &cache).map_err(|err| err.to_string())?;
+        }
+        Ok(())
+    })
+}
+
+fn run_builtin_suite(extra: &[&str]) -> (i32, Value) {
+    install_adapters().as_ref().expect("the bundled adapters install");
+    let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
+        .args(["run", "--sdk", "python,node,rust", "--format", "json"])
+        .args(extra)
+        .output()
+        .expect("ufc-harness runs");
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("not a JSON report ({err}); stderr: {}", String::from_utf8_lossy(&output.stderr)));
+    (output.status.code().unwrap_or(-1), report)
+}
+
+fn party<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["parties"]
+        .as_array()
+        .and_then(|parties| parties.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no party {name} in the report"))
+}
+
+fn counts(summary: &Value) -> [u64; 6] {
+    ["passed", "failed", "errored", "skipped", "knownFailures", "unexpectedPasses"]
+        .map(|key| summary[key].as_u64().unwrap_or(u64::MAX))
+}
+
+#[test]
+fn builtin_suite_against_the_real_sdks_shows_exactly_todays_divergences() {
+    let (code, report) = run_builtin_suite(&[]);
+    //                                   passed failed errored skipped known unexpected
+    assert_eq!(counts(&party(&report, "reference")["summary"]), [360, 0, 0, 0, 0, 0]);
+    assert_eq!(counts(&party(&report, "python")["summary"]), [314, 0, 0, 0, 46, 0]);
+    assert_eq!(counts(&party(&report, "node")["summary"]), [257, 0, 0, 0, 103, 0]);
+    // The Rust SDK has no bandit API, so its 46 bandit cases are skipped.
+    assert_eq!(counts(&party(&report, "rust")["summary"]), [273, 0, 0, 46, 41, 0]);
+    assert_eq!(code, 0, "strict run with the manifests must pass");
+}
+
+#[test]
+fn every_sdk_fails_some_cases_without_its_known_failure_manifest() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let (code, report) = run_builtin_suite(&["--known-failures", &empty.path().display().to_string()]);
+    assert_eq!(code, 1, "without manifests the divergences fail the run");
+    for (name, failed) in [("python", 46), ("node", 103), ("rust", 41)] {
+        assert_eq!(party(&report, name)["summary"]["failed"], failed, "{name}");
+    }
+}
+
+#[test]
+fn adapters_report_their_pinned_sdk_versions() {
+    let (_, report) = run_builtin_suite(&["--filter", "types/string/*"]);
+    assert_eq!(party(&report, "python")["sdk"]["version"], "4.4.1");
+    assert_eq!(party(&report, "node")["sdk"]["version"], "3.10.2");
+    assert_eq!(party(&report, "rust")["sdk"]["version"], "5.2.1");
+    let node_caps = party(&report, "node")["capabilities"].as_array().cloned().unwrap_or_default();
+    assert!(node_caps.iter().any(|c| c == "bandits"));
+    let rust_caps = party(&report, "rust")["capabilities"].as_array().cloned().unwrap_or_default();
+    assert!(!rust_caps.iter().any(|c| c == "bandits"), "eppo 5.2.1 has no bandit API");
+}
