@@ -3,8 +3,10 @@
 #![warn(missing_docs)]
 
 pub mod compare;
+pub mod distribution;
 pub mod exit_codes;
 pub mod expectations;
+pub mod fuzz;
 pub mod install;
 pub mod party;
 pub mod protocol;

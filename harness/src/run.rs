@@ -154,6 +154,39 @@ impl RunResult {
         Summary::of(&self.outcomes)
     }
 
+    /// Several runs (one per suite) as one: case ids are prefixed with the
+    /// run's label (`shared:test-case-regex-flag/alice`), so a report can
+    /// cover every suite in one matrix. Parties are those of the first run.
+    pub fn combine(runs: Vec<(String, RunResult)>) -> RunResult {
+        let mut combined: Option<RunResult> = None;
+        for (label, mut run) in runs {
+            for outcome in &mut run.outcomes {
+                outcome.case_id = format!("{label}:{}", outcome.case_id);
+            }
+            run.config_errors = run.config_errors.into_iter().map(|e| format!("{label}: {e}")).collect();
+            match combined.as_mut() {
+                None => {
+                    run.suite = PathBuf::from(&label);
+                    combined = Some(run);
+                }
+                Some(all) => {
+                    all.suite = PathBuf::from(format!("{} + {label}", all.suite.display()));
+                    all.outcomes.extend(run.outcomes);
+                    all.load_errors.extend(run.load_errors);
+                    all.config_errors.extend(run.config_errors);
+                }
+            }
+        }
+        combined.unwrap_or(RunResult {
+            suite: PathBuf::new(),
+            parties: Vec::new(),
+            outcomes: Vec::new(),
+            load_errors: Vec::new(),
+            config_errors: Vec::new(),
+            fail_on: Vec::new(),
+        })
+    }
+
     /// Totals for one party.
     pub fn party_summary(&self, party: &str) -> Summary {
         Summary::of(self.outcomes.iter().filter(|o| o.party == party))

@@ -2,15 +2,16 @@
 //! prepared here: salts pre-hashed, regexes and semver comparands compiled,
 //! dates parsed, variation values converted to the flag's type.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::config::{Allocation, Flag, Rule, ShardRange, ShardRule, Split, Variation};
 use crate::error::{expected, json_path, member, FlagConfigError};
+use crate::keymap::KeyMap;
 use crate::rules::Condition;
 use crate::shard::Sharder;
-use crate::value::VariationType;
+use crate::value::{render_raw_value, TypedValue, VariationType};
 use crate::wire::{AllocationWire, FlagWire, SplitWire};
 use crate::Timestamp;
 
@@ -43,31 +44,84 @@ pub(crate) fn compile_flag(key: &str, raw: &Value, path: &str) -> Result<Flag, F
         .into_values()
         .map(|v| {
             let typed = variation_type.convert(&v.value);
-            (v.key.clone(), Variation { key: v.key, raw: v.value, typed })
+            let details_value = Arc::new(typed.as_ref().map_or_else(|| v.value.clone(), TypedValue::to_json));
+            let assignment_error = typed.is_none().then(|| {
+                format!(
+                    "Variation ({}) is configured for type {variation_type}, but is set to incompatible value ({})",
+                    v.key,
+                    render_raw_value(&v.value)
+                )
+                .into_boxed_str()
+            });
+            (v.key.clone(), Variation { key: v.key, raw: v.value, typed, details_value, assignment_error })
         })
-        .collect::<HashMap<_, _>>();
+        .collect::<KeyMap<_>>();
 
     let rules_raw = |index: usize| raw.get("allocations").and_then(|a| a.get(index)).and_then(|a| a.get("rules"));
+    let mut salts = Salts { key, total_shards, seen: Vec::new() };
     let allocations = wire
         .allocations
         .into_iter()
         .enumerate()
         .map(|(index, allocation)| {
             let at = format!("{}[{index}]", member(path, "allocations"));
-            compile_allocation(key, allocation, rules_raw(index), total_shards, &at)
+            compile_allocation(allocation, rules_raw(index), &mut salts, &at)
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    Ok(Flag { key: wire.key, enabled: wire.enabled, variation_type, variations, allocations, total_shards })
+    Ok(Flag {
+        key: wire.key,
+        enabled: wire.enabled,
+        variation_type,
+        variations,
+        allocations,
+        total_shards,
+        distinct_salts: salts.seen.len(),
+    })
+}
+
+/// What shard compilation needs to know about the flag: its key (for
+/// errors), its shard count, and the salts numbered so far.
+struct Salts<'k> {
+    key: &'k str,
+    total_shards: u32,
+    seen: Vec<String>,
+}
+
+impl Salts<'_> {
+    /// The number of `salt` within the flag, numbering it if new.
+    fn index(&mut self, salt: &str) -> usize {
+        match self.seen.iter().position(|s| s == salt) {
+            Some(index) => index,
+            None => {
+                self.seen.push(salt.to_owned());
+                self.seen.len() - 1
+            }
+        }
+    }
+}
+
+/// Whether `ranges` cover every shard of `[0, total)`.
+fn covers_every_shard(ranges: &[ShardRange], total: u32) -> bool {
+    let mut sorted: Vec<ShardRange> = ranges.iter().copied().filter(|r| r.start < r.end).collect();
+    sorted.sort_by_key(|r| r.start);
+    let mut covered = 0u32;
+    for range in sorted {
+        if range.start > covered {
+            return false;
+        }
+        covered = covered.max(range.end);
+    }
+    covered >= total
 }
 
 fn compile_allocation(
-    flag_key: &str,
     wire: AllocationWire,
     raw_rules: Option<&Value>,
-    total_shards: u32,
+    salts: &mut Salts<'_>,
     path: &str,
 ) -> Result<Allocation, FlagConfigError> {
+    let flag_key = salts.key;
     let date = |field: &str, value: Option<String>| -> Result<Option<Timestamp>, FlagConfigError> {
         value
             .map(|text| {
@@ -94,19 +148,20 @@ fn compile_allocation(
                 .map(|c| Condition::compile(&c.attribute, &c.operator, &c.value))
                 .collect(),
             // Details echo the rule as written in the configuration.
-            raw: raw_rules.and_then(|rules| rules.get(index)).cloned().unwrap_or(Value::Null),
+            raw: Arc::new(raw_rules.and_then(|rules| rules.get(index)).cloned().unwrap_or(Value::Null)),
         })
         .collect();
     let splits = wire
         .splits
         .into_iter()
         .enumerate()
-        .map(|(index, split)| compile_split(flag_key, split, total_shards, &format!("{}[{index}]", member(path, "splits"))))
+        .map(|(index, split)| compile_split(split, salts, &format!("{}[{index}]", member(path, "splits"))))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Allocation { key: wire.key, rules, start_at, end_at, splits, do_log: wire.do_log })
+    Ok(Allocation { key: wire.key.into(), rules, start_at, end_at, splits, do_log: wire.do_log })
 }
 
-fn compile_split(flag_key: &str, wire: SplitWire, total_shards: u32, path: &str) -> Result<Split, FlagConfigError> {
+fn compile_split(wire: SplitWire, salts: &mut Salts<'_>, path: &str) -> Result<Split, FlagConfigError> {
+    let (flag_key, total_shards) = (salts.key, salts.total_shards);
     let shards = wire
         .shards
         .into_iter()
@@ -129,10 +184,15 @@ fn compile_split(flag_key: &str, wire: SplitWire, total_shards: u32, path: &str)
                     }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(ShardRule { sharder: Sharder::new(&shard.salt, total_shards), ranges })
+            Ok(ShardRule {
+                sharder: Sharder::new(&shard.salt, total_shards),
+                always_admits: covers_every_shard(&ranges, total_shards),
+                salt_index: salts.index(&shard.salt),
+                ranges,
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut extra_logging: Vec<(String, String)> = wire.extra_logging.unwrap_or_default().into_iter().collect();
     extra_logging.sort();
-    Ok(Split { shards, variation_key: wire.variation_key, extra_logging })
+    Ok(Split { shards, variation_key: wire.variation_key.into(), extra_logging })
 }

@@ -2,14 +2,16 @@
 //! times. One malformed flag becomes a [`FlagConfigError`] for that flag
 //! alone; the others evaluate normally.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::compile::compile_flag;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
+use crate::keymap::KeyMap;
 use crate::rules::Condition;
 use crate::shard::Sharder;
+use crate::text::SharedStr;
 use crate::value::{TypedValue, VariationType};
 use crate::wire::{BanditReferenceWire, BanditVariationWire, ConfigurationWire};
 use crate::Timestamp;
@@ -17,12 +19,12 @@ use crate::Timestamp;
 /// A compiled UFC flag configuration (`flags-v1.json`).
 #[derive(Debug, Default)]
 pub struct Configuration {
-    environment_name: Option<String>,
+    environment_name: Option<SharedStr>,
     created_at: Option<String>,
     format: Option<String>,
-    flags: HashMap<String, FlagEntry>,
+    flags: KeyMap<FlagEntry>,
     errors: Vec<FlagConfigError>,
-    bandit_links: HashMap<String, Vec<BanditLink>>,
+    bandit_links: KeyMap<Vec<BanditLink>>,
 }
 
 /// A flag as loaded: compiled, or the reason it could not be.
@@ -44,11 +46,13 @@ pub struct Flag {
     /// `variationType`.
     pub variation_type: VariationType,
     /// Variations by their `key` field.
-    pub variations: HashMap<String, Variation>,
+    pub variations: KeyMap<Variation>,
     /// Allocations in order.
     pub allocations: Vec<Allocation>,
     /// `totalShards` (positive).
     pub total_shards: u32,
+    /// How many distinct salts the flag's shards use (see [`ShardRule::salt_index`]).
+    pub distinct_salts: usize,
 }
 
 /// A variation with its value converted to the flag's type.
@@ -61,13 +65,20 @@ pub struct Variation {
     /// The value converted to the flag's type, or `None` when incompatible
     /// (which yields `ASSIGNMENT_ERROR` if it is ever selected).
     pub typed: Option<TypedValue>,
+    /// The details' `variationValue`: the converted value as callers
+    /// receive it (parsed, for JSON), or the raw value when incompatible.
+    /// Prepared once, shared by every detailed evaluation.
+    pub details_value: Arc<Value>,
+    /// The `ASSIGNMENT_ERROR` description, prepared when the value is
+    /// incompatible with the flag's type.
+    pub assignment_error: Option<Box<str>>,
 }
 
 /// A compiled allocation.
 #[derive(Debug)]
 pub struct Allocation {
-    /// The allocation key.
-    pub key: String,
+    /// The allocation key (copied cheaply into the details that name it).
+    pub key: SharedStr,
     /// Rules (OR of ANDs); empty passes.
     pub rules: Vec<Rule>,
     /// Inclusive start.
@@ -85,8 +96,9 @@ pub struct Allocation {
 pub struct Rule {
     /// Conditions, all of which must hold.
     pub conditions: Vec<Condition>,
-    /// The rule as written, echoed in details as `matchedRule`.
-    pub raw: Value,
+    /// The rule as written, echoed in details as `matchedRule` (shared, so
+    /// that echoing it does not copy it).
+    pub raw: Arc<Value>,
 }
 
 /// A compiled split.
@@ -95,7 +107,7 @@ pub struct Split {
     /// Shards, all of which must match (none: always matches).
     pub shards: Vec<ShardRule>,
     /// The variation it serves.
-    pub variation_key: String,
+    pub variation_key: SharedStr,
     /// `extraLogging`, sorted by key.
     pub extra_logging: Vec<(String, String)>,
 }
@@ -107,6 +119,12 @@ pub struct ShardRule {
     pub sharder: Sharder,
     /// Half-open ranges; any one admits.
     pub ranges: Vec<ShardRange>,
+    /// The salt's number within its flag: shards with the same salt share it,
+    /// so an evaluation hashes each salt at most once.
+    pub salt_index: usize,
+    /// The ranges cover every shard, so the rule admits every subject
+    /// without hashing.
+    pub always_admits: bool,
 }
 
 /// A half-open range of shards `[start, end)`.
@@ -122,7 +140,12 @@ impl ShardRule {
     /// Whether the subject's shard falls in any range.
     #[inline]
     pub fn admits(&self, subject_key: &str) -> bool {
-        let shard = self.sharder.shard(subject_key);
+        self.always_admits || self.admits_shard(self.sharder.shard(subject_key))
+    }
+
+    /// Whether `shard` falls in any range.
+    #[inline]
+    pub fn admits_shard(&self, shard: u32) -> bool {
         self.ranges.iter().any(|r| r.start <= shard && shard < r.end)
     }
 }
@@ -163,7 +186,7 @@ impl Configuration {
             ConfigurationError::Shape { path: json_path("$", err.path()), message: expected(err.inner()) }
         })?;
         let mut config = Configuration {
-            environment_name: wire.environment.and_then(|e| e.name),
+            environment_name: wire.environment.and_then(|e| e.name).map(SharedStr::from),
             created_at: wire.created_at,
             format: wire.format,
             ..Configuration::default()
@@ -221,6 +244,11 @@ impl Configuration {
     /// `environment.name`.
     pub fn environment_name(&self) -> Option<&str> {
         self.environment_name.as_deref()
+    }
+
+    /// `environment.name`, cheap to clone.
+    pub fn environment_name_shared(&self) -> Option<&SharedStr> {
+        self.environment_name.as_ref()
     }
 
     /// `createdAt` as written.

@@ -2,33 +2,40 @@
 //! `evaluationDetails` (spec section 3), including the wording of each
 //! description.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::Configuration;
 use crate::eval::{AllocationEvaluationCode, FlagEvaluationCode, FlagOutcome, FlagRequest};
-use crate::value::render_raw_value;
+use crate::text::SharedStr;
 
 /// `evaluationDetails`, field for field and in the files' key order.
+///
+/// Names are [`SharedStr`]s and the matched rule and value are shared with
+/// the compiled configuration, so building details copies no configuration
+/// text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EvaluationDetails {
     /// `environment.name` of the configuration.
-    pub environment_name: Option<String>,
+    pub environment_name: Option<SharedStr>,
     /// The flag-level code.
-    pub flag_evaluation_code: String,
+    pub flag_evaluation_code: FlagEvaluationCode,
     /// A sentence explaining the code.
-    pub flag_evaluation_description: String,
+    pub flag_evaluation_description: Cow<'static, str>,
     /// The bandit, for bandit evaluations that chose an action.
     pub bandit_key: Option<String>,
     /// The chosen action.
     pub bandit_action: Option<String>,
     /// The selected variation's key.
-    pub variation_key: Option<String>,
+    pub variation_key: Option<SharedStr>,
     /// The selected variation's value (converted; raw for `ASSIGNMENT_ERROR`).
-    pub variation_value: Option<Value>,
+    pub variation_value: Option<Arc<Value>>,
     /// The first passing rule as written, or null.
-    pub matched_rule: Option<Value>,
+    pub matched_rule: Option<Arc<Value>>,
     /// The deciding allocation.
     pub matched_allocation: Option<AllocationDetails>,
     /// Allocations rejected before the decision, in order.
@@ -42,7 +49,7 @@ pub struct EvaluationDetails {
 #[serde(rename_all = "camelCase")]
 pub struct AllocationDetails {
     /// The allocation key.
-    pub key: String,
+    pub key: SharedStr,
     /// Its code.
     pub allocation_evaluation_code: AllocationEvaluationCode,
     /// 1-based position in the flag.
@@ -75,9 +82,9 @@ impl EvaluationDetails {
         rejected: &[AllocationEvaluationCode],
     ) -> EvaluationDetails {
         let mut details = EvaluationDetails {
-            environment_name: config.and_then(|c| c.environment_name()).map(str::to_owned),
-            flag_evaluation_code: outcome.code.as_str().to_owned(),
-            flag_evaluation_description: String::new(),
+            environment_name: config.and_then(|c| c.environment_name_shared()).cloned(),
+            flag_evaluation_code: outcome.code,
+            flag_evaluation_description: Cow::Borrowed(""),
             bandit_key: None,
             bandit_action: None,
             variation_key: None,
@@ -106,68 +113,76 @@ impl EvaluationDetails {
                 details.unevaluated_allocations = (decision.allocation_index + 1..flag.allocations.len())
                     .map(|index| entry(index, AllocationEvaluationCode::Unevaluated))
                     .collect();
-                details.matched_rule = decision.rule.map(|rule| rule.raw.clone());
+                details.matched_rule = decision.rule.map(|rule| Arc::clone(&rule.raw));
                 details.variation_key = Some(decision.split.variation_key.clone());
-                details.variation_value = decision
-                    .variation
-                    .map(|v| v.typed.as_ref().map_or_else(|| v.raw.clone(), |typed| typed.to_json()));
+                details.variation_value = decision.variation.map(|v| Arc::clone(&v.details_value));
             }
         }
 
-        details.flag_evaluation_description = match outcome.code {
+        let description: Cow<'static, str> = match outcome.code {
             FlagEvaluationCode::Match => match (flag, outcome.decision) {
                 (Some(_), Some(decision)) => {
                     let allocation = decision.allocation;
                     let split_traffic = allocation.splits.len() > 1 || decision.split.shards.len() > 1;
-                    let variation_key = &decision.split.variation_key;
+                    let variation_key = &*decision.split.variation_key;
                     let subject_key = request.subject_key;
+                    let allocation_key = &*allocation.key;
+                    // Concatenated rather than `format!`ed: this runs on
+                    // every detailed evaluation.
                     match (allocation.rules.is_empty(), split_traffic) {
-                        (true, _) => format!(
-                            "{subject_key} belongs to the range of traffic assigned to \"{variation_key}\" defined in allocation \"{}\".",
-                            allocation.key
-                        ),
+                        (true, _) => concat(&[
+                            subject_key,
+                            " belongs to the range of traffic assigned to \"",
+                            variation_key,
+                            "\" defined in allocation \"",
+                            allocation_key,
+                            "\".",
+                        ]),
                         (false, false) => {
-                            format!("Supplied attributes match rules defined in allocation \"{}\".", allocation.key)
+                            concat(&["Supplied attributes match rules defined in allocation \"", allocation_key, "\"."])
                         }
-                        (false, true) => format!(
-                            "Supplied attributes match rules defined in allocation \"{}\" and {subject_key} belongs to the range of traffic assigned to \"{variation_key}\".",
-                            allocation.key
-                        ),
+                        (false, true) => concat(&[
+                            "Supplied attributes match rules defined in allocation \"",
+                            allocation_key,
+                            "\" and ",
+                            subject_key,
+                            " belongs to the range of traffic assigned to \"",
+                            variation_key,
+                            "\".",
+                        ]),
                     }
                 }
-                _ => String::new(),
+                _ => Cow::Borrowed(""),
             },
-            FlagEvaluationCode::FlagUnrecognizedOrDisabled => format!("Unrecognized or disabled flag: {flag_key}"),
-            FlagEvaluationCode::TypeMismatch => format!(
+            FlagEvaluationCode::FlagUnrecognizedOrDisabled => concat(&["Unrecognized or disabled flag: ", flag_key]),
+            FlagEvaluationCode::TypeMismatch => Cow::Owned(format!(
                 "Flag \"{flag_key}\" has variation type {}, but {} was requested",
                 flag.map_or("UNKNOWN", |f| f.variation_type.as_str()),
                 request.expected_type
-            ),
+            )),
+            // The code means the flag's type was requested, so the
+            // description prepared with the flag's type is the one.
             FlagEvaluationCode::AssignmentError => match outcome.decision.and_then(|d| d.variation) {
-                Some(variation) => format!(
-                    "Variation ({}) is configured for type {}, but is set to incompatible value ({})",
-                    variation.key,
-                    request.expected_type,
-                    render_raw_value(&variation.raw)
-                ),
-                None => String::new(),
+                Some(variation) => Cow::Owned(variation.assignment_error.as_deref().unwrap_or_default().to_owned()),
+                None => Cow::Borrowed(""),
             },
             FlagEvaluationCode::DefaultAllocationNull => {
-                "No allocations matched. Falling back to \"Default Allocation\", serving NULL".to_owned()
+                Cow::Borrowed("No allocations matched. Falling back to \"Default Allocation\", serving NULL")
             }
-            FlagEvaluationCode::ConfigurationMissing => "No configuration is loaded".to_owned(),
+            FlagEvaluationCode::ConfigurationMissing => Cow::Borrowed("No configuration is loaded"),
             FlagEvaluationCode::UnexpectedConfigurationError => match outcome.decision {
-                Some(decision) => format!(
+                Some(decision) => Cow::Owned(format!(
                     "Allocation \"{}\" assigns variation \"{}\", which flag \"{flag_key}\" does not define",
                     decision.allocation.key, decision.split.variation_key
-                ),
-                None => format!("Flag \"{flag_key}\" has an invalid configuration and cannot be evaluated"),
+                )),
+                None => Cow::Owned(format!("Flag \"{flag_key}\" has an invalid configuration and cannot be evaluated")),
             },
             // Bandit codes are worded by the bandit evaluator.
             FlagEvaluationCode::NonBanditVariation
             | FlagEvaluationCode::NoActionsSuppliedForBandit
-            | FlagEvaluationCode::BanditError => String::new(),
+            | FlagEvaluationCode::BanditError => Cow::Borrowed(""),
         };
+        details.flag_evaluation_description = description;
         details
     }
 
@@ -175,4 +190,13 @@ impl EvaluationDetails {
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
+}
+
+/// The parts joined, in one allocation.
+fn concat(parts: &[&str]) -> Cow<'static, str> {
+    let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        text.push_str(part);
+    }
+    Cow::Owned(text)
 }

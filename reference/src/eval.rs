@@ -2,9 +2,9 @@
 //! that says which allocation, rule, split and variation decided, or why
 //! the default is served.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::config::{Allocation, Configuration, Flag, FlagEntry, Rule, Split, Variation};
+use crate::config::{Allocation, Configuration, Flag, FlagEntry, Rule, ShardRule, Split, Variation};
 use crate::details::EvaluationDetails;
 use crate::error::FlagConfigError;
 use crate::events::AssignmentEvent;
@@ -32,7 +32,7 @@ impl<'a> FlagRequest<'a> {
 }
 
 /// The flag-level code of spec section 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum FlagEvaluationCode {
@@ -73,6 +73,24 @@ impl FlagEvaluationCode {
             FlagEvaluationCode::NoActionsSuppliedForBandit => "NO_ACTIONS_SUPPLIED_FOR_BANDIT",
             FlagEvaluationCode::BanditError => "BANDIT_ERROR",
         }
+    }
+}
+
+impl PartialEq<str> for FlagEvaluationCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for FlagEvaluationCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for FlagEvaluationCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -165,9 +183,41 @@ impl Trace for NoTrace {
     fn rejected(&mut self, _: AllocationEvaluationCode) {}
 }
 
-impl Trace for Vec<AllocationEvaluationCode> {
+/// The codes of rejected allocations, on the stack for the first few.
+pub(crate) struct RejectedCodes {
+    inline: [AllocationEvaluationCode; RejectedCodes::INLINE],
+    len: usize,
+    spilled: Vec<AllocationEvaluationCode>,
+}
+
+impl RejectedCodes {
+    const INLINE: usize = 16;
+
+    pub(crate) fn new() -> RejectedCodes {
+        RejectedCodes { inline: [AllocationEvaluationCode::Unevaluated; RejectedCodes::INLINE], len: 0, spilled: Vec::new() }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[AllocationEvaluationCode] {
+        if self.spilled.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spilled
+        }
+    }
+}
+
+impl Trace for RejectedCodes {
+    #[inline]
     fn rejected(&mut self, code: AllocationEvaluationCode) {
-        self.push(code);
+        if let Some(slot) = self.inline.get_mut(self.len).filter(|_| self.spilled.is_empty()) {
+            *slot = code;
+            self.len += 1;
+        } else {
+            if self.spilled.is_empty() {
+                self.spilled.extend_from_slice(&self.inline);
+            }
+            self.spilled.push(code);
+        }
     }
 }
 
@@ -194,9 +244,9 @@ pub fn evaluate_details<'c>(
     request: &FlagRequest<'_>,
     now: Timestamp,
 ) -> (FlagOutcome<'c>, EvaluationDetails) {
-    let mut rejected = Vec::new();
+    let mut rejected = RejectedCodes::new();
     let outcome = evaluate_traced(config, request, now, &mut rejected);
-    let details = EvaluationDetails::build(config, request, &outcome, &rejected);
+    let details = EvaluationDetails::build(config, request, &outcome, rejected.as_slice());
     (outcome, details)
 }
 
@@ -240,6 +290,7 @@ pub(crate) fn evaluate_traced<'c, T: Trace>(
 
 /// Walks the allocations in order; the first that yields a split decides.
 fn decide<'c, T: Trace>(flag: &'c Flag, request: &FlagRequest<'_>, now: Timestamp, trace: &mut T) -> Option<Decision<'c>> {
+    let mut shards = ShardMemo::new();
     for (allocation_index, allocation) in flag.allocations.iter().enumerate() {
         if allocation.start_at.is_some_and(|start| now < start) {
             trace.rejected(AllocationEvaluationCode::BeforeStartTime);
@@ -263,16 +314,92 @@ fn decide<'c, T: Trace>(flag: &'c Flag, request: &FlagRequest<'_>, now: Timestam
                 }
             }
         };
-        let split = allocation
-            .splits
-            .iter()
-            .find(|split| split.shards.iter().all(|shard| shard.admits(request.subject_key)));
+        let split = allocation.splits.iter().find(|split| {
+            split.shards.iter().all(|rule| rule.always_admits || rule.admits_shard(shards.shard(rule, request.subject_key)))
+        });
         let Some(split) = split else {
             trace.rejected(AllocationEvaluationCode::TrafficExposureMiss);
             continue;
         };
-        let variation = flag.variations.get(&split.variation_key);
+        let variation = flag.variations.get(&*split.variation_key);
         return Some(Decision { allocation_index, allocation, rule, split, variation });
     }
     None
+}
+
+/// The subject's shard under each salt of the flag, computed on first use:
+/// splits of one allocation usually repeat the same traffic salt, and a
+/// salt's shard does not change within an evaluation.
+struct ShardMemo {
+    /// `u32::MAX` for "not yet": a shard is always below `totalShards`.
+    shards: [u32; ShardMemo::SALTS],
+}
+
+impl ShardMemo {
+    /// Salts numbered beyond this are hashed every time.
+    const SALTS: usize = 16;
+
+    #[inline]
+    fn new() -> ShardMemo {
+        ShardMemo { shards: [u32::MAX; ShardMemo::SALTS] }
+    }
+
+    #[inline]
+    fn shard(&mut self, rule: &ShardRule, subject_key: &str) -> u32 {
+        match self.shards.get_mut(rule.salt_index) {
+            Some(slot) => {
+                if *slot == u32::MAX {
+                    *slot = rule.sharder.shard(subject_key);
+                }
+                *slot
+            }
+            None => rule.sharder.shard(subject_key),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_the_test_files_spell_them() {
+        let codes = [
+            FlagEvaluationCode::Match,
+            FlagEvaluationCode::FlagUnrecognizedOrDisabled,
+            FlagEvaluationCode::TypeMismatch,
+            FlagEvaluationCode::AssignmentError,
+            FlagEvaluationCode::DefaultAllocationNull,
+            FlagEvaluationCode::ConfigurationMissing,
+            FlagEvaluationCode::UnexpectedConfigurationError,
+            FlagEvaluationCode::NonBanditVariation,
+            FlagEvaluationCode::NoActionsSuppliedForBandit,
+            FlagEvaluationCode::BanditError,
+        ];
+        for code in codes {
+            let json = serde_json::to_value(code).unwrap_or_default();
+            assert_eq!(json, serde_json::Value::from(code.as_str()));
+            assert_eq!(serde_json::from_value::<FlagEvaluationCode>(json).ok(), Some(code));
+            assert!(code == code.as_str());
+            assert_eq!(format!("{code}"), code.as_str());
+        }
+    }
+
+    #[test]
+    fn rejected_codes_spill_past_the_inline_buffer_in_order() {
+        let codes = [
+            AllocationEvaluationCode::BeforeStartTime,
+            AllocationEvaluationCode::AfterEndTime,
+            AllocationEvaluationCode::FailingRule,
+            AllocationEvaluationCode::TrafficExposureMiss,
+        ];
+        for count in [0, 1, RejectedCodes::INLINE, RejectedCodes::INLINE + 1, 3 * RejectedCodes::INLINE] {
+            let mut rejected = RejectedCodes::new();
+            let expected: Vec<AllocationEvaluationCode> = (0..count).map(|i| codes[i % codes.len()]).collect();
+            for code in &expected {
+                rejected.rejected(*code);
+            }
+            assert_eq!(rejected.as_slice(), expected.as_slice(), "{count} codes");
+        }
+    }
 }

@@ -20,9 +20,9 @@ impl AssignmentEvent {
         let mut event = Map::new();
         let allocation = &decision.allocation.key;
         event.insert("featureFlag".into(), Value::from(request.flag_key));
-        event.insert("allocation".into(), Value::from(allocation.as_str()));
+        event.insert("allocation".into(), Value::from(&**allocation));
         event.insert("experiment".into(), Value::from(format!("{}-{allocation}", request.flag_key)));
-        event.insert("variation".into(), Value::from(decision.split.variation_key.as_str()));
+        event.insert("variation".into(), Value::from(&*decision.split.variation_key));
         event.insert("subject".into(), Value::from(request.subject_key));
         let mut attributes: Vec<(&String, Value)> =
             request.attributes.iter().map(|(k, v)| (k, v.to_json())).collect();
@@ -44,6 +44,11 @@ impl AssignmentEvent {
     /// The event as JSON.
     pub fn to_json(&self) -> Value {
         Value::Object(self.0.clone())
+    }
+
+    /// The event as JSON, without copying it.
+    pub fn into_json(self) -> Value {
+        Value::Object(self.0)
     }
 }
 

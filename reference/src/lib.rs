@@ -26,8 +26,10 @@ pub mod details;
 pub mod error;
 pub mod eval;
 pub mod events;
+pub mod keymap;
 pub mod rules;
 pub mod shard;
+pub mod text;
 pub mod value;
 mod wire;
 

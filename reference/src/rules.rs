@@ -3,13 +3,13 @@
 //! section 2's attribute rules).
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
 
 use regex::Regex;
 use semver::Version;
 use serde_json::Value;
 
-use crate::value::{AttributeValue, Attributes};
+use crate::keymap::StringSet;
+use crate::value::{render_number, AttributeValue, Attributes};
 
 /// A compiled condition.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub enum Check {
     /// `ONE_OF` (`expected` true) or `NOT_ONE_OF`.
     OneOf {
         /// The listed strings.
-        values: HashSet<String>,
+        values: StringSet,
         /// `true` for `ONE_OF`.
         expected: bool,
     },
@@ -107,17 +107,149 @@ impl Condition {
     /// Evaluates against a subject. A missing or null attribute makes every
     /// operator false except `IS_NULL`. The attribute `id` falls back to the
     /// subject key when the attributes have no `id` key at all.
+    #[inline]
     pub fn holds(&self, subject_key: &str, attributes: &Attributes) -> bool {
-        let fallback;
-        let attribute = match attributes.get(&self.attribute) {
-            Some(value) => Some(value),
-            None if self.attribute == "id" => {
-                fallback = AttributeValue::String(subject_key.into());
-                Some(&fallback)
-            }
+        let operand = match lookup(attributes, &self.attribute) {
+            Some(value) => Operand::of(value),
+            None if self.attribute == "id" => Some(Operand::Str(subject_key)),
             None => None,
         };
-        self.check.holds(attribute.filter(|value| !value.is_null()))
+        self.check.holds_operand(operand)
+    }
+}
+
+/// Attribute maps up to this capacity are scanned rather than hashed: a
+/// subject has a handful of attributes, and comparing a few lengths is
+/// cheaper than SipHash. Keys are unique either way.
+const SCAN_ATTRIBUTES_UP_TO: usize = 16;
+
+#[inline]
+fn lookup<'a>(attributes: &'a Attributes, name: &str) -> Option<&'a AttributeValue> {
+    if attributes.capacity() <= SCAN_ATTRIBUTES_UP_TO {
+        attributes.iter().find_map(|(key, value)| (key == name).then_some(value))
+    } else {
+        attributes.get(name)
+    }
+}
+
+/// A present, non-null attribute as the checks read it, borrowed (the `id`
+/// fallback borrows the subject key instead of allocating an attribute).
+#[derive(Clone, Copy)]
+enum Operand<'a> {
+    Bool(bool),
+    Number(f64),
+    Str(&'a str),
+}
+
+impl<'a> Operand<'a> {
+    #[inline]
+    fn of(value: &'a AttributeValue) -> Option<Operand<'a>> {
+        match value {
+            AttributeValue::Null => None,
+            AttributeValue::Bool(b) => Some(Operand::Bool(*b)),
+            AttributeValue::Number(n) => Some(Operand::Number(*n)),
+            AttributeValue::String(s) => Some(Operand::Str(s)),
+        }
+    }
+
+    /// Calls `f` with the rendering of [`AttributeValue::render`]; a number
+    /// is formatted on the stack.
+    #[inline]
+    fn with_rendered<R>(self, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            Operand::Str(s) => f(s),
+            Operand::Bool(true) => f("true"),
+            Operand::Bool(false) => f("false"),
+            Operand::Number(n) => {
+                if let Some(digits) = IntegerText::of(n) {
+                    return f(digits.as_str());
+                }
+                let mut text = StackText::default();
+                match std::fmt::Write::write_fmt(&mut text, format_args!("{n}")).ok().and_then(|()| text.as_str()) {
+                    Some(rendered) => f(rendered),
+                    None => f(&render_number(n)),
+                }
+            }
+        }
+    }
+
+    /// As [`AttributeValue::as_number`].
+    #[inline]
+    fn as_number(self) -> Option<f64> {
+        match self {
+            Operand::Number(n) => Some(n),
+            Operand::Str(s) => s.parse().ok(),
+            Operand::Bool(_) => None,
+        }
+    }
+}
+
+/// An integral number's decimal digits, for the common case of whole-number
+/// attributes: the same text as `f64`'s `Display` (which prints 42.0 as
+/// `42`), without going through the float formatter.
+struct IntegerText {
+    bytes: [u8; 24],
+    start: usize,
+}
+
+impl IntegerText {
+    /// Below 2^53 every integer is exact and `Display` prints plain digits.
+    const LIMIT: f64 = 9_007_199_254_740_992.0;
+
+    #[inline]
+    fn of(n: f64) -> Option<IntegerText> {
+        // -0.0 prints as "-0", which the integer path would lose.
+        if n.fract() != 0.0 || n.abs() >= IntegerText::LIMIT || (n == 0.0 && n.is_sign_negative()) {
+            return None;
+        }
+        let mut text = IntegerText { bytes: [0; 24], start: 24 };
+        let mut value = n.abs() as u64;
+        loop {
+            text.start -= 1;
+            text.bytes[text.start] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        if n < 0.0 {
+            text.start -= 1;
+            text.bytes[text.start] = b'-';
+        }
+        Some(text)
+    }
+
+    #[inline]
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[self.start..]).unwrap_or_default()
+    }
+}
+
+/// A small text buffer on the stack; writing more than fits fails.
+struct StackText {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        StackText { bytes: [0; 64], len: 0 }
+    }
+}
+
+impl StackText {
+    fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes[..self.len]).ok()
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -125,18 +257,19 @@ impl Check {
     /// Evaluates against an attribute that is present and not null (`None`
     /// for absent or null).
     pub fn holds(&self, attribute: Option<&AttributeValue>) -> bool {
+        self.holds_operand(attribute.and_then(Operand::of))
+    }
+
+    #[inline]
+    fn holds_operand(&self, attribute: Option<Operand<'_>>) -> bool {
         match self {
             Check::IsNull { expected } => attribute.is_none() == *expected,
             Check::Invalid { .. } => false,
             _ => {
                 let Some(attribute) = attribute else { return false };
                 match self {
-                    Check::Regex { regex, expected } => {
-                        attribute.render().is_some_and(|s| regex.is_match(&s) == *expected)
-                    }
-                    Check::OneOf { values, expected } => {
-                        attribute.render().is_some_and(|s| values.contains(s.as_ref()) == *expected)
-                    }
+                    Check::Regex { regex, expected } => attribute.with_rendered(|s| regex.is_match(s) == *expected),
+                    Check::OneOf { values, expected } => attribute.with_rendered(|s| values.contains(s) == *expected),
                     Check::Compare { operator, comparand } => compare(attribute, *operator, comparand),
                     Check::IsNull { .. } | Check::Invalid { .. } => false,
                 }
@@ -145,11 +278,11 @@ impl Check {
     }
 }
 
-fn compare(attribute: &AttributeValue, operator: Comparison, comparand: &Comparand) -> bool {
+fn compare(attribute: Operand<'_>, operator: Comparison, comparand: &Comparand) -> bool {
     let ordering = match comparand {
         Comparand::Semver(comparand) => match attribute {
             // `Ord` on `semver::Version` includes build metadata, as in the RS core.
-            AttributeValue::String(s) => Version::parse(s).ok().map(|v| v.cmp(comparand)),
+            Operand::Str(s) => Version::parse(s).ok().map(|v| v.cmp(comparand)),
             _ => None,
         },
         Comparand::Number(comparand) => attribute.as_number().and_then(|n| n.partial_cmp(comparand)),
@@ -211,8 +344,8 @@ fn compile_one_of(value: &Value, expected: bool) -> Result<Check, String> {
             Value::String(s) => Ok(s.clone()),
             other => Err(format!("ONE_OF/NOT_ONE_OF need strings, found {other}")),
         })
-        .collect::<Result<HashSet<_>, _>>()?;
-    Ok(Check::OneOf { values, expected })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Check::OneOf { values: StringSet::new(values), expected })
 }
 
 #[cfg(test)]
@@ -329,6 +462,47 @@ mod tests {
         assert!(condition.holds("alice", &Attributes::new()));
         assert!(!condition.holds("alice", &attrs(json!({"id": null}))));
         assert!(!condition.holds("alice", &attrs(json!({"id": "bob"}))));
+    }
+
+    #[test]
+    fn numbers_render_in_full_whatever_their_length() {
+        // Short renderings are formatted on the stack, long ones on the heap.
+        assert!(holds("ONE_OF", json!(["1000000000000000000000"]), json!(1e21)));
+        assert!(holds("ONE_OF", json!(["0.0000001"]), json!(1e-7)));
+        assert!(holds("ONE_OF", json!(["-0"]), json!(-0.0)));
+        let huge = format!("1{}", "0".repeat(300));
+        assert!(holds("ONE_OF", json!([huge]), json!(1e300)));
+        assert!(holds("MATCHES", json!("^10{300}$"), json!(1e300)));
+        assert!(holds("MATCHES", json!("^0\\.0{323}5$"), json!(5e-324)));
+    }
+
+    #[test]
+    fn integers_render_as_f64_display_does() {
+        let mut values: Vec<f64> = (-2000..2000).map(f64::from).collect();
+        for exponent in 0..=53 {
+            let power = 2f64.powi(exponent);
+            values.extend([power, power - 1.0, power + 1.0, -power, 10f64.powi(exponent.min(22))]);
+        }
+        values.extend([-0.0, 0.5, 1e300, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 123456789.0]);
+        for n in values {
+            let mut rendered = String::new();
+            Operand::Number(n).with_rendered(|s| rendered.push_str(s));
+            assert_eq!(rendered, render_number(n), "{n:?}");
+        }
+    }
+
+    #[test]
+    fn many_attributes_are_looked_up_by_hash_and_few_by_scan() {
+        for count in [0usize, 1, 5, 16, 17, 100] {
+            let mut attributes: Attributes = (0..count).map(|i| (format!("attr{i}"), AttributeValue::Number(i as f64))).collect();
+            attributes.insert("country".into(), AttributeValue::String("US".into()));
+            let condition = Condition::compile("country", "ONE_OF", &json!(["US"]));
+            assert!(condition.holds("subject", &attributes), "{count} attributes");
+            let condition = Condition::compile("attr", "IS_NULL", &json!(true));
+            assert!(condition.holds("subject", &attributes), "{count} attributes");
+            let condition = Condition::compile("id", "MATCHES", &json!("^sub"));
+            assert!(condition.holds("subject", &attributes), "{count} attributes");
+        }
     }
 
     #[test]

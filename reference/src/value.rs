@@ -161,13 +161,10 @@ impl fmt::Display for VariationType {
 }
 
 /// A JSON number as an `i64` when it has no fractional part and fits.
+/// Both production cores read every number as an `f64` first, so integers
+/// beyond 2^53 lose their last bits (9007199254740993 is served as
+/// 9007199254740992); the reference does the same.
 fn integer_of(n: &serde_json::Number) -> Option<i64> {
-    if let Some(i) = n.as_i64() {
-        return Some(i);
-    }
-    if n.is_u64() {
-        return None; // above i64::MAX
-    }
     let f = n.as_f64()?;
     // -2^63 is exactly representable; 2^63 is not an i64.
     if f.fract() == 0.0 && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) {
@@ -264,6 +261,7 @@ mod tests {
         assert_eq!(t.convert(&json!(u64::MAX)), None);
         assert_eq!(t.convert(&json!(true)), None);
         assert_eq!(t.convert(&json!("5")), None);
+        assert_eq!(t.convert(&json!(9_007_199_254_740_993_i64)), Some(TypedValue::Integer(9_007_199_254_740_992)));
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! then handed to library code. One submodule per command.
 
 mod adapters;
+mod bench;
 mod eval;
+mod fuzz;
 mod parties;
+mod report;
 mod run;
 
 use std::io::IsTerminal;
@@ -39,6 +42,12 @@ enum Command {
     Eval(EvalArgs),
     /// Install or list the bundled SDK adapters.
     Adapters(adapters::AdaptersArgs),
+    /// Evaluation throughput of the reference and each SDK, in-process, in one run.
+    Bench(bench::BenchArgs),
+    /// Differential fuzzing: generated flags and subjects, every party asked, disagreements minimized.
+    Fuzz(fuzz::FuzzArgs),
+    /// Write the cross-SDK report (Markdown and HTML) over the shared and built-in suites.
+    Report(report::ReportArgs),
 }
 
 #[derive(clap::Args)]
@@ -95,6 +104,9 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run_command(args),
         Command::Eval(args) => eval::eval_command(args),
         Command::Adapters(args) => adapters::adapters_command(args),
+        Command::Report(args) => report::report_command(args),
+        Command::Fuzz(args) => fuzz::fuzz_command(args),
+        Command::Bench(args) => bench::bench_command(args),
     };
     match result {
         Ok(code) => code,

@@ -82,44 +82,8 @@ pub(super) struct RunArgs {
 pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
     let now = parse_now(args.now.as_deref())?;
     let root = args.suite.clone().unwrap_or_else(ufc_harness::suite::builtin_root);
-    let mut suite = Suite::load(&root)?;
-    if let Some(pattern) = &args.filter {
-        let glob = globset::Glob::new(pattern).with_context(|| format!("--filter {pattern:?} is not a glob"))?;
-        suite.retain_matching(&glob.compile_matcher());
-        if suite.cases.is_empty() {
-            bail!("--filter {pattern:?} matches no case in {}", root.display());
-        }
-    }
-    let specs = parties::resolve(&args.parties)?;
-    // Manifests are checked before anything runs: a broken one is a usage error.
-    let mut manifests = Vec::new();
-    for spec in &specs {
-        let path = match &args.known_failures {
-            Some(dir) => Some(dir.join(format!("{}.toml", spec.name))).filter(|p| p.is_file()),
-            None => spec.known_failures.clone(),
-        };
-        if let Some(path) = path {
-            manifests.push((spec.name.clone(), KnownFailures::load(&path)?));
-        }
-    }
-    let mut all: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(now))];
-    all.extend(parties::spawn(&specs, &args.parties));
-
     let settings = RunSettings { fail_on: args.fail_on.clone() };
-    let show_progress = std::io::stderr().is_terminal();
-    let progress = |party: &str, done: usize, total: usize| {
-        if show_progress {
-            eprint!("\r\x1b[2K{party}: {done}/{total} cases");
-            if done == total {
-                eprint!("\r\x1b[2K");
-            }
-        }
-    };
-    let mut result = run::run(&suite, all, &settings, &progress);
-    for (name, manifest) in &manifests {
-        manifest.apply(&mut result, name, !args.no_strict);
-    }
-
+    let result = run_suite(&root, args.filter.as_deref(), &args.parties, args.known_failures.as_deref(), !args.no_strict, now, &settings)?;
     write_reports(&result, &args)?;
     let stdout = match args.format {
         Format::Text => report::terminal::render(&result, report::terminal::Style::new(color_enabled()), args.verbose),
@@ -129,6 +93,55 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
     };
     print!("{stdout}");
     Ok(exit_code(&result))
+}
+
+/// Loads a suite, starts the parties, runs, and applies known failures.
+pub(super) fn run_suite(
+    root: &std::path::Path,
+    filter: Option<&str>,
+    party_args: &PartyArgs,
+    known_failures: Option<&std::path::Path>,
+    strict: bool,
+    now: ufc_reference::Timestamp,
+    settings: &RunSettings,
+) -> anyhow::Result<RunResult> {
+    let mut suite = Suite::load(root)?;
+    if let Some(pattern) = filter {
+        let glob = globset::Glob::new(pattern).with_context(|| format!("--filter {pattern:?} is not a glob"))?;
+        suite.retain_matching(&glob.compile_matcher());
+        if suite.cases.is_empty() {
+            bail!("--filter {pattern:?} matches no case in {}", root.display());
+        }
+    }
+    let specs = parties::resolve(party_args)?;
+    // Manifests are checked before anything runs: a broken one is a usage error.
+    let mut manifests = Vec::new();
+    for spec in &specs {
+        let path = match known_failures {
+            Some(dir) => Some(dir.join(format!("{}.toml", spec.name))).filter(|p| p.is_file()),
+            None => spec.known_failures.clone(),
+        };
+        if let Some(path) = path {
+            manifests.push((spec.name.clone(), KnownFailures::load(&path)?));
+        }
+    }
+    let mut all: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(now))];
+    all.extend(parties::spawn(&specs, party_args));
+
+    let show_progress = std::io::stderr().is_terminal();
+    let progress = |party: &str, done: usize, total: usize| {
+        if show_progress {
+            eprint!("\r\x1b[2K{party}: {done}/{total} cases");
+            if done == total {
+                eprint!("\r\x1b[2K");
+            }
+        }
+    };
+    let mut result = run::run(&suite, all, settings, &progress);
+    for (name, manifest) in &manifests {
+        manifest.apply(&mut result, name, strict);
+    }
+    Ok(result)
 }
 
 fn write_reports(result: &RunResult, args: &RunArgs) -> anyhow::Result<()> {
@@ -146,7 +159,7 @@ fn write_reports(result: &RunResult, args: &RunArgs) -> anyhow::Result<()> {
 }
 
 /// See the exit-code table in the README and [`exit_codes`].
-fn exit_code(result: &RunResult) -> i32 {
+pub(super) fn exit_code(result: &RunResult) -> i32 {
     let s = result.summary();
     if s.errored > 0 || !result.load_errors.is_empty() {
         exit_codes::ERRORS

@@ -60,18 +60,8 @@ impl ReferenceParty {
         let Some(default_variation) = case.default_value.as_str() else {
             return CaseResult::error(case_id, format!("a bandit's defaultValue must be a string, found {}", case.default_value));
         };
-        let numeric = &case.subject_attributes.numeric_attributes;
-        let categorical = &case.subject_attributes.categorical_attributes;
-        let flag_attributes = bandit::merged_attributes(numeric, categorical);
-        let subject = ContextAttributes::from_json(numeric, categorical);
-        let actions: Vec<Action> = case
-            .actions
-            .iter()
-            .map(|a| Action {
-                key: a.action_key.clone(),
-                attributes: ContextAttributes::from_json(&a.attributes.numeric_attributes, &a.attributes.categorical_attributes),
-            })
-            .collect();
+        let (flag_attributes, subject) = subject_inputs(&case.subject_attributes);
+        let actions = actions_of(&case.actions);
         let request = BanditRequest {
             flag_key: &case.flag,
             subject_key: &case.subject_key,
@@ -109,6 +99,25 @@ impl ReferenceParty {
             fault: false,
         }
     }
+}
+
+/// A bandit subject's inputs: the merged attributes its flag is evaluated
+/// with, and the cleaned attributes its actions are scored with.
+pub fn subject_inputs(attributes: &crate::protocol::ContextAttributes) -> (Attributes, ContextAttributes) {
+    let numeric = &attributes.numeric_attributes;
+    let categorical = &attributes.categorical_attributes;
+    (bandit::merged_attributes(numeric, categorical), ContextAttributes::from_json(numeric, categorical))
+}
+
+/// Protocol actions as reference actions.
+pub fn actions_of(actions: &[crate::protocol::ActionInput]) -> Vec<Action> {
+    actions
+        .iter()
+        .map(|a| Action {
+            key: a.action_key.clone(),
+            attributes: ContextAttributes::from_json(&a.attributes.numeric_attributes, &a.attributes.categorical_attributes),
+        })
+        .collect()
 }
 
 /// Flat JSON attributes as reference attributes.
@@ -165,33 +174,75 @@ impl Party for ReferenceParty {
         self.warnings.clone()
     }
 
+    /// The loop does what an SDK call does: evaluate and build the
+    /// assignment event a logger would receive (and, for bandits, the bandit
+    /// event), so the comparison with SDK loops is like for like.
     fn bench(&mut self, request: &BenchRequest) -> Result<u64, String> {
         let config = self.config.as_ref().ok_or("no configuration loaded")?;
-        let expected_type = VariationType::parse(&request.variation_type).ok_or("unknown variationType")?;
-        let subjects: Vec<(String, Attributes)> = request
-            .subjects
-            .iter()
-            .map(|s| (s.subject_key.clone(), s.subject_attributes.as_object().map(attributes_of).unwrap_or_default()))
-            .collect();
-        if subjects.is_empty() {
+        if request.subjects.is_empty() {
             return Err("no subjects".into());
         }
-        let details = match request.mode.as_str() {
-            "assign" => false,
-            "details" => true,
-            other => return Err(format!("mode {other:?} is not supported")),
-        };
-        let start = std::time::Instant::now();
+        let now = self.now;
         let mut sink = 0usize;
-        for i in 0..request.iterations {
-            let (key, attributes) = &subjects[(i as usize) % subjects.len()];
-            let flag_request = FlagRequest::new(&request.flag, key, attributes, expected_type);
-            if details {
-                let (_, d) = config.evaluate_details(&flag_request, self.now);
-                sink = sink.wrapping_add(d.unmatched_allocations.len());
-            } else {
-                sink = sink.wrapping_add(config.evaluate(&flag_request, self.now).value().is_some() as usize);
+        let start;
+        match request.mode.as_str() {
+            "assign" | "details" => {
+                let expected_type = VariationType::parse(&request.variation_type).ok_or("unknown variationType")?;
+                let subjects: Vec<(String, Attributes)> = request
+                    .subjects
+                    .iter()
+                    .map(|s| (s.subject_key.clone(), s.subject_attributes.as_object().map(attributes_of).unwrap_or_default()))
+                    .collect();
+                let details = request.mode == "details";
+                start = std::time::Instant::now();
+                for i in 0..request.iterations {
+                    let (key, attributes) = &subjects[(i as usize) % subjects.len()];
+                    let flag_request = FlagRequest::new(&request.flag, key, attributes, expected_type);
+                    if details {
+                        let (outcome, d) = config.evaluate_details(&flag_request, now);
+                        sink = sink.wrapping_add(d.unmatched_allocations.len());
+                        sink = sink.wrapping_add(outcome.assignment_event(&flag_request, now).is_some() as usize);
+                    } else {
+                        let outcome = config.evaluate(&flag_request, now);
+                        sink = sink.wrapping_add(outcome.value().is_some() as usize);
+                        sink = sink.wrapping_add(outcome.assignment_event(&flag_request, now).is_some() as usize);
+                    }
+                }
             }
+            "bandit" => {
+                let default_variation = request.default_value.as_str().unwrap_or("default");
+                let actions = actions_of(&request.actions);
+                let subjects: Vec<(String, Attributes, ContextAttributes)> = request
+                    .subjects
+                    .iter()
+                    .map(|s| {
+                        let pick = |key: &str| {
+                            s.subject_attributes.get(key).and_then(|v| v.as_object()).cloned().unwrap_or_default()
+                        };
+                        let (numeric, categorical) = (pick("numericAttributes"), pick("categoricalAttributes"));
+                        (
+                            s.subject_key.clone(),
+                            bandit::merged_attributes(&numeric, &categorical),
+                            ContextAttributes::from_json(&numeric, &categorical),
+                        )
+                    })
+                    .collect();
+                start = std::time::Instant::now();
+                for i in 0..request.iterations {
+                    let (key, flag_attributes, subject) = &subjects[(i as usize) % subjects.len()];
+                    let bandit_request = BanditRequest {
+                        flag_key: &request.flag,
+                        subject_key: key,
+                        flag_attributes,
+                        subject,
+                        actions: &actions,
+                        default_variation,
+                    };
+                    let outcome = bandit::evaluate(Some(config), self.models.as_ref(), &bandit_request, now, false);
+                    sink = sink.wrapping_add(outcome.choice.is_some() as usize);
+                }
+            }
+            other => return Err(format!("mode {other:?} is not supported")),
         }
         std::hint::black_box(sink);
         Ok(start.elapsed().as_nanos() as u64)

@@ -63,12 +63,19 @@ fn cell(o: &CaseOutcome) -> String {
     if let Some(r) = &o.skip_reason {
         let _ = writeln!(body, "skipped: {r}");
     }
+    if let Some(k) = &o.known_failure {
+        let _ = writeln!(body, "known failure: {k}");
+    }
     if !o.causes.is_empty() {
         let _ = writeln!(body, "cause: {}", o.causes.join(", "));
     }
     for d in &o.differences {
         let _ = writeln!(body, "[{}] {}", d.severity.as_str(), d.field);
-        body.push_str(&super::json_diff(&d.expected, &d.actual));
+        // Full diffs only where something fails; a passing cell lists its
+        // minor fields, which keeps the page small.
+        if o.status != Status::Passed {
+            body.push_str(&super::json_diff(&d.expected, &d.actual));
+        }
     }
     if let Some(t) = &o.stderr_tail {
         let _ = writeln!(body, "stderr:\n{t}");

@@ -1,0 +1,216 @@
+//! `ufc-harness bench`: every party's in-process loop over the same flag,
+//! subject keys and attributes, in one run, as evaluations per second and
+//! as a ratio to the reference. Writes the table to `reports/bench.md`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use ufc_harness::exit_codes;
+use ufc_harness::party::reference::ReferenceParty;
+use ufc_harness::party::{ConfigSet, Party};
+use ufc_harness::protocol::{capability, ActionInput, BenchRequest, BenchSubject, CaseInput, Source};
+use ufc_harness::report;
+use ufc_harness::suite::Suite;
+
+use super::parse_now;
+use super::parties::{self, PartyArgs};
+
+#[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  ufc-harness bench --sdk python,node,rust
+  ufc-harness bench --sdk rust --flag kill-switch --n 200000
+  ufc-harness bench --suite . --flag op-regex --bandit-flag bf-ties")]
+pub(super) struct BenchArgs {
+    #[command(flatten)]
+    parties: PartyArgs,
+    /// Suite whose configuration and subjects are used; default: the shared
+    /// Eppo data when present, else the built-in suite.
+    #[arg(long, value_name = "DIR")]
+    suite: Option<PathBuf>,
+    /// The flag for the assign and details loops.
+    #[arg(long, default_value = "new-user-onboarding")]
+    flag: String,
+    /// The flag for the bandit loop.
+    #[arg(long, default_value = "banner_bandit_flag")]
+    bandit_flag: String,
+    /// Evaluations per loop (a tenth as many run first, untimed, to warm up).
+    #[arg(long, default_value = "100000")]
+    n: u64,
+    /// Where to write the Markdown table; "-" for nowhere.
+    #[arg(long, value_name = "FILE", default_value = "reports/bench.md")]
+    out: String,
+}
+
+struct Workload {
+    mode: &'static str,
+    config: ConfigSet,
+    request: BenchRequest,
+}
+
+fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
+    let mut out = Vec::new();
+    let config_of = |group: usize| ConfigSet {
+        flags: Source::Path(std::path::absolute(&suite.groups[group].flags).unwrap_or_default()),
+        bandit_models: suite.groups[group].bandit_models.as_ref().map(|p| Source::Path(std::path::absolute(p).unwrap_or_default())),
+    };
+    let flag_cases: Vec<_> = suite
+        .cases
+        .iter()
+        .filter_map(|c| match &c.input {
+            CaseInput::Flag(f) if f.flag == args.flag => Some((c.group, f)),
+            _ => None,
+        })
+        .collect();
+    let Some((group, first)) = flag_cases.first() else {
+        bail!("no test case in {} asks for flag {:?}; pick one with --flag", suite.root.display(), args.flag);
+    };
+    let subjects: Vec<BenchSubject> = flag_cases
+        .iter()
+        .map(|(_, f)| BenchSubject { subject_key: f.subject_key.clone(), subject_attributes: serde_json::Value::Object(f.subject_attributes.clone()) })
+        .collect();
+    for mode in ["assign", "details"] {
+        out.push(Workload {
+            mode,
+            config: config_of(*group),
+            request: BenchRequest {
+                mode: mode.into(),
+                flag: args.flag.clone(),
+                variation_type: first.variation_type.clone(),
+                default_value: first.default_value.clone(),
+                subjects: subjects.clone(),
+                actions: Vec::new(),
+                iterations: args.n,
+            },
+        });
+    }
+    let bandit_cases: Vec<_> = suite
+        .cases
+        .iter()
+        .filter_map(|c| match &c.input {
+            CaseInput::Bandit(b) if b.flag == args.bandit_flag && !b.actions.is_empty() => Some((c.group, b)),
+            _ => None,
+        })
+        .collect();
+    if let Some((group, first)) = bandit_cases.first() {
+        let actions: Vec<ActionInput> = first.actions.clone();
+        out.push(Workload {
+            mode: "bandit",
+            config: config_of(*group),
+            request: BenchRequest {
+                mode: "bandit".into(),
+                flag: args.bandit_flag.clone(),
+                variation_type: "STRING".into(),
+                default_value: first.default_value.clone(),
+                subjects: bandit_cases
+                    .iter()
+                    .map(|(_, b)| BenchSubject {
+                        subject_key: b.subject_key.clone(),
+                        subject_attributes: serde_json::to_value(&b.subject_attributes).unwrap_or_default(),
+                    })
+                    .collect(),
+                actions,
+                iterations: args.n,
+            },
+        });
+    } else {
+        eprintln!("note: no bandit case for {:?} in this suite; the bandit loop is skipped", args.bandit_flag);
+    }
+    Ok(out)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| text.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{cpu}, {cores} cores available, {} {}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
+pub(super) fn bench_command(args: BenchArgs) -> anyhow::Result<i32> {
+    let root = match &args.suite {
+        Some(dir) => dir.clone(),
+        None => {
+            let shared = ufc_harness::suite::builtin_root().join("..").join("shared").join("eppo-sdk-test-data");
+            if shared.is_dir() { shared } else { ufc_harness::suite::builtin_root() }
+        }
+    };
+    let suite = Suite::load(&root)?;
+    let loads = workloads(&suite, &args)?;
+    let specs = parties::resolve(&args.parties)?;
+    let mut all: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(parse_now(None)?))];
+    all.extend(parties::spawn(&specs, &args.parties));
+
+    // rows: (mode, party, sdk label, evaluations per second or why not)
+    let mut rows: Vec<(&str, String, String, Result<f64, String>)> = Vec::new();
+    for load in &loads {
+        for party in all.iter_mut() {
+            let info = party.info().clone();
+            let label = format!("{} {}", info.sdk.package.as_deref().unwrap_or(&info.sdk.name), info.sdk.version);
+            let measured = if !info.can(capability::BENCH) {
+                Err("no bench capability".to_owned())
+            } else if load.mode == "bandit" && !info.can(capability::BANDITS) {
+                Err("no bandit support".to_owned())
+            } else {
+                eprintln!("bench: {} {} ...", info.name, load.mode);
+                party.configure(&load.config).and_then(|()| {
+                    let warmup = BenchRequest { iterations: (load.request.iterations / 10).max(1), ..load.request.clone() };
+                    party.bench(&warmup)?;
+                    let ns = party.bench(&load.request)?;
+                    Ok(load.request.iterations as f64 / (ns.max(1) as f64 / 1e9))
+                })
+            };
+            rows.push((load.mode, info.name.clone(), label, measured));
+        }
+    }
+
+    let mut table = String::new();
+    let _ = writeln!(table, "| mode | party | SDK | evaluations/s | vs reference | reference is |");
+    let _ = writeln!(table, "|---|---|---|---:|---:|---:|");
+    for (mode, party, label, measured) in &rows {
+        let reference = rows.iter().find(|r| r.0 == *mode && r.1 == "reference").and_then(|r| r.3.as_ref().ok()).copied();
+        match measured {
+            Ok(rate) => {
+                let (ratio, inverse) = match reference {
+                    Some(r) => (format!("{:.3}×", rate / r), format!("{:.1}× faster", r / rate)),
+                    None => ("–".into(), "–".into()),
+                };
+                let inverse = if party == "reference" { "–".into() } else { inverse };
+                let _ = writeln!(table, "| {mode} | {party} | {label} | {rate:.0} | {ratio} | {inverse} |");
+            }
+            Err(why) => {
+                let _ = writeln!(table, "| {mode} | {party} | {label} | – ({why}) | – | – |");
+            }
+        }
+    }
+    print!("{table}");
+    if args.out != "-" {
+        let flag_subjects = loads.first().map_or(0, |l| l.request.subjects.len());
+        let mut doc = String::new();
+        let _ = writeln!(doc, "# Evaluation throughput: the reference and the SDKs\n");
+        let _ = writeln!(
+            doc,
+            "Generated by `ufc-harness bench --sdk {} --n {}` on {}.\n",
+            args.parties.sdk.join(","),
+            args.n,
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+        );
+        let _ = writeln!(doc, "Machine: {}.\n", machine());
+        let _ = writeln!(
+            doc,
+            "Each party runs its own in-process loop (the `bench` op of the adapter protocol; no pipe in the timing) over the same \
+             flag, subject keys and attributes: `{}` with the {flag_subjects} subjects of its test file for `assign` (the plain typed \
+             call) and `details`, and `{}` with its test subjects and the first subject's actions for `bandit`. Every loop builds \
+             the events a logger would receive; SDK loggers are no-ops. A tenth of the iterations run first as warm-up. Ratios \
+             are measured in this one run.\n",
+            args.flag, args.bandit_flag
+        );
+        doc.push_str(&table);
+        let path = PathBuf::from(&args.out);
+        report::write_atomically(&path, doc.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(exit_codes::SUCCESS)
+}

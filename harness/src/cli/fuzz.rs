@@ -1,0 +1,133 @@
+//! `ufc-harness fuzz`: differential fuzzing of the reference against SDKs,
+//! with findings minimized, classified and written out as suites.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use ufc_harness::exit_codes;
+use ufc_harness::fuzz::{self, Budget, FuzzOptions, FuzzProgress};
+use ufc_harness::party::reference::ReferenceParty;
+use ufc_harness::party::Party;
+
+use super::parse_now;
+use super::parties::{self, PartyArgs};
+
+#[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  ufc-harness fuzz --sdk python,node --duration 60s --seed 1
+  ufc-harness fuzz --sdk node --cases 20000 --out target/findings
+  ufc-harness run --suite target/findings/<finding> --sdk python,node   # replay one finding
+
+Exit codes: 0 no disagreement, 1 findings written, 2 usage error, 3 a party failed.")]
+pub(super) struct FuzzArgs {
+    #[command(flatten)]
+    parties: PartyArgs,
+    /// Seed; the same seed and budget generate the same cases.
+    #[arg(long, default_value = "1")]
+    seed: u64,
+    /// Stop after this many generated cases.
+    #[arg(long, value_name = "N", conflicts_with = "duration")]
+    cases: Option<u64>,
+    /// Stop after this long (e.g. 60s, 5m).
+    #[arg(long, value_name = "TIME")]
+    duration: Option<String>,
+    /// Cases per batch (one configure + one evaluate per party).
+    #[arg(long, default_value = "64")]
+    batch_size: usize,
+    /// Do not generate bandit batches.
+    #[arg(long)]
+    no_bandits: bool,
+    /// Also generate malformed configurations.
+    #[arg(long)]
+    malformed: bool,
+    /// Where to write finding suites and summary.md.
+    #[arg(long, value_name = "DIR", default_value = "target/fuzz-findings")]
+    out: PathBuf,
+}
+
+fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let (number, unit) = text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.trim().len()));
+    let value: f64 = number.parse().with_context(|| format!("--duration {text:?}: expected a number and a unit, e.g. 60s"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => bail!("--duration {text:?}: unknown unit {other:?} (use ms, s, m or h)"),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
+    let budget = match (&args.cases, &args.duration) {
+        (Some(n), _) => Budget::Cases(*n),
+        (None, Some(d)) => Budget::Duration(parse_duration(d)?),
+        (None, None) => Budget::Cases(10_000),
+    };
+    let options = FuzzOptions {
+        seed: args.seed,
+        budget,
+        batch_size: args.batch_size.max(1),
+        bandits: !args.no_bandits,
+        malformed: args.malformed,
+        ..FuzzOptions::default()
+    };
+    let specs = parties::resolve(&args.parties)?;
+    if specs.is_empty() {
+        bail!("fuzzing needs at least one SDK: --sdk python,node or --adapter NAME=COMMAND");
+    }
+    let mut all: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(parse_now(None)?))];
+    all.extend(parties::spawn(&specs, &args.parties));
+
+    let show_progress = std::io::stderr().is_terminal();
+    let progress = |p: &FuzzProgress| {
+        if show_progress {
+            eprint!(
+                "\r\x1b[2K{} cases, {} batches, {} disagreements, {} findings, {:.0}s",
+                p.cases,
+                p.batches,
+                p.disagreements,
+                p.findings,
+                p.elapsed.as_secs_f64()
+            );
+        }
+    };
+    let report = fuzz::fuzz(&mut all, &options, &progress);
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    let written = fuzz::write_findings(&report, &args.out).with_context(|| format!("writing findings to {}", args.out.display()))?;
+    println!(
+        "{} cases in {} batches, {:.1}s; {} disagreements; {} distinct findings",
+        report.cases,
+        report.batches,
+        report.elapsed.as_secs_f64(),
+        report.disagreements,
+        report.findings.len()
+    );
+    for t in &report.throughput {
+        println!("  {:<10} {:>10.0} cases/s", t.party, t.cases_per_second());
+    }
+    for failure in &report.party_failures {
+        println!("  party failure: {failure:?}");
+    }
+    let sdk_list = specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(",");
+    for (finding, dir) in report.findings.iter().zip(&written) {
+        println!("finding [{}]: {}", finding.signature.cause().unwrap_or("unclassified"), finding.signature.text());
+        println!("  suite: {}", dir.display());
+        println!("  reproduce: {} --sdk {}", finding.reproduce_command(&options), sdk_list);
+    }
+    if !written.is_empty() {
+        println!("summary: {}", args.out.join("summary.md").display());
+    }
+    Ok(if !report.party_failures.is_empty() {
+        exit_codes::ERRORS
+    } else if report.findings.is_empty() {
+        exit_codes::SUCCESS
+    } else {
+        exit_codes::FAILURES
+    })
+}

@@ -1,0 +1,372 @@
+//! Findings, and how they are written out.
+//!
+//! Each finding becomes a suite directory in the shared test files' layout,
+//! runnable with `ufc-harness run --suite <dir>`:
+//!
+//! ```text
+//! <out>/<slug>/ufc/flags-v1.json          flag findings
+//! <out>/<slug>/ufc/tests/<slug>.json
+//! <out>/<slug>/ufc/bandit-flags-v1.json   bandit findings
+//! <out>/<slug>/ufc/bandit-models-v1.json
+//! <out>/<slug>/ufc/bandit-tests/<slug>.json
+//! <out>/<slug>/finding.json               seed, signature, every party's answers
+//! <out>/summary.md                        the run and its findings
+//! ```
+//!
+//! The expectations in the test files are the first party's answers (the
+//! reference is the oracle), details included.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+
+use super::minimize::Minimized;
+use super::{Disagreement, FuzzOptions, FuzzReport, Scenario, Signature};
+use crate::party::PartyInfo;
+use crate::protocol::{CaseInput, CaseResult};
+
+/// What one party answered for each case of a finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartyAnswers {
+    /// The party.
+    pub party: String,
+    /// Why it could not answer at all, if it could not.
+    pub failure: Option<String>,
+    /// One entry per case of the finding's scenario (`None`: not asked).
+    pub results: Vec<Option<CaseResult>>,
+}
+
+/// One distinct disagreement, minimized.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Its signature.
+    pub signature: Signature,
+    /// The disagreement the minimized case shows (every differing field).
+    pub disagreement: Disagreement,
+    /// The minimized configuration and cases.
+    pub scenario: Scenario,
+    /// The disagreeing case in [`Finding::scenario`].
+    pub target: usize,
+    /// The case ids the parties were asked with, one per case.
+    pub case_ids: Vec<String>,
+    /// Each party's answers, reference first.
+    pub answers: Vec<PartyAnswers>,
+    /// The run's seed.
+    pub seed: u64,
+    /// The batch it was first seen in.
+    pub batch: u64,
+    /// Cases generated up to and including that batch: a case budget of at
+    /// least this, with the same seed and batch size, regenerates it.
+    pub cases_through_batch: u64,
+    /// The batch size of the run.
+    pub batch_size: usize,
+    /// The case id in the original batch.
+    pub original_case_id: String,
+    /// How many disagreeing cases were put down to this finding.
+    pub occurrences: u64,
+    /// Round trips spent minimizing it.
+    pub minimize_steps: usize,
+    /// Other signatures filed under the same cause.
+    pub variants: Vec<String>,
+}
+
+impl Finding {
+    pub(crate) fn new(
+        infos: &[PartyInfo],
+        minimized: Minimized,
+        options: &FuzzOptions,
+        batch: u64,
+        cases_through_batch: u64,
+        original_case_id: &str,
+    ) -> Finding {
+        let features = super::signature::features(&minimized.scenario, minimized.target);
+        let case_ids = minimized.scenario.case_ids(&minimized.prefix);
+        let answers = infos
+            .iter()
+            .zip(&minimized.runs)
+            .map(|(info, run)| match &run.answer {
+                super::PartyAnswer::Answered(results) => {
+                    PartyAnswers { party: info.name.clone(), failure: None, results: results.clone() }
+                }
+                super::PartyAnswer::Failed(message) => PartyAnswers {
+                    party: info.name.clone(),
+                    failure: Some(message.clone()),
+                    results: vec![None; minimized.scenario.cases.len()],
+                },
+            })
+            .collect();
+        Finding {
+            signature: Signature::new(&minimized.disagreement, features),
+            disagreement: minimized.disagreement,
+            scenario: minimized.scenario,
+            target: minimized.target,
+            case_ids,
+            answers,
+            seed: options.seed,
+            batch,
+            cases_through_batch,
+            batch_size: options.batch_size,
+            original_case_id: original_case_id.to_owned(),
+            occurrences: 1,
+            minimize_steps: minimized.steps,
+            variants: Vec::new(),
+        }
+    }
+
+    /// Whether it is about bandit cases.
+    pub fn is_bandit(&self) -> bool {
+        matches!(self.scenario.cases.get(self.target), Some(CaseInput::Bandit(_)))
+    }
+
+    /// The reference's (first party's) result for case `index`.
+    pub fn oracle(&self, index: usize) -> Option<&CaseResult> {
+        self.answers.first()?.results.get(index)?.as_ref()
+    }
+
+    /// The command line that regenerates the batch it came from.
+    pub fn reproduce_command(&self, options: &FuzzOptions) -> String {
+        let mut command = format!(
+            "ufc-harness fuzz --seed {} --cases {} --batch-size {}",
+            self.seed, self.cases_through_batch, self.batch_size
+        );
+        if !options.bandits {
+            command.push_str(" --no-bandits");
+        }
+        if options.malformed {
+            command.push_str(" --malformed");
+        }
+        command
+    }
+
+    /// `finding.json`.
+    pub fn to_json(&self, options: &FuzzOptions) -> Value {
+        let cases: Vec<Value> = self
+            .scenario
+            .cases
+            .iter()
+            .enumerate()
+            .map(|(index, input)| {
+                let answers: Map<String, Value> = self
+                    .answers
+                    .iter()
+                    .map(|a| {
+                        let answer = match (&a.failure, a.results.get(index).and_then(Option::as_ref)) {
+                            (Some(failure), _) => json!({ "failure": failure }),
+                            (None, Some(result)) => serde_json::to_value(result).unwrap_or(Value::Null),
+                            (None, None) => json!({ "skipped": "the party lacks the capability for this case" }),
+                        };
+                        (a.party.clone(), answer)
+                    })
+                    .collect();
+                json!({
+                    "caseId": self.case_ids.get(index),
+                    "target": index == self.target,
+                    "input": serde_json::to_value(input).unwrap_or(Value::Null),
+                    "answers": answers,
+                })
+            })
+            .collect();
+        json!({
+            "signature": {
+                "text": self.signature.text(),
+                "slug": self.signature.slug(),
+                "classes": self.signature.classes,
+                "field": self.signature.field,
+                "allFields": self.disagreement.fields,
+                "features": self.signature.features,
+            },
+            "origin": {
+                "seed": self.seed,
+                "batch": self.batch,
+                "batchSize": self.batch_size,
+                "casesThroughBatch": self.cases_through_batch,
+                "caseId": self.original_case_id,
+                "bandits": options.bandits,
+                "malformed": options.malformed,
+            },
+            "reproduce": self.reproduce_command(options),
+            "occurrences": self.occurrences,
+            "minimizeSteps": self.minimize_steps,
+            "cause": self.signature.cause(),
+            "variants": self.variants,
+            "parties": self.answers.iter().map(|a| a.party.clone()).collect::<Vec<_>>(),
+            "cases": cases,
+        })
+    }
+
+    /// The test files of the finding: (file name, contents), one per
+    /// (flag, variation type, default value) among its cases.
+    fn test_files(&self, slug: &str) -> Vec<(String, Value)> {
+        let mut groups: Vec<(String, Value)> = Vec::new();
+        for (index, input) in self.scenario.cases.iter().enumerate() {
+            let oracle = self.oracle(index);
+            let assignment = oracle.and_then(|r| r.value.clone()).unwrap_or(Value::Null);
+            let (header, subject) = match input {
+                CaseInput::Flag(case) => {
+                    let mut subject = Map::new();
+                    subject.insert("subjectKey".into(), Value::from(case.subject_key.as_str()));
+                    subject.insert("subjectAttributes".into(), Value::Object(case.subject_attributes.clone()));
+                    subject.insert("assignment".into(), assignment);
+                    if let Some(details) = oracle.and_then(|r| r.details.clone()) {
+                        subject.insert("evaluationDetails".into(), details);
+                    }
+                    let header = json!({"flag": case.flag, "variationType": case.variation_type, "defaultValue": case.default_value});
+                    (header, Value::Object(subject))
+                }
+                CaseInput::Bandit(case) => {
+                    let subject = json!({
+                        "subjectKey": case.subject_key,
+                        "subjectAttributes": case.subject_attributes,
+                        "actions": case.actions,
+                        "assignment": assignment,
+                    });
+                    (json!({"flag": case.flag, "defaultValue": case.default_value}), subject)
+                }
+            };
+            let key = serde_json::to_string(&header).unwrap_or_default();
+            let position = groups.iter().position(|(k, _)| *k == key);
+            let file = match position {
+                Some(position) => &mut groups[position].1,
+                None => {
+                    let mut file = header;
+                    if let Some(map) = file.as_object_mut() {
+                        map.insert("subjects".into(), Value::Array(Vec::new()));
+                    }
+                    groups.push((key, file));
+                    let last = groups.len() - 1;
+                    &mut groups[last].1
+                }
+            };
+            if let Some(subjects) = file.get_mut("subjects").and_then(Value::as_array_mut) {
+                subjects.push(subject);
+            }
+        }
+        groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, file))| (if i == 0 { format!("{slug}.json") } else { format!("{slug}-{}.json", i + 1) }, file))
+            .collect()
+    }
+}
+
+/// A finding that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+#[non_exhaustive]
+pub struct WriteError {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<(), WriteError> {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    write_text(path, &text)
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), WriteError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| WriteError { path: parent.to_owned(), source })?;
+    }
+    std::fs::write(path, text).map_err(|source| WriteError { path: path.to_owned(), source })
+}
+
+/// Writes every finding of `report` as a suite directory under `out`, and
+/// `out/summary.md`. Returns the finding directories, in report order.
+pub fn write_findings(report: &FuzzReport, out: &Path) -> Result<Vec<PathBuf>, WriteError> {
+    let mut written = Vec::new();
+    for finding in &report.findings {
+        let slug = finding.signature.slug();
+        let dir = out.join(&slug);
+        let ufc = dir.join("ufc");
+        if finding.is_bandit() {
+            write_json(&ufc.join("bandit-flags-v1.json"), &finding.scenario.flags)?;
+            if let Some(models) = &finding.scenario.bandit_models {
+                write_json(&ufc.join("bandit-models-v1.json"), models)?;
+            }
+            for (name, file) in finding.test_files(&slug) {
+                write_json(&ufc.join("bandit-tests").join(name), &file)?;
+            }
+        } else {
+            write_json(&ufc.join("flags-v1.json"), &finding.scenario.flags)?;
+            for (name, file) in finding.test_files(&slug) {
+                write_json(&ufc.join("tests").join(name), &file)?;
+            }
+        }
+        write_json(&dir.join("finding.json"), &finding.to_json(&report.options))?;
+        written.push(dir);
+    }
+    write_text(&out.join("summary.md"), &summary_markdown(report))?;
+    Ok(written)
+}
+
+fn budget_text(budget: super::Budget) -> String {
+    match budget {
+        super::Budget::Cases(n) => format!("{n} cases"),
+        super::Budget::Duration(d) => format!("{:.0?}", d),
+    }
+}
+
+/// `summary.md`: the run, throughput per party, and a table of findings.
+pub fn summary_markdown(report: &FuzzReport) -> String {
+    let mut md = String::from("# Differential fuzzing\n\n");
+    md.push_str(&format!(
+        "Seed {}, budget {}, batch size {}: {} batches, {} cases in {:.1} s. \
+         {} disagreeing cases, {} distinct findings ({} disagreements left unminimized, {} minimization round trips).\n\n",
+        report.options.seed,
+        budget_text(report.options.budget),
+        report.options.batch_size,
+        report.batches,
+        report.cases,
+        report.elapsed.as_secs_f64(),
+        report.disagreements,
+        report.findings.len(),
+        report.unminimized,
+        report.minimize_steps,
+    ));
+    md.push_str("## Throughput\n\n| party | SDK | cases | busy (s) | cases/s |\n|---|---|---:|---:|---:|\n");
+    for (stats, info) in report.throughput.iter().zip(&report.parties) {
+        md.push_str(&format!(
+            "| {} | {} {} | {} | {:.2} | {:.0} |\n",
+            stats.party,
+            info.sdk.package.as_deref().unwrap_or(&info.sdk.name),
+            info.sdk.version,
+            stats.cases,
+            stats.busy.as_secs_f64(),
+            stats.cases_per_second()
+        ));
+    }
+    md.push_str("\n## Findings\n\n");
+    if report.findings.is_empty() {
+        md.push_str("None: every party agreed with the reference on every case.\n");
+    } else {
+        md.push_str("| # | cause | differs | parties | features | seen | cases | suite |\n|---:|---|---|---|---|---:|---:|---|\n");
+        for (i, f) in report.findings.iter().enumerate() {
+            let fields: Vec<&str> = f.disagreement.fields.iter().map(|x| x.as_str()).collect();
+            let classes: Vec<String> = f.signature.classes.iter().map(|c| c.join(", ")).collect();
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | [`{}`]({}/) |\n",
+                i + 1,
+                f.signature.cause().map_or_else(|| "unclassified".to_owned(), |c| format!("`{c}`")),
+                fields.join(", "),
+                classes.join(" / "),
+                f.signature.features.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" "),
+                f.occurrences,
+                f.scenario.cases.len(),
+                f.signature.slug(),
+                f.signature.slug(),
+            ));
+        }
+        md.push_str("\nEach directory is a suite: `ufc-harness run --suite <dir>` replays it; `finding.json` holds every party's answers and the command that regenerates the batch.\n");
+    }
+    if !report.party_failures.is_empty() {
+        md.push_str("\n## Batches a party sat out\n\n| party | batch | why |\n|---|---:|---|\n");
+        for failure in &report.party_failures {
+            md.push_str(&format!("| {} | {} | {} |\n", failure.party, failure.batch, failure.message.replace('|', "\\|")));
+        }
+    }
+    md
+}
