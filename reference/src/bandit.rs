@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 
 use crate::config::Configuration;
 use crate::details::EvaluationDetails;
-use crate::events::AssignmentEvent;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
 use crate::eval::{evaluate_details, evaluate_traced, FlagEvaluationCode, FlagRequest, NoTrace};
 use crate::shard::md5_prefix_u32;
@@ -299,7 +298,7 @@ pub fn evaluate(
         .and_then(|v| v.as_str())
         .unwrap_or(request.default_variation)
         .to_owned();
-    let assignment_event = flag_outcome.assignment_event(&flag_request, now).map(AssignmentEvent::into_json);
+    let assignment_event = flag_outcome.assignment_event(&flag_request, now).map(|e| e.to_json());
     let flag_matched = flag_outcome.code == FlagEvaluationCode::Match;
 
     let mut outcome = BanditOutcome { variation, choice: None, no_action: None, assignment_event, bandit_event: None, details: None };

@@ -160,12 +160,22 @@ impl<'c> FlagOutcome<'c> {
 
     /// The assignment event a logger receives (spec section 4): only for a
     /// served variation whose allocation has `doLog`.
-    pub fn assignment_event(&self, request: &FlagRequest<'_>, now: Timestamp) -> Option<AssignmentEvent> {
+    pub fn assignment_event<'a>(&self, request: &FlagRequest<'a>, now: Timestamp) -> Option<AssignmentEvent<'a>>
+    where
+        'c: 'a,
+    {
         let decision = self.decision?;
         if self.code != FlagEvaluationCode::Match || !decision.allocation.do_log {
             return None;
         }
-        Some(AssignmentEvent::new(request, decision, now))
+        Some(AssignmentEvent {
+            flag_key: request.flag_key,
+            allocation_key: &decision.allocation.key,
+            split: decision.split,
+            subject_key: request.subject_key,
+            subject_attributes: request.attributes,
+            timestamp: now,
+        })
     }
 }
 
