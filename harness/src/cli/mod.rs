@@ -3,6 +3,7 @@
 
 mod adapters;
 mod bench;
+mod distribution;
 mod eval;
 mod fuzz;
 mod parties;
@@ -44,6 +45,8 @@ enum Command {
     Adapters(adapters::AdaptersArgs),
     /// Evaluation throughput of the reference and each SDK, in-process, in one run.
     Bench(bench::BenchArgs),
+    /// Sample-ratio-mismatch check: a flag's observed split over synthetic subjects against its ranges.
+    Distribution(distribution::DistributionArgs),
     /// Differential fuzzing: generated flags and subjects, every party asked, disagreements minimized.
     Fuzz(fuzz::FuzzArgs),
     /// Write the cross-SDK report (Markdown and HTML) over the shared and built-in suites.
@@ -107,6 +110,7 @@ pub fn main() -> i32 {
         Command::Report(args) => report::report_command(args),
         Command::Fuzz(args) => fuzz::fuzz_command(args),
         Command::Bench(args) => bench::bench_command(args),
+        Command::Distribution(args) => distribution::distribution_command(args),
     };
     match result {
         Ok(code) => code,
