@@ -353,8 +353,12 @@ fn judge(
             o.observed = Some(answer);
         });
     }
+    let details_capability = match case.input {
+        CaseInput::Flag(_) => capability::DETAILS,
+        CaseInput::Bandit(_) => capability::BANDIT_DETAILS,
+    };
     let scope = Scope {
-        details: info.can(capability::DETAILS),
+        details: info.can(details_capability),
         events: reference.is_some() && info.can(capability::EVENTS),
         bandit_events: reference.is_some() && info.can(capability::BANDIT_DETAILS),
     };

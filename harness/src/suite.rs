@@ -123,6 +123,9 @@ struct BanditSubject {
     #[serde(default)]
     actions: Vec<ActionInput>,
     assignment: Value,
+    /// Not in Eppo's bandit files; the project's and the fuzzer's may have it.
+    #[serde(default)]
+    evaluation_details: Option<Value>,
 }
 
 impl Suite {
@@ -264,7 +267,7 @@ fn load_bandit_file(file: &Path) -> Result<Loaded, LoadError> {
                 subject_attributes: s.subject_attributes,
                 actions: s.actions,
             });
-            (s.subject_key, input, Expected { assignment: s.assignment, details: None })
+            (s.subject_key, input, Expected { assignment: s.assignment, details: s.evaluation_details })
         })
         .collect())
 }

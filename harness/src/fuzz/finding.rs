@@ -214,12 +214,17 @@ impl Finding {
                     (header, Value::Object(subject))
                 }
                 CaseInput::Bandit(case) => {
-                    let subject = json!({
+                    let mut subject = json!({
                         "subjectKey": case.subject_key,
                         "subjectAttributes": case.subject_attributes,
                         "actions": case.actions,
                         "assignment": assignment,
                     });
+                    // Eppo's bandit files carry no details; ours may, so a
+                    // details-only bandit finding still replays.
+                    if let (Some(details), Some(map)) = (oracle.and_then(|r| r.details.clone()), subject.as_object_mut()) {
+                        map.insert("evaluationDetails".into(), details);
+                    }
                     (json!({"flag": case.flag, "defaultValue": case.default_value}), subject)
                 }
             };
