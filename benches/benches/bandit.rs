@@ -43,6 +43,9 @@ fn bandits(c: &mut Criterion) {
             })
             .collect();
         let everyone: Vec<&BanditSubject> = bandit_group.subjects.iter().collect();
+        if everyone.is_empty() {
+            continue;
+        }
         workloads.push((Fixtures::label(&bandit_group.name, "all"), everyone.clone(), false));
         workloads.push((Fixtures::label(&bandit_group.name, "all"), everyone, true));
 

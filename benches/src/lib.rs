@@ -323,17 +323,22 @@ mod tests {
 
     #[test]
     fn the_fixtures_load_and_every_subject_evaluates() {
+        // Whichever data is found (the shared data in CI): some group has
+        // flag subjects and some has salts, and every subject evaluates.
         let fixtures = Fixtures::load();
+        let mut subjects = 0;
+        let mut salts = 0;
         for group in &fixtures.flag_groups {
             let config = ufc_reference::Configuration::from_json(&group.config_json).expect("configuration loads");
-            assert!(!group.flags.is_empty(), "{}: no test subjects", group.name);
             for flag in &group.flags {
                 for (key, attributes) in &flag.subjects {
                     let request = ufc_reference::FlagRequest::new(&flag.flag, key, attributes, flag.variation_type);
                     let _ = config.evaluate_details(&request, now());
+                    subjects += 1;
                 }
             }
-            assert!(!shard_salts(&group.config_json).is_empty(), "{}: no salts", group.name);
+            salts += shard_salts(&group.config_json).len();
         }
+        assert!(subjects > 0 && salts > 0, "{}: {subjects} subjects, {salts} salts", fixtures.root.display());
     }
 }
