@@ -648,6 +648,15 @@ mod tests {
     }
 
     #[test]
+    fn chi_square_tail_matches_tables() {
+        // Critical values from the standard table.
+        for (statistic, df, p) in [(3.841, 1, 0.05), (10.828, 1, 0.001), (5.991, 2, 0.05), (18.307, 10, 0.05), (0.455, 1, 0.5)] {
+            let got = chi_square_p_value(statistic, df);
+            assert!((got - p).abs() < p * 0.01, "chi2({statistic}, {df}) = {got}, expected {p}");
+        }
+    }
+
+    #[test]
     fn a_fifty_thirty_twenty_split_is_consistent_and_deterministic() {
         let config = fifty_thirty_twenty();
         let report = distribution(&config, FIFTY_THIRTY_TWENTY, 20_000, &Attributes::new(), now()).expect("a distribution report");

@@ -80,6 +80,14 @@ pub struct ContextAttributes {
     pub categorical_attributes: Map<String, Value>,
 }
 
+impl ContextAttributes {
+    /// Whether every numeric attribute is a number and every categorical one
+    /// a string: what the typed SDK APIs accept without a type error.
+    pub fn is_well_typed(&self) -> bool {
+        self.numeric_attributes.values().all(Value::is_number) && self.categorical_attributes.values().all(Value::is_string)
+    }
+}
+
 /// A candidate bandit action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

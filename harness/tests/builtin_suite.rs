@@ -2,6 +2,9 @@
 //! `ufc-fixtures/`), each run against the reference. Filter by case id:
 //! `cargo test --test builtin_suite -- operators/`.
 
+// Test helpers outside #[test] functions fail by panicking too.
+#![allow(clippy::panic)]
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;

@@ -7,6 +7,9 @@
 //! Installing the adapters needs the package registries (PyPI, npm,
 //! crates.io); the first run builds the Rust adapter, which takes minutes.
 
+// Test helpers outside #[test] functions fail by panicking too.
+#![allow(clippy::panic)]
+
 use std::process::Command;
 use std::sync::OnceLock;
 

@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use crate::config::Configuration;
 use crate::details::EvaluationDetails;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
-use crate::eval::{evaluate_details, evaluate_traced, FlagEvaluationCode, FlagRequest, NoTrace};
+use crate::eval::{evaluate_details, evaluate_traced, FlagEvaluationCode, FlagOutcome, FlagRequest, NoTrace};
+use crate::events::AssignmentEvent;
 use crate::shard::md5_prefix_u32;
 use crate::value::{AttributeValue, Attributes, VariationType};
 use crate::Timestamp;
@@ -222,6 +223,13 @@ pub struct BanditRequest<'a> {
     pub default_variation: &'a str,
 }
 
+impl<'a> BanditRequest<'a> {
+    /// The string-flag request that picks the variation.
+    pub fn flag_request(&self) -> FlagRequest<'a> {
+        FlagRequest::new(self.flag_key, self.subject_key, self.flag_attributes, VariationType::String)
+    }
+}
+
 /// Why no action was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoActionReason {
@@ -234,88 +242,154 @@ pub enum NoActionReason {
 }
 
 /// The chosen action and how it was chosen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionChoice {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActionChoice<'a> {
     /// The bandit.
-    pub bandit_key: String,
-    /// The chosen action.
-    pub action: String,
+    pub bandit_key: &'a str,
+    /// The chosen action (key and cleaned attributes).
+    pub action: &'a Action,
     /// Its probability.
     pub probability: f64,
     /// Best score minus the chosen action's score.
     pub optimality_gap: f64,
     /// The model's version.
-    pub model_version: String,
-    /// The chosen action's cleaned attributes.
-    pub action_attributes: ContextAttributes,
+    pub model_version: &'a str,
 }
 
-/// The result of a bandit evaluation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BanditOutcome {
+/// The result of a bandit evaluation. Events are views built on demand,
+/// like [`FlagOutcome::assignment_event`].
+#[derive(Debug, Clone)]
+pub struct BanditOutcome<'a> {
+    /// The flag evaluation that chose the variation.
+    pub flag: FlagOutcome<'a>,
     /// The variation (the flag's, or the default).
-    pub variation: String,
+    pub variation: &'a str,
     /// The action, if one was chosen.
-    pub choice: Option<ActionChoice>,
+    pub choice: Option<ActionChoice<'a>>,
     /// Why none was, if none was.
     pub no_action: Option<NoActionReason>,
-    /// The flag's assignment event, if it logs.
-    pub assignment_event: Option<Value>,
-    /// The bandit event, when an action was chosen.
-    pub bandit_event: Option<Value>,
     /// Details, when asked for.
     pub details: Option<EvaluationDetails>,
 }
 
-impl BanditOutcome {
+impl<'a> BanditOutcome<'a> {
     /// `{variation, action}` as the bandit test files write it.
     pub fn assignment_json(&self) -> Value {
         serde_json::json!({
             "variation": self.variation,
-            "action": self.choice.as_ref().map(|c| c.action.as_str()),
+            "action": self.choice.as_ref().map(|c| c.action.key.as_str()),
+        })
+    }
+
+    /// The flag's assignment event, if its allocation logs.
+    pub fn assignment_event(&self, request: &BanditRequest<'a>, now: Timestamp) -> Option<AssignmentEvent<'a>> {
+        self.flag.assignment_event(&request.flag_request(), now)
+    }
+
+    /// The bandit event, when an action was chosen.
+    pub fn bandit_event(&self, request: &BanditRequest<'a>, now: Timestamp) -> Option<BanditEvent<'a>> {
+        let choice = self.choice?;
+        Some(BanditEvent {
+            flag_key: request.flag_key,
+            bandit_key: choice.bandit_key,
+            subject_key: request.subject_key,
+            action: choice.action,
+            action_probability: choice.probability,
+            optimality_gap: choice.optimality_gap,
+            model_version: choice.model_version,
+            subject: request.subject,
+            timestamp: now,
+        })
+    }
+}
+
+impl PartialEq for BanditOutcome<'_> {
+    /// Equal when everything a caller can observe is: variation, choice,
+    /// reason and details (the events derive from these and the request).
+    fn eq(&self, other: &Self) -> bool {
+        self.variation == other.variation
+            && self.choice == other.choice
+            && self.no_action == other.no_action
+            && self.details == other.details
+    }
+}
+
+/// The bandit event an SDK hands its bandit logger (spec section 5): a
+/// borrowed view; [`BanditEvent::to_json`] renders the wire form.
+#[derive(Debug, Clone, Copy)]
+pub struct BanditEvent<'a> {
+    /// The flag key.
+    pub flag_key: &'a str,
+    /// The bandit key.
+    pub bandit_key: &'a str,
+    /// The subject key.
+    pub subject_key: &'a str,
+    /// The chosen action.
+    pub action: &'a Action,
+    /// Its probability.
+    pub action_probability: f64,
+    /// Best score minus its score.
+    pub optimality_gap: f64,
+    /// The model's version.
+    pub model_version: &'a str,
+    /// The subject's cleaned attributes.
+    pub subject: &'a ContextAttributes,
+    /// When.
+    pub timestamp: Timestamp,
+}
+
+impl BanditEvent<'_> {
+    /// The event as a JSON object, attribute maps sorted by key.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "flagKey": self.flag_key,
+            "banditKey": self.bandit_key,
+            "subject": self.subject_key,
+            "action": self.action.key,
+            "actionProbability": number_or_label(self.action_probability),
+            "optimalityGap": number_or_label(self.optimality_gap),
+            "modelVersion": self.model_version,
+            "timestamp": self.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "subjectNumericAttributes": self.subject.numeric_json(),
+            "subjectCategoricalAttributes": self.subject.categorical_json(),
+            "actionNumericAttributes": self.action.attributes.numeric_json(),
+            "actionCategoricalAttributes": self.action.attributes.categorical_json(),
+            "metaData": crate::events::metadata(),
         })
     }
 }
 
 /// Evaluates a bandit action. Never fails: every problem yields the default
 /// variation or no action, with the reason.
-pub fn evaluate(
-    config: Option<&Configuration>,
-    models: Option<&BanditModels>,
-    request: &BanditRequest<'_>,
+pub fn evaluate<'a>(
+    config: Option<&'a Configuration>,
+    models: Option<&'a BanditModels>,
+    request: &BanditRequest<'a>,
     now: Timestamp,
     with_details: bool,
-) -> BanditOutcome {
-    let flag_request = FlagRequest::new(request.flag_key, request.subject_key, request.flag_attributes, VariationType::String);
-    let (flag_outcome, mut details) = if with_details {
+) -> BanditOutcome<'a> {
+    let flag_request = request.flag_request();
+    let (flag, mut details) = if with_details {
         let (outcome, details) = evaluate_details(config, &flag_request, now);
         (outcome, Some(details))
     } else {
         (evaluate_traced(config, &flag_request, now, &mut NoTrace), None)
     };
-    let variation = flag_outcome
-        .value()
-        .and_then(|v| v.as_str())
-        .unwrap_or(request.default_variation)
-        .to_owned();
-    let assignment_event = flag_outcome.assignment_event(&flag_request, now).map(|e| e.to_json());
-    let flag_matched = flag_outcome.code == FlagEvaluationCode::Match;
-
-    let mut outcome = BanditOutcome { variation, choice: None, no_action: None, assignment_event, bandit_event: None, details: None };
-    let link = config.and_then(|c| c.bandit_link(request.flag_key, &outcome.variation));
+    let variation = flag.value().and_then(|v| v.as_str()).unwrap_or(request.default_variation);
+    let link = config.and_then(|c| c.bandit_link(request.flag_key, variation));
     let result = match link {
         None => Err(NoActionReason::NonBanditVariation),
         Some(link) => match models.and_then(|m| m.get(&link.bandit_key)) {
             None => Err(NoActionReason::ModelMissing),
-            Some(model) => choose_action(model, request).map(|choice| ActionChoice { bandit_key: link.bandit_key.clone(), ..choice }),
+            Some(model) => choose_action(&link.bandit_key, model, request),
         },
     };
+    let mut outcome = BanditOutcome { flag, variation, choice: None, no_action: None, details: None };
     match result {
         Ok(choice) => {
-            outcome.bandit_event = Some(bandit_event(request, &choice, now));
             if let Some(details) = details.as_mut() {
-                details.bandit_key = Some(choice.bandit_key.clone());
-                details.bandit_action = Some(choice.action.clone());
+                details.bandit_key = Some(choice.bandit_key.to_owned());
+                details.bandit_action = Some(choice.action.key.clone());
             }
             outcome.choice = Some(choice);
         }
@@ -323,20 +397,19 @@ pub fn evaluate(
             outcome.no_action = Some(reason);
             // A served variation that yields no action is explained by the
             // bandit code; a default served for a flag-level reason keeps it.
-            if let (Some(details), true) = (details.as_mut(), flag_matched) {
+            if let (Some(details), true) = (details.as_mut(), flag.code == FlagEvaluationCode::Match) {
                 let (code, description) = match reason {
                     NoActionReason::NonBanditVariation => (
                         FlagEvaluationCode::NonBanditVariation,
-                        format!("Variation \"{}\" of flag \"{}\" is not linked to a bandit", outcome.variation, request.flag_key),
+                        format!("Variation \"{}\" of flag \"{}\" is not linked to a bandit", variation, request.flag_key),
                     ),
                     NoActionReason::NoActionsSupplied => (
                         FlagEvaluationCode::NoActionsSuppliedForBandit,
                         "No actions were supplied for the bandit".to_owned(),
                     ),
-                    NoActionReason::ModelMissing => (
-                        FlagEvaluationCode::BanditError,
-                        format!("Bandit linked to variation \"{}\" has no model", outcome.variation),
-                    ),
+                    NoActionReason::ModelMissing => {
+                        (FlagEvaluationCode::BanditError, format!("Bandit linked to variation \"{}\" has no model", variation))
+                    }
                 };
                 details.flag_evaluation_code = code;
                 details.flag_evaluation_description = description.into();
@@ -347,24 +420,30 @@ pub fn evaluate(
     outcome
 }
 
-/// Scores, weighs and selects (spec section 5, steps 3–8). `bandit_key` of
-/// the result is left empty for the caller to fill.
-fn choose_action(model: &BanditModel, request: &BanditRequest<'_>) -> Result<ActionChoice, NoActionReason> {
-    // A repeated key keeps its last entry, as a map insert would.
-    let mut by_key: HashMap<&str, &Action> = HashMap::new();
-    for action in request.actions {
-        by_key.insert(action.key.as_str(), action);
-    }
-    if by_key.is_empty() {
+/// Scores, weighs and selects (spec section 5, steps 3–8).
+fn choose_action<'a>(bandit_key: &'a str, model: &'a BanditModel, request: &BanditRequest<'a>) -> Result<ActionChoice<'a>, NoActionReason> {
+    if request.actions.is_empty() {
         return Err(NoActionReason::NoActionsSupplied);
     }
+    // The shuffle: by the hash of flag, subject and action key, ties by key.
+    // A repeated key keeps its last entry, as a map insert would: equal keys
+    // hash alike, so they sort next to each other, latest last.
     let base = [request.flag_key.as_bytes(), b"-", request.subject_key.as_bytes()];
-    let mut shuffled: Vec<(u32, &Action)> = by_key
-        .into_values()
-        .map(|action| (md5_prefix_u32(&[base[0], base[1], base[2], b"-", action.key.as_bytes()]) % BANDIT_SHARDS, action))
+    let mut shuffled: Vec<(u32, usize)> = request
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(index, action)| (md5_prefix_u32(&[base[0], base[1], base[2], b"-", action.key.as_bytes()]) % BANDIT_SHARDS, index))
         .collect();
-    shuffled.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.key.as_bytes().cmp(b.1.key.as_bytes())));
-    let actions: Vec<&Action> = shuffled.into_iter().map(|(_, a)| a).collect();
+    let key_of = |index: usize| request.actions[index].key.as_bytes();
+    shuffled.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key_of(a.1).cmp(key_of(b.1))).then(a.1.cmp(&b.1)));
+    let mut actions: Vec<&'a Action> = Vec::with_capacity(shuffled.len());
+    for (position, &(_, index)) in shuffled.iter().enumerate() {
+        let superseded = shuffled.get(position + 1).is_some_and(|&(_, next)| key_of(next) == key_of(index));
+        if !superseded {
+            actions.push(&request.actions[index]);
+        }
+    }
 
     let scores: Vec<f64> = actions.iter().map(|a| score(&model.model_data, a, request.subject)).collect();
     let best = best_index(&actions, &scores);
@@ -372,12 +451,11 @@ fn choose_action(model: &BanditModel, request: &BanditRequest<'_>) -> Result<Act
     let selection = f64::from(md5_prefix_u32(&base) % BANDIT_SHARDS) / f64::from(BANDIT_SHARDS);
     let selected = select(&weights, selection);
     Ok(ActionChoice {
-        bandit_key: String::new(),
-        action: actions[selected].key.clone(),
+        bandit_key,
+        action: actions[selected],
         probability: weights[selected],
         optimality_gap: scores[best] - scores[selected],
-        model_version: model.model_version.clone(),
-        action_attributes: actions[selected].attributes.clone(),
+        model_version: &model.model_version,
     })
 }
 
@@ -458,24 +536,6 @@ fn number_or_label(n: f64) -> Value {
         None if n > 0.0 => Value::from("Infinity"),
         None => Value::from("-Infinity"),
     }
-}
-
-fn bandit_event(request: &BanditRequest<'_>, choice: &ActionChoice, now: Timestamp) -> Value {
-    serde_json::json!({
-        "flagKey": request.flag_key,
-        "banditKey": choice.bandit_key,
-        "subject": request.subject_key,
-        "action": choice.action,
-        "actionProbability": number_or_label(choice.probability),
-        "optimalityGap": number_or_label(choice.optimality_gap),
-        "modelVersion": choice.model_version,
-        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "subjectNumericAttributes": request.subject.numeric_json(),
-        "subjectCategoricalAttributes": request.subject.categorical_json(),
-        "actionNumericAttributes": choice.action_attributes.numeric_json(),
-        "actionCategoricalAttributes": choice.action_attributes.categorical_json(),
-        "metaData": crate::events::metadata(),
-    })
 }
 
 #[cfg(test)]

@@ -166,8 +166,9 @@ impl fmt::Display for VariationType {
 /// 9007199254740992); the reference does the same.
 fn integer_of(n: &serde_json::Number) -> Option<i64> {
     let f = n.as_f64()?;
-    // -2^63 is exactly representable; 2^63 is not an i64.
-    if f.fract() == 0.0 && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) {
+    // -2^63 (i64::MIN, exact as an f64) is an i64; 2^63 is not.
+    let two_pow_63 = -(i64::MIN as f64);
+    if f.fract() == 0.0 && (-two_pow_63..two_pow_63).contains(&f) {
         Some(f as i64)
     } else {
         None
@@ -266,7 +267,7 @@ mod tests {
 
     #[test]
     fn json_variation_is_parsed_and_bools_are_not_numbers() {
-        let v = VariationType::Json.convert(&json!("{\"a\": 1}")).and_then(|v| Some(v.to_json()));
+        let v = VariationType::Json.convert(&json!("{\"a\": 1}")).map(|v| v.to_json());
         assert_eq!(v, Some(json!({"a": 1})));
         assert_eq!(VariationType::Json.convert(&json!("{oops")), None);
         assert_eq!(VariationType::Numeric.convert(&json!(false)), None);

@@ -9,9 +9,9 @@ use anyhow::{bail, Context};
 use ufc_harness::exit_codes;
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party};
-use ufc_harness::protocol::{capability, ActionInput, BenchRequest, BenchSubject, CaseInput, Source};
+use ufc_harness::protocol::{capability, ActionInput, BanditCase, BenchRequest, BenchSubject, CaseInput, Source};
 use ufc_harness::report;
-use ufc_harness::suite::Suite;
+use ufc_harness::suite::{Case, Suite};
 
 use super::parse_now;
 use super::parties::{self, PartyArgs};
@@ -59,11 +59,12 @@ fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
         .cases
         .iter()
         .filter_map(|c| match &c.input {
-            CaseInput::Flag(f) if f.flag == args.flag => Some((c.group, f)),
+            CaseInput::Flag(f) if f.flag == args.flag => Some((c, f)),
             _ => None,
         })
         .collect();
-    let Some((group, first)) = flag_cases.first() else {
+    let flag_cases = first_file_only(flag_cases);
+    let Some((case, first)) = flag_cases.first() else {
         bail!("no test case in {} asks for flag {:?}; pick one with --flag", suite.root.display(), args.flag);
     };
     let subjects: Vec<BenchSubject> = flag_cases
@@ -73,7 +74,7 @@ fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
     for mode in ["assign", "details"] {
         out.push(Workload {
             mode,
-            config: config_of(*group),
+            config: config_of(case.group),
             request: BenchRequest {
                 mode: mode.into(),
                 flag: args.flag.clone(),
@@ -89,15 +90,16 @@ fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
         .cases
         .iter()
         .filter_map(|c| match &c.input {
-            CaseInput::Bandit(b) if b.flag == args.bandit_flag && !b.actions.is_empty() => Some((c.group, b)),
+            CaseInput::Bandit(b) if b.flag == args.bandit_flag && !b.actions.is_empty() && well_typed(b) => Some((c, b)),
             _ => None,
         })
         .collect();
-    if let Some((group, first)) = bandit_cases.first() {
+    let bandit_cases = first_file_only(bandit_cases);
+    if let Some((case, first)) = bandit_cases.first() {
         let actions: Vec<ActionInput> = first.actions.clone();
         out.push(Workload {
             mode: "bandit",
-            config: config_of(*group),
+            config: config_of(case.group),
             request: BenchRequest {
                 mode: "bandit".into(),
                 flag: args.bandit_flag.clone(),
@@ -118,6 +120,21 @@ fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
         eprintln!("note: no bandit case for {:?} in this suite; the bandit loop is skipped", args.bandit_flag);
     }
     Ok(out)
+}
+
+/// The cases from the same test file as the first one: one file's subjects,
+/// as its test file lists them.
+fn first_file_only<T>(cases: Vec<(&Case, T)>) -> Vec<(&Case, T)> {
+    let Some(file) = cases.first().map(|(case, _)| case.file.clone()) else { return cases };
+    cases.into_iter().filter(|(case, _)| case.file == file).collect()
+}
+
+/// Whether a bandit case's subject and actions are typed as their kinds say.
+/// The `*.dynamic-typing.json` files mistype attributes on purpose and some
+/// SDKs refuse those calls outright; a speed loop wants inputs every SDK
+/// accepts, not a type error timed 100,000 times.
+fn well_typed(case: &BanditCase) -> bool {
+    case.subject_attributes.is_well_typed() && case.actions.iter().all(|a| a.attributes.is_well_typed())
 }
 
 fn machine() -> String {

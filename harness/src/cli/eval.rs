@@ -101,8 +101,8 @@ fn eval_bandit(
     let out = serde_json::json!({
         "value": outcome.assignment_json(),
         "evaluationDetails": outcome.details.as_ref().map(|d| d.to_json()),
-        "assignmentEvent": outcome.assignment_event,
-        "banditEvent": outcome.bandit_event,
+        "assignmentEvent": outcome.assignment_event(&request, now).map(|e| e.to_json()),
+        "banditEvent": outcome.bandit_event(&request, now).map(|e| e.to_json()),
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(exit_codes::SUCCESS)

@@ -75,8 +75,8 @@ impl ReferenceParty {
             case_id: case_id.to_owned(),
             value: Some(outcome.assignment_json()),
             details: outcome.details.as_ref().map(|d| d.to_json()),
-            assignment_events: outcome.assignment_event.clone().into_iter().collect(),
-            bandit_events: outcome.bandit_event.clone().into_iter().collect(),
+            assignment_events: outcome.assignment_event(&request, self.now).map(|e| e.to_json()).into_iter().collect(),
+            bandit_events: outcome.bandit_event(&request, self.now).map(|e| e.to_json()).into_iter().collect(),
             error: None,
             fault: false,
         }
@@ -239,7 +239,8 @@ impl Party for ReferenceParty {
                         default_variation,
                     };
                     let outcome = bandit::evaluate(Some(config), self.models.as_ref(), &bandit_request, now, false);
-                    sink = sink.wrapping_add(outcome.choice.is_some() as usize);
+                    sink = sink.wrapping_add(outcome.assignment_event(&bandit_request, now).is_some() as usize);
+                    sink = sink.wrapping_add(outcome.bandit_event(&bandit_request, now).is_some() as usize);
                 }
             }
             other => return Err(format!("mode {other:?} is not supported")),
