@@ -23,6 +23,8 @@ pub mod capability {
     pub const BANDIT_DETAILS: &str = "bandit-details";
     /// The in-process `bench` loop.
     pub const BENCH: &str = "bench";
+    /// Evaluating obfuscated (CLIENT) configurations (spec section 6).
+    pub const OBFUSCATED: &str = "obfuscated";
 }
 
 /// One evaluation to perform: a flag for a subject, or a bandit action.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::compare::{compare, Difference, Scope, Severity};
 use crate::party::{ConfigSet, Party, PartyInfo};
 use crate::protocol::{capability, CaseInput, CaseResult, Source, WireCase};
-use crate::suite::{Case, LoadError, Suite};
+use crate::suite::{Case, Group, LoadError, Suite};
 
 /// The verdict on one case for one party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -236,12 +236,13 @@ pub fn run(suite: &Suite, mut parties: Vec<Box<dyn Party>>, settings: &RunSettin
 }
 
 /// The capability a case needs, if the party lacks it.
-fn missing_capability(info: &PartyInfo, case: &Case) -> Option<&'static str> {
+fn missing_capability(info: &PartyInfo, case: &Case, group: &Group) -> Option<&'static str> {
     let needed = match case.input {
         CaseInput::Flag(_) => capability::ASSIGN,
         CaseInput::Bandit(_) => capability::BANDITS,
     };
-    (!info.can(needed)).then_some(needed)
+    let obfuscated = group.obfuscated.then_some(capability::OBFUSCATED);
+    [Some(needed), obfuscated].into_iter().flatten().find(|needed| !info.can(needed))
 }
 
 fn run_party(
@@ -263,9 +264,9 @@ fn run_party(
             continue;
         }
         let (runnable, skipped): (Vec<&Case>, Vec<&Case>) =
-            cases.iter().partition(|case| missing_capability(&info, case).is_none());
+            cases.iter().partition(|case| missing_capability(&info, case, group).is_none());
         for case in skipped {
-            let needed = missing_capability(&info, case).unwrap_or_default();
+            let needed = missing_capability(&info, case, group).unwrap_or_default();
             outcomes.push(outcome(case, &info.name, Status::Skipped, |o| {
                 o.skip_reason = Some(format!("{} does not declare the {needed:?} capability", info.name));
             }));

@@ -43,6 +43,9 @@ pub struct Group {
     pub flags: PathBuf,
     /// `bandit-models-v1.json`, if any.
     pub bandit_models: Option<PathBuf>,
+    /// `flags` is an obfuscated (CLIENT) configuration: see
+    /// [`Suite::into_obfuscated`].
+    pub obfuscated: bool,
 }
 
 /// One case: one subject of one test file.
@@ -80,6 +83,11 @@ pub struct LoadError {
     /// What was expected.
     pub message: String,
 }
+
+/// `--obfuscated` was asked of a suite with no obfuscated configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: no flag configuration has an obfuscated twin (flags-v1-obfuscated.json next to flags-v1.json)", .0.display())]
+pub struct NoObfuscatedConfiguration(pub PathBuf);
 
 /// A suite directory that has neither layout.
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +177,7 @@ impl Suite {
 
     fn add_group(&mut self, name: &str, flags: PathBuf, bandit_models: Option<PathBuf>, tests: &Path, prefix: &str, bandit: bool) {
         let group = self.groups.len();
-        self.groups.push(Group { name: name.to_owned(), flags, bandit_models });
+        self.groups.push(Group { name: name.to_owned(), flags, bandit_models, obfuscated: false });
         let files = sorted_entries(tests)
             .into_iter()
             .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"));
@@ -203,6 +211,33 @@ impl Suite {
                 case.id = format!("{}#{count}", case.id);
             }
         }
+    }
+
+    /// The suite's flag cases run against the obfuscated (CLIENT) twin of
+    /// their configuration (`flags-v1-obfuscated.json` beside
+    /// `flags-v1.json`, spec section 6), the way client SDKs receive it.
+    /// Groups without a twin and bandit cases are dropped. `matchedRule`
+    /// is not expected: a CLIENT configuration names attributes and ONE_OF
+    /// values by digest, so the rule it echoes cannot be the plain one.
+    pub fn into_obfuscated(mut self) -> Result<Suite, NoObfuscatedConfiguration> {
+        for group in &mut self.groups {
+            let twin = group.flags.with_file_name(obfuscated_name(&group.flags));
+            if twin.is_file() {
+                group.flags = twin;
+                group.obfuscated = true;
+            }
+        }
+        let groups = &self.groups;
+        self.cases.retain(|case| groups[case.group].obfuscated && matches!(case.input, CaseInput::Flag(_)));
+        if self.cases.is_empty() {
+            return Err(NoObfuscatedConfiguration(self.root));
+        }
+        for case in &mut self.cases {
+            if let Some(Value::Object(details)) = &mut case.expected.details {
+                details.remove("matchedRule");
+            }
+        }
+        Ok(self)
     }
 
     /// Keeps only the cases whose id matches the glob.
@@ -270,6 +305,11 @@ fn load_bandit_file(file: &Path) -> Result<Loaded, LoadError> {
             (s.subject_key, input, Expected { assignment: s.assignment, details: s.evaluation_details })
         })
         .collect())
+}
+
+/// `flags-v1.json` → `flags-v1-obfuscated.json`.
+fn obfuscated_name(flags: &Path) -> String {
+    format!("{}-obfuscated.json", file_stem(flags))
 }
 
 fn sorted_entries(dir: &Path) -> Vec<PathBuf> {

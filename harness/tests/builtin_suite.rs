@@ -1,6 +1,8 @@
 //! One named test per case of the built-in suite (`test-cases/` +
 //! `ufc-fixtures/`), each run against the reference. Filter by case id:
-//! `cargo test --test builtin_suite -- operators/`.
+//! `cargo test --test builtin_suite -- operators/`. The flag cases run a
+//! second time, as `obfuscated/<id>`, against the CLIENT-format twins of
+//! their configurations (`ufc-fixtures/obfuscate.py`).
 
 // Test helpers outside #[test] functions fail by panicking too.
 #![allow(clippy::panic)]
@@ -28,6 +30,18 @@ fn main() {
             Trial::test(format!("load/{}", err.file.display()), move || Err(message.into()))
         })
         .collect();
+    // The flag cases again, against the obfuscated (CLIENT) twins of their
+    // configurations: same expectations, `obfuscated/` before the id.
+    let obfuscated = Suite::load(&root)
+        .expect("the built-in suite loads")
+        .into_obfuscated()
+        .expect("the built-in suite has obfuscated twins");
+    trials.extend(trials_for(suite, ""));
+    trials.extend(trials_for(obfuscated, "obfuscated/"));
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn trials_for(suite: Suite, prefix: &str) -> Vec<Trial> {
     // Configurations are loaded once per group and shared by its cases.
     let groups: HashMap<usize, Arc<std::sync::Mutex<ReferenceParty>>> = suite
         .groups
@@ -43,11 +57,14 @@ fn main() {
             (index, Arc::new(std::sync::Mutex::new(party)))
         })
         .collect();
-    for case in suite.cases {
-        let party = Arc::clone(&groups[&case.group]);
-        trials.push(Trial::test(case.id.clone(), move || check(&case, &party)));
-    }
-    libtest_mimic::run(&args, trials).exit();
+    suite
+        .cases
+        .into_iter()
+        .map(|case| {
+            let party = Arc::clone(&groups[&case.group]);
+            Trial::test(format!("{prefix}{}", case.id), move || check(&case, &party))
+        })
+        .collect()
 }
 
 fn check(case: &Case, party: &std::sync::Mutex<ReferenceParty>) -> Result<(), Failed> {

@@ -73,6 +73,21 @@ fn every_sdk_fails_some_cases_without_its_known_failure_manifest() {
 }
 
 #[test]
+fn obfuscated_configurations_run_where_the_sdk_reads_them() {
+    let (code, report) = run_builtin_suite(&["--obfuscated"]);
+    //                                   passed failed errored skipped known unexpected
+    assert_eq!(counts(&party(&report, "reference")["summary"]), [219, 0, 0, 0, 0, 0]);
+    // The JS core recognises the CLIENT format; its divergences there are
+    // the same as with the plain configuration.
+    assert_eq!(counts(&party(&report, "node")["summary"]), [207, 0, 0, 0, 12, 0]);
+    // The Python and Rust SDKs (one Rust core) do not evaluate it.
+    for name in ["python", "rust"] {
+        assert_eq!(counts(&party(&report, name)["summary"]), [0, 0, 0, 219, 0, 0], "{name}");
+    }
+    assert_eq!(code, 0);
+}
+
+#[test]
 fn adapters_report_their_pinned_sdk_versions() {
     let (_, report) = run_builtin_suite(&["--filter", "types/string/*"]);
     assert_eq!(party(&report, "python")["sdk"]["version"], "4.4.1");

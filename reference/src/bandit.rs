@@ -107,16 +107,13 @@ impl BanditModels {
     /// Parses `bandit-models-v1.json`. Fails only when the document is not a
     /// bandit model file at all.
     pub fn from_json(bytes: &[u8]) -> Result<BanditModels, ConfigurationError> {
-        let document: Value = serde_json::from_slice(bytes).map_err(|err| ConfigurationError::Json {
-            line: err.line(),
-            column: err.column(),
-            message: err.to_string(),
-        })?;
-        BanditModels::from_value(&document)
+        BanditModels::from_value(&crate::error::parse_json(bytes)?)
     }
 
-    /// As [`BanditModels::from_json`], from a parsed document.
+    /// As [`BanditModels::from_json`], from a parsed document. A
+    /// configuration-wire envelope (spec section 7) is opened first.
     pub fn from_value(document: &Value) -> Result<BanditModels, ConfigurationError> {
+        let document = &*crate::envelope::open(document, crate::envelope::Part::BanditModels)?;
         let wire: ModelsFileWire = serde_path_to_error::deserialize(document).map_err(|err| {
             ConfigurationError::Shape { path: json_path("$", err.path()), message: expected(err.inner()) }
         })?;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::config::{Allocation, Flag, Rule, ShardRange, ShardRule, Split, Variation};
 use crate::error::{expected, json_path, member, FlagConfigError};
 use crate::keymap::KeyMap;
+use crate::obfuscation::Naming;
 use crate::rules::Condition;
 use crate::shard::Sharder;
 use crate::value::{render_raw_value, TypedValue, VariationType};
@@ -16,19 +17,14 @@ use crate::wire::{AllocationWire, FlagWire, SplitWire};
 use crate::Timestamp;
 
 /// Compiles one flag from its raw JSON. `path` is where the flag sits in
-/// the document, for error messages.
-pub(crate) fn compile_flag(key: &str, raw: &Value, path: &str) -> Result<Flag, FlagConfigError> {
+/// the document, for error messages; `naming` says how its conditions
+/// write attribute names and ONE_OF values.
+pub(crate) fn compile_flag(key: &str, raw: &Value, path: &str, naming: Naming) -> Result<Flag, FlagConfigError> {
     let wire: FlagWire = serde_path_to_error::deserialize(raw).map_err(|err| {
         let at = json_path(path, err.path());
         FlagConfigError::new(key, at, expected(err.inner()))
     })?;
-    let variation_type = VariationType::parse(&wire.variation_type).ok_or_else(|| {
-        FlagConfigError::new(
-            key,
-            member(path, "variationType"),
-            format!("expected one of STRING, INTEGER, NUMERIC, BOOLEAN, JSON, found {:?}", wire.variation_type),
-        )
-    })?;
+    let variation_type = variation_type_at(key, &wire.variation_type, path)?;
     let total_shards = u32::try_from(wire.total_shards).ok().filter(|n| *n > 0).ok_or_else(|| {
         FlagConfigError::new(
             key,
@@ -65,7 +61,7 @@ pub(crate) fn compile_flag(key: &str, raw: &Value, path: &str) -> Result<Flag, F
         .enumerate()
         .map(|(index, allocation)| {
             let at = format!("{}[{index}]", member(path, "allocations"));
-            compile_allocation(allocation, rules_raw(index), &mut salts, &at)
+            compile_allocation(allocation, rules_raw(index), naming, &mut salts, &at)
         })
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -77,6 +73,17 @@ pub(crate) fn compile_flag(key: &str, raw: &Value, path: &str) -> Result<Flag, F
         allocations,
         total_shards,
         distinct_salts: salts.seen.len(),
+    })
+}
+
+/// Reads the `variationType` of the flag (or precomputed entry) at `path`.
+pub(crate) fn variation_type_at(key: &str, text: &str, path: &str) -> Result<VariationType, FlagConfigError> {
+    VariationType::parse(text).ok_or_else(|| {
+        FlagConfigError::new(
+            key,
+            member(path, "variationType"),
+            format!("expected one of STRING, INTEGER, NUMERIC, BOOLEAN, JSON, found {text:?}"),
+        )
     })
 }
 
@@ -118,6 +125,7 @@ fn covers_every_shard(ranges: &[ShardRange], total: u32) -> bool {
 fn compile_allocation(
     wire: AllocationWire,
     raw_rules: Option<&Value>,
+    naming: Naming,
     salts: &mut Salts<'_>,
     path: &str,
 ) -> Result<Allocation, FlagConfigError> {
@@ -145,7 +153,7 @@ fn compile_allocation(
             conditions: rule
                 .conditions
                 .iter()
-                .map(|c| Condition::compile(&c.attribute, &c.operator, &c.value))
+                .map(|c| Condition::compile_named(&c.attribute, &c.operator, &c.value, naming))
                 .collect(),
             // Details echo the rule as written in the configuration.
             raw: Arc::new(raw_rules.and_then(|rules| rules.get(index)).cloned().unwrap_or(Value::Null)),

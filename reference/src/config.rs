@@ -7,8 +7,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::compile::compile_flag;
+use crate::envelope;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
 use crate::keymap::KeyMap;
+use crate::obfuscation::{reveal_flag, Naming};
 use crate::rules::Condition;
 use crate::shard::Sharder;
 use crate::text::SharedStr;
@@ -22,6 +24,7 @@ pub struct Configuration {
     environment_name: Option<SharedStr>,
     created_at: Option<String>,
     format: Option<String>,
+    naming: Naming,
     flags: KeyMap<FlagEntry>,
     errors: Vec<FlagConfigError>,
     bandit_links: KeyMap<Vec<BanditLink>>,
@@ -166,16 +169,13 @@ impl Configuration {
     /// not a UFC configuration at all (not JSON, not an object, no `flags`
     /// map); a malformed flag is recorded in [`Configuration::flag_errors`].
     pub fn from_json(bytes: &[u8]) -> Result<Configuration, ConfigurationError> {
-        let document: Value = serde_json::from_slice(bytes).map_err(|err| ConfigurationError::Json {
-            line: err.line(),
-            column: err.column(),
-            message: err.to_string(),
-        })?;
-        Configuration::from_value(&document)
+        Configuration::from_value(&crate::error::parse_json(bytes)?)
     }
 
-    /// As [`Configuration::from_json`], from an already parsed document.
+    /// As [`Configuration::from_json`], from an already parsed document. A
+    /// configuration-wire envelope (spec section 7) is opened first.
     pub fn from_value(document: &Value) -> Result<Configuration, ConfigurationError> {
+        let document = &*envelope::open(document, envelope::Part::Flags)?;
         if !document.is_object() {
             return Err(ConfigurationError::Shape {
                 path: "$".into(),
@@ -185,15 +185,23 @@ impl Configuration {
         let wire: ConfigurationWire = serde_path_to_error::deserialize(document).map_err(|err| {
             ConfigurationError::Shape { path: json_path("$", err.path()), message: expected(err.inner()) }
         })?;
+        // Spec section 6: a CLIENT configuration hashes names and encodes
+        // values; each flag is revealed, then compiled like any other.
+        let naming = if wire.format.as_deref() == Some("CLIENT") { Naming::Md5 } else { Naming::Plain };
         let mut config = Configuration {
             environment_name: wire.environment.and_then(|e| e.name).map(SharedStr::from),
             created_at: wire.created_at,
             format: wire.format,
+            naming,
             ..Configuration::default()
         };
         for (key, raw) in &wire.flags {
             let path = member("$.flags", key);
-            let entry = match compile_flag(key, raw, &path) {
+            let compiled = match naming {
+                Naming::Plain => compile_flag(key, raw, &path, naming),
+                Naming::Md5 => reveal_flag(key, raw, &path).and_then(|plain| compile_flag(key, &plain, &path, naming)),
+            };
+            let entry = match compiled {
                 Ok(flag) => FlagEntry::Valid(flag),
                 Err(err) => {
                     config.errors.push(err.clone());
@@ -261,12 +269,20 @@ impl Configuration {
         self.format.as_deref()
     }
 
-    /// The flag under `key` (the key of the `flags` map).
-    pub fn flag(&self, key: &str) -> Option<&FlagEntry> {
-        self.flags.get(key)
+    /// How flag keys, attribute names and ONE_OF values are written
+    /// (digests in a CLIENT configuration).
+    pub fn naming(&self) -> Naming {
+        self.naming
     }
 
-    /// All flag keys, sorted.
+    /// The flag under `key` (the key of the `flags` map), hashed first in a
+    /// CLIENT configuration.
+    pub fn flag(&self, key: &str) -> Option<&FlagEntry> {
+        self.flags.get(&*self.naming.name(key))
+    }
+
+    /// All flag keys as the `flags` map writes them (digests in a CLIENT
+    /// configuration), sorted.
     pub fn flag_keys(&self) -> Vec<&str> {
         let mut keys: Vec<&str> = self.flags.keys().map(String::as_str).collect();
         keys.sort_unstable();

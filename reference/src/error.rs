@@ -26,6 +26,15 @@ pub enum ConfigurationError {
     },
 }
 
+/// Parses bytes as JSON, or says where they stop being JSON.
+pub(crate) fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, ConfigurationError> {
+    serde_json::from_slice(bytes).map_err(|err| ConfigurationError::Json {
+        line: err.line(),
+        column: err.column(),
+        message: err.to_string(),
+    })
+}
+
 /// One flag (or bandit link or model) that could not be read. It evaluates
 /// to `UNEXPECTED_CONFIGURATION_ERROR`; the rest of the document works.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -8,6 +8,7 @@ use crate::config::{Allocation, Configuration, Flag, FlagEntry, Rule, ShardRule,
 use crate::details::EvaluationDetails;
 use crate::error::FlagConfigError;
 use crate::events::AssignmentEvent;
+use crate::obfuscation::{md5_hex, Naming};
 use crate::value::{Attributes, TypedValue, VariationType};
 use crate::Timestamp;
 
@@ -287,6 +288,16 @@ pub(crate) fn evaluate_traced<'c, T: Trace>(
     if flag.variation_type != request.expected_type {
         return FlagOutcome { flag: Some(flag), ..FlagOutcome::default_because(FlagEvaluationCode::TypeMismatch) };
     }
+    // A CLIENT configuration names attributes by digest: hash the subject's
+    // names once, so conditions find them.
+    let hashed_attributes;
+    let request = match config.naming() {
+        Naming::Plain => request,
+        Naming::Md5 => {
+            hashed_attributes = hash_names(request.attributes);
+            &FlagRequest { attributes: &hashed_attributes, ..*request }
+        }
+    };
     let Some(decision) = decide(flag, request, now, trace) else {
         return FlagOutcome { flag: Some(flag), ..FlagOutcome::default_because(FlagEvaluationCode::DefaultAllocationNull) };
     };
@@ -296,6 +307,10 @@ pub(crate) fn evaluate_traced<'c, T: Trace>(
         Some(_) => FlagEvaluationCode::Match,
     };
     FlagOutcome { code, flag: Some(flag), decision: Some(decision), config_error: None }
+}
+
+fn hash_names(attributes: &Attributes) -> Attributes {
+    attributes.iter().map(|(name, value)| (md5_hex(name), value.clone())).collect()
 }
 
 /// Walks the allocations in order; the first that yields a split decides.

@@ -9,13 +9,17 @@ use semver::Version;
 use serde_json::Value;
 
 use crate::keymap::StringSet;
+use crate::obfuscation::{md5_hex, Naming};
 use crate::value::{render_number, AttributeValue, Attributes};
 
 /// A compiled condition.
 #[derive(Debug, Clone)]
 pub struct Condition {
-    /// The attribute it reads.
+    /// The attribute it reads (its MD5 digest, in a CLIENT configuration,
+    /// where the subject's attribute names are hashed to match).
     pub attribute: String,
+    /// The attribute is `id`, which falls back to the subject key.
+    pub id_fallback: bool,
     /// What it checks.
     pub check: Check,
 }
@@ -42,6 +46,14 @@ pub enum Check {
     OneOf {
         /// The listed strings.
         values: StringSet,
+        /// `true` for `ONE_OF`.
+        expected: bool,
+    },
+    /// `ONE_OF`/`NOT_ONE_OF` of a CLIENT configuration: the listed values
+    /// are MD5 digests, so the rendered attribute is hashed to compare.
+    OneOfDigest {
+        /// The digests.
+        digests: StringSet,
         /// `true` for `ONE_OF`.
         expected: bool,
     },
@@ -100,8 +112,20 @@ impl Condition {
     /// Compiles a condition. Never fails: an unusable condition becomes
     /// [`Check::Invalid`].
     pub fn compile(attribute: &str, operator: &str, value: &Value) -> Condition {
-        let check = compile_check(operator, value).unwrap_or_else(|reason| Check::Invalid { reason });
-        Condition { attribute: attribute.to_owned(), check }
+        Condition::compile_named(attribute, operator, value, Naming::Plain)
+    }
+
+    /// As [`Condition::compile`], for a configuration whose attribute names
+    /// and ONE_OF values are written as `naming` says.
+    pub fn compile_named(attribute: &str, operator: &str, value: &Value, naming: Naming) -> Condition {
+        let check = match (naming, operator) {
+            (Naming::Md5, "ONE_OF" | "NOT_ONE_OF") => {
+                one_of_values(value).map(|digests| Check::OneOfDigest { digests, expected: operator == "ONE_OF" })
+            }
+            _ => compile_check(operator, value),
+        };
+        let check = check.unwrap_or_else(|reason| Check::Invalid { reason });
+        Condition { attribute: attribute.to_owned(), id_fallback: attribute == naming.name("id"), check }
     }
 
     /// Evaluates against a subject. A missing or null attribute makes every
@@ -111,7 +135,7 @@ impl Condition {
     pub fn holds(&self, subject_key: &str, attributes: &Attributes) -> bool {
         let operand = match lookup(attributes, &self.attribute) {
             Some(value) => Operand::of(value),
-            None if self.attribute == "id" => Some(Operand::Str(subject_key)),
+            None if self.id_fallback => Some(Operand::Str(subject_key)),
             None => None,
         };
         self.check.holds_operand(operand)
@@ -270,6 +294,9 @@ impl Check {
                 match self {
                     Check::Regex { regex, expected } => attribute.with_rendered(|s| regex.is_match(s) == *expected),
                     Check::OneOf { values, expected } => attribute.with_rendered(|s| values.contains(s) == *expected),
+                    Check::OneOfDigest { digests, expected } => {
+                        attribute.with_rendered(|s| digests.contains(&md5_hex(s)) == *expected)
+                    }
                     Check::Compare { operator, comparand } => compare(attribute, *operator, comparand),
                     Check::IsNull { .. } | Check::Invalid { .. } => false,
                 }
@@ -299,8 +326,8 @@ fn compile_check(operator: &str, value: &Value) -> Result<Check, String> {
         "GTE" => comparison(Comparison::Gte),
         "LT" => comparison(Comparison::Lt),
         "LTE" => comparison(Comparison::Lte),
-        "ONE_OF" => compile_one_of(value, true),
-        "NOT_ONE_OF" => compile_one_of(value, false),
+        "ONE_OF" => one_of_values(value).map(|values| Check::OneOf { values, expected: true }),
+        "NOT_ONE_OF" => one_of_values(value).map(|values| Check::OneOf { values, expected: false }),
         "IS_NULL" => match value {
             Value::Bool(expected) => Ok(Check::IsNull { expected: *expected }),
             other => Err(format!("IS_NULL needs a bool, found {other}")),
@@ -334,7 +361,7 @@ fn compile_comparison(operator: Comparison, value: &Value) -> Result<Check, Stri
     Ok(Check::Compare { operator, comparand })
 }
 
-fn compile_one_of(value: &Value, expected: bool) -> Result<Check, String> {
+fn one_of_values(value: &Value) -> Result<StringSet, String> {
     let Value::Array(items) = value else {
         return Err(format!("ONE_OF/NOT_ONE_OF need an array of strings, found {value}"));
     };
@@ -345,7 +372,7 @@ fn compile_one_of(value: &Value, expected: bool) -> Result<Check, String> {
             other => Err(format!("ONE_OF/NOT_ONE_OF need strings, found {other}")),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Check::OneOf { values: StringSet::new(values), expected })
+    Ok(StringSet::new(values))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use ufc_reference::bandit::BanditModels;
+use ufc_reference::precomputed::PrecomputedConfiguration;
 use ufc_reference::{AttributeValue, Attributes, Configuration, FlagRequest, VariationType};
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {
@@ -83,10 +84,51 @@ fn damaged_configuration() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A valid CLIENT-format (obfuscated) flag with one field replaced by
+/// arbitrary JSON.
+fn damaged_client_configuration() -> impl Strategy<Value = Value> {
+    use base64::Engine;
+    let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let md5 = ufc_reference::obfuscation::md5_hex;
+    let base = json!({
+        "format": "CLIENT", "environment": {"name": "Prop"},
+        "flags": {md5("f"): {
+            "key": md5("f"), "enabled": true, "variationType": "STRING", "totalShards": 100,
+            "variations": {b64("a"): {"key": b64("a"), "value": b64("A")}},
+            "allocations": [{"key": b64("al"), "startAt": b64("2001-01-01T00:00:00Z"),
+                "rules": [{"conditions": [{"attribute": md5("x"), "operator": md5("ONE_OF"), "value": [md5("2")]}]}],
+                "splits": [{"variationKey": b64("a"), "extraLogging": {b64("k"): b64("v")},
+                    "shards": [{"salt": b64("s"), "ranges": [{"start": 0, "end": 50}]}]}]}]
+        }}
+    });
+    let f = md5("f");
+    let pointers = prop_oneof![
+        Just("/variations"),
+        Just("/variations/YQ==/value"),
+        Just("/allocations/0/key"),
+        Just("/allocations/0/startAt"),
+        Just("/allocations/0/rules/0/conditions/0/operator"),
+        Just("/allocations/0/rules/0/conditions/0/attribute"),
+        Just("/allocations/0/rules/0/conditions/0/value"),
+        Just("/allocations/0/splits/0/variationKey"),
+        Just("/allocations/0/splits/0/extraLogging"),
+        Just("/allocations/0/splits/0/shards/0/salt"),
+        Just(""),
+    ];
+    (pointers, arbitrary_json()).prop_map(move |(pointer, replacement)| {
+        let mut config = base.clone();
+        if let Some(slot) = config.pointer_mut(&format!("/flags/{f}{pointer}")) {
+            *slot = replacement;
+        }
+        config
+    })
+}
+
 fn evaluate_everything(config: &Configuration) {
     let mut attributes = Attributes::new();
     attributes.insert("x".into(), AttributeValue::Number(2.0));
-    for key in config.flag_keys() {
+    // A CLIENT configuration lists digests; "f" is the flag the strategies name.
+    for key in config.flag_keys().into_iter().chain(["f"]) {
         for t in VariationType::ALL {
             let request = FlagRequest::new(key, "subject", &attributes, t);
             let _ = config.evaluate(&request, chrono::Utc::now());
@@ -102,6 +144,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = Configuration::from_json(&bytes);
         let _ = BanditModels::from_json(&bytes);
+        let _ = PrecomputedConfiguration::from_json(&bytes);
     }
 
     #[test]
@@ -110,10 +153,22 @@ proptest! {
             evaluate_everything(&config);
         }
         let _ = BanditModels::from_value(&document);
+        if let Ok(precomputed) = PrecomputedConfiguration::from_value(&document) {
+            for t in VariationType::ALL {
+                let outcome = precomputed.assignment("f", t);
+                let _ = precomputed.details("f", &outcome);
+            }
+        }
     }
 
     #[test]
     fn damaged_flags_are_errors_for_that_flag_only(document in damaged_configuration()) {
+        let config = Configuration::from_value(&document).expect("the document shape is intact");
+        evaluate_everything(&config);
+    }
+
+    #[test]
+    fn damaged_client_flags_are_errors_for_that_flag_only(document in damaged_client_configuration()) {
         let config = Configuration::from_value(&document).expect("the document shape is intact");
         evaluate_everything(&config);
     }

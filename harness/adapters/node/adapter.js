@@ -33,7 +33,8 @@ for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace']) {
 
 const PROTOCOL = 1;
 const PACKAGE = '@eppo/node-server-sdk';
-const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench'];
+// The JS core recognises an obfuscated (CLIENT) configuration by its format and evaluates it.
+const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench', 'obfuscated'];
 const TYPED = { STRING: 'String', INTEGER: 'Integer', NUMERIC: 'Numeric', BOOLEAN: 'Boolean', JSON: 'JSON' };
 const DETAIL_KEYS = ['environmentName', 'flagEvaluationCode', 'flagEvaluationDescription', 'banditKey',
   'banditAction', 'variationKey', 'variationValue', 'matchedRule', 'matchedAllocation',

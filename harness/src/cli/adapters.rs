@@ -34,15 +34,15 @@ pub(super) fn adapters_command(args: AdaptersArgs) -> anyhow::Result<i32> {
                 if names.is_empty() { install::BUNDLED.iter().map(|s| s.to_string()).collect() } else { names };
             for name in &names {
                 let command = install::install(name, &cache)?;
-                println!("{name}: {}", command.join(" "));
+                outln!("{name}: {}", command.join(" "));
             }
         }
         AdaptersAction::List => {
-            println!("cache: {}", cache.display());
+            outln!("cache: {}", cache.display());
             for name in install::BUNDLED {
                 match install::installed_command(name, &cache) {
-                    Some(command) => println!("{name}: installed ({})", command.join(" ")),
-                    None => println!("{name}: not installed"),
+                    Some(command) => outln!("{name}: installed ({})", command.join(" ")),
+                    None => outln!("{name}: not installed"),
                 }
             }
         }

@@ -202,7 +202,7 @@ pub(super) fn bench_command(args: BenchArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    print!("{table}");
+    out!("{table}");
     if args.out != "-" {
         let flag_subjects = loads.first().map_or(0, |l| l.request.subjects.len());
         let mut doc = String::new();

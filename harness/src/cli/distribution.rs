@@ -51,9 +51,9 @@ pub(super) fn distribution_command(args: DistributionArgs) -> anyhow::Result<i32
     let attributes = ufc_harness::party::reference::attributes_of(map);
     let report = distribution::distribution(&config, &args.flag, args.subjects, &attributes, now).map_err(anyhow::Error::msg)?;
     if args.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", distribution::render_text(&report));
+        out!("{}", distribution::render_text(&report));
     }
     Ok(match report.verdict {
         Verdict::Consistent => exit_codes::SUCCESS,

@@ -9,6 +9,9 @@ pub(super) fn eval_command(args: EvalArgs) -> anyhow::Result<i32> {
     use ufc_reference::{Configuration, FlagRequest, VariationType};
     let now = parse_now(args.now.as_deref())?;
     let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    if is_precomputed(&bytes) {
+        return eval_precomputed(&args, &bytes, now);
+    }
     let config = Configuration::from_json(&bytes).with_context(|| format!("{} is not a UFC configuration", args.config.display()))?;
     let attributes_json: serde_json::Value =
         serde_json::from_str(&args.attributes).context("--attributes must be a JSON object")?;
@@ -39,10 +42,49 @@ pub(super) fn eval_command(args: EvalArgs) -> anyhow::Result<i32> {
         "assignmentEvent": outcome.assignment_event(&request, now).map(|e| e.to_json()),
         "configurationErrors": flag_errors,
     });
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(exit_codes::SUCCESS)
 }
 
+/// A precomputed configuration (spec section 7): an envelope with a
+/// `precomputed` entry, or a bare response whose format says so.
+fn is_precomputed(bytes: &[u8]) -> bool {
+    let Ok(document) = serde_json::from_slice::<serde_json::Value>(bytes) else { return false };
+    document.get("version").is_some() && document.get("precomputed").is_some()
+        || document.get("format").and_then(serde_json::Value::as_str) == Some("PRECOMPUTED")
+}
+
+/// Looks the flag up in a precomputed configuration. The assignments were
+/// computed for one subject: asking for another is an error, not a guess.
+fn eval_precomputed(args: &EvalArgs, bytes: &[u8], now: ufc_reference::Timestamp) -> anyhow::Result<i32> {
+    use ufc_reference::precomputed::PrecomputedConfiguration;
+    use ufc_reference::VariationType;
+    let config = PrecomputedConfiguration::from_json(bytes)
+        .with_context(|| format!("{} is not a precomputed configuration", args.config.display()))?;
+    if let Some(subject) = config.subject_key().filter(|s| *s != args.subject) {
+        bail!("{} holds the assignments of subject {subject:?}, not {:?}", args.config.display(), args.subject);
+    }
+    let default: serde_json::Value =
+        serde_json::from_str(&args.default).unwrap_or_else(|_| serde_json::Value::String(args.default.clone()));
+    let expected_type = match &args.r#type {
+        Some(t) => VariationType::parse(&t.to_uppercase())
+            .with_context(|| format!("--type {t:?}: expected STRING, INTEGER, NUMERIC, BOOLEAN or JSON"))?,
+        None => config.assignment(&args.flag, VariationType::String).flag.map_or(VariationType::String, |f| f.variation_type),
+    };
+    let outcome = config.assignment(&args.flag, expected_type);
+    let bandit = config.bandit(&args.flag).filter(|_| outcome.value().is_some());
+    let out = serde_json::json!({
+        "value": outcome.value().map_or_else(|| default.clone(), ufc_reference::TypedValue::to_json),
+        "evaluationDetails": config.details(&args.flag, &outcome),
+        "assignmentEvent": outcome
+            .assignment_event(&args.flag, &args.subject, config.subject_attributes(), now)
+            .map(|e| e.to_json()),
+        "banditAction": bandit.map(ufc_reference::precomputed::PrecomputedBandit::to_json),
+        "configurationErrors": config.errors().iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+    });
+    outln!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(exit_codes::SUCCESS)
+}
 
 fn eval_bandit(
     args: &EvalArgs,
@@ -104,6 +146,6 @@ fn eval_bandit(
         "assignmentEvent": outcome.assignment_event(&request, now).map(|e| e.to_json()),
         "banditEvent": outcome.bandit_event(&request, now).map(|e| e.to_json()),
     });
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(exit_codes::SUCCESS)
 }

@@ -100,7 +100,7 @@ pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
         eprint!("\r\x1b[2K");
     }
     let written = fuzz::write_findings(&report, &args.out).with_context(|| format!("writing findings to {}", args.out.display()))?;
-    println!(
+    outln!(
         "{} cases in {} batches, {:.1}s; {} disagreements; {} distinct findings",
         report.cases,
         report.batches,
@@ -109,19 +109,19 @@ pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
         report.findings.len()
     );
     for t in &report.throughput {
-        println!("  {:<10} {:>10.0} cases/s", t.party, t.cases_per_second());
+        outln!("  {:<10} {:>10.0} cases/s", t.party, t.cases_per_second());
     }
     for failure in &report.party_failures {
-        println!("  party failure: {failure:?}");
+        outln!("  party failure: {failure:?}");
     }
     let sdk_list = specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(",");
     for (finding, dir) in report.findings.iter().zip(&written) {
-        println!("finding [{}]: {}", finding.signature.cause().unwrap_or("unclassified"), finding.signature.text());
-        println!("  suite: {}", dir.display());
-        println!("  reproduce: {} --sdk {}", finding.reproduce_command(&options), sdk_list);
+        outln!("finding [{}]: {}", finding.signature.cause().unwrap_or("unclassified"), finding.signature.text());
+        outln!("  suite: {}", dir.display());
+        outln!("  reproduce: {} --sdk {}", finding.reproduce_command(&options), sdk_list);
     }
     if !written.is_empty() {
-        println!("summary: {}", args.out.join("summary.md").display());
+        outln!("summary: {}", args.out.join("summary.md").display());
     }
     Ok(if !report.party_failures.is_empty() {
         exit_codes::ERRORS

@@ -1,6 +1,17 @@
 //! The `ufc-harness` command line: arguments are parsed and validated here,
 //! then handed to library code. One submodule per command.
 
+/// `print!` that survives a closed stdout: `ufc-harness run | head` must
+/// not panic, and the command's exit code must not change.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(&format!($($arg)*)) };
+}
+
+/// `println!`, likewise.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(&format!("{}\n", format_args!($($arg)*))) };
+}
+
 mod adapters;
 mod bench;
 mod distribution;
@@ -10,7 +21,7 @@ mod parties;
 mod report;
 mod run;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -60,7 +71,11 @@ Examples:
       --attributes '{\"country\": \"US\"}' --type STRING --default control
   ufc-harness eval --config bandit-flags-v1.json --bandit-models bandit-models-v1.json \\
       --flag banner_bandit_flag --subject alice --attributes '{\"age\": 25, \"country\": \"USA\"}' \\
-      --actions '[{\"actionKey\": \"nike\", \"numericAttributes\": {}, \"categoricalAttributes\": {}}]'")]
+      --actions '[{\"actionKey\": \"nike\", \"numericAttributes\": {}, \"categoricalAttributes\": {}}]'
+  ufc-harness eval --config configuration-wire/precomputed-v1.json --flag string-flag --subject test-subject-key
+
+--config also takes a configuration-wire envelope (spec section 7), an obfuscated (CLIENT) configuration
+(spec section 6), or a precomputed configuration, whose assignments are looked up for its own subject.")]
 struct EvalArgs {
     /// The flag configuration (flags-v1.json).
     #[arg(long, value_name = "FILE")]
@@ -133,4 +148,11 @@ fn parse_now(now: Option<&str>) -> anyhow::Result<ufc_reference::Timestamp> {
 /// Colour on stdout: only for a terminal, and never when `NO_COLOR` is set.
 fn color_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Writes to stdout. Errors are dropped: once the reader has gone (a closed
+/// pipe) there is nobody to tell, and the run's verdict is in its exit code.
+fn write_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }

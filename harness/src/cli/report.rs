@@ -11,7 +11,7 @@ use ufc_harness::run::{RunResult, RunSettings};
 
 use super::parse_now;
 use super::parties::PartyArgs;
-use super::run::{exit_code, run_suite};
+use super::run::{exit_code, run_suite, Selection};
 
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -52,7 +52,7 @@ pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
     let mut runs = Vec::new();
     for (label, dir) in &suites {
         eprintln!("running {label} ({}) ...", dir.display());
-        let result = run_suite(dir, None, &args.parties, None, true, now, &settings)?;
+        let result = run_suite(dir, Selection::default(), &args.parties, None, true, now, &settings)?;
         runs.push((label.clone(), result));
     }
     let combined = RunResult::combine(runs);
@@ -67,6 +67,6 @@ pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
     report::write_atomically(&markdown_path, markdown.as_bytes()).with_context(|| format!("writing {}", markdown_path.display()))?;
     report::write_atomically(&html_path, report::html::render(&combined).as_bytes())
         .with_context(|| format!("writing {}", html_path.display()))?;
-    println!("wrote {} and {}", markdown_path.display(), html_path.display());
+    outln!("wrote {} and {}", markdown_path.display(), html_path.display());
     Ok(exit_code(&combined))
 }

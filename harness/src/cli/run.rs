@@ -35,6 +35,7 @@ pub(super) enum Format {
 Examples:
   ufc-harness run
   ufc-harness run --suite ../shared/eppo-sdk-test-data
+  ufc-harness run --suite ../shared/eppo-sdk-test-data --obfuscated
   ufc-harness run --sdk python,node,rust --markdown summary.md --html matrix.html
   ufc-harness run --adapter mysdk='./my-adapter --offline' --filter 'test-case-regex-flag/*'
   ufc-harness run --now 2030-01-01T00:00:00Z --format junit > junit.xml")]
@@ -53,6 +54,10 @@ pub(super) struct RunArgs {
     /// Run only cases whose id matches this glob.
     #[arg(long, value_name = "GLOB")]
     filter: Option<String>,
+    /// Run the flag cases against each configuration's obfuscated (CLIENT)
+    /// twin, flags-v1-obfuscated.json; parties need the "obfuscated" capability.
+    #[arg(long)]
+    obfuscated: bool,
     /// Severities that fail a case (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "critical,major")]
     fail_on: Vec<Severity>,
@@ -83,7 +88,8 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
     let now = parse_now(args.now.as_deref())?;
     let root = args.suite.clone().unwrap_or_else(ufc_harness::suite::builtin_root);
     let settings = RunSettings { fail_on: args.fail_on.clone() };
-    let result = run_suite(&root, args.filter.as_deref(), &args.parties, args.known_failures.as_deref(), !args.no_strict, now, &settings)?;
+    let selection = Selection { filter: args.filter.as_deref(), obfuscated: args.obfuscated };
+    let result = run_suite(&root, selection, &args.parties, args.known_failures.as_deref(), !args.no_strict, now, &settings)?;
     write_reports(&result, &args)?;
     let stdout = match args.format {
         Format::Text => report::terminal::render(&result, report::terminal::Style::new(color_enabled()), args.verbose),
@@ -91,14 +97,23 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
         Format::Junit => report::junit::render(&result),
         Format::Markdown => report::markdown::render(&result),
     };
-    print!("{stdout}");
+    out!("{stdout}");
     Ok(exit_code(&result))
+}
+
+/// Which cases of a suite run.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Selection<'a> {
+    /// Only case ids matching this glob.
+    pub filter: Option<&'a str>,
+    /// The flag cases, against the obfuscated twins of their configurations.
+    pub obfuscated: bool,
 }
 
 /// Loads a suite, starts the parties, runs, and applies known failures.
 pub(super) fn run_suite(
     root: &std::path::Path,
-    filter: Option<&str>,
+    selection: Selection<'_>,
     party_args: &PartyArgs,
     known_failures: Option<&std::path::Path>,
     strict: bool,
@@ -106,7 +121,10 @@ pub(super) fn run_suite(
     settings: &RunSettings,
 ) -> anyhow::Result<RunResult> {
     let mut suite = Suite::load(root)?;
-    if let Some(pattern) = filter {
+    if selection.obfuscated {
+        suite = suite.into_obfuscated()?;
+    }
+    if let Some(pattern) = selection.filter {
         let glob = globset::Glob::new(pattern).with_context(|| format!("--filter {pattern:?} is not a glob"))?;
         suite.retain_matching(&glob.compile_matcher());
         if suite.cases.is_empty() {

@@ -34,6 +34,7 @@ impl ReferenceParty {
                     capability::BANDITS,
                     capability::BANDIT_DETAILS,
                     capability::BENCH,
+                    capability::OBFUSCATED,
                 ]
                     .map(String::from)
                     .to_vec(),
