@@ -354,3 +354,48 @@ fn a_duration_budget_stops_the_run() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     assert!(report.findings.is_empty(), "one party cannot disagree with itself");
 }
+
+/// JS number rendering again, for a party that says whether it reads the
+/// CLIENT format.
+fn js_renderer(reads_client_format: bool) -> Box<dyn Party> {
+    let mut party = JsHabits::new();
+    party.info.capabilities.retain(|c| reads_client_format || c != "obfuscated");
+    Box::new(party)
+}
+
+#[test]
+fn obfuscated_fuzzing_gives_client_documents_to_parties_that_read_them() {
+    let options = FuzzOptions { obfuscated: true, budget: Budget::Cases(1_500), ..options() };
+    for batch in 0..20 {
+        let scenario = scenario_for_batch(&options, batch);
+        assert!(scenario.obfuscated && scenario.bandit_models.is_none(), "batch {batch}: no bandits, all CLIENT");
+        let Source::Inline(document) = scenario.config_set().flags else { unreachable!("fuzz configurations are inline") };
+        assert_eq!(document["format"], "CLIENT");
+        let key = scenario.flags["flags"].as_object().and_then(|f| f.keys().next().cloned()).unwrap_or_default();
+        assert!(document["flags"].get(ufc_reference::obfuscation::md5_hex(&key)).is_some(), "batch {batch}: {key}");
+    }
+
+    // A party that cannot read the format sits every case out.
+    let mut parties: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(now())), js_renderer(false)];
+    let report = fuzz(&mut parties, &options, &|_| {});
+    assert!(report.findings.is_empty(), "{}", describe(&report));
+
+    // One that can is compared, and its findings replay with --obfuscated.
+    let mut parties: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(now())), js_renderer(true)];
+    let report = fuzz(&mut parties, &options, &|_| {});
+    let listing = describe(&report);
+    let rendering = report.findings.iter().find(|f| f.signature.features.iter().any(|x| x == "attr:number-exotic"));
+    let rendering = rendering.unwrap_or_else(|| unreachable!("no number-rendering finding among:\n{listing}"));
+    assert!(rendering.scenario.obfuscated);
+    assert!(rendering.reproduce_command(&options).contains("--obfuscated"));
+    let out = tempfile::tempdir().expect("a temporary directory");
+    write_findings(&report, out.path()).expect("findings are written");
+    let dir = out.path().join(rendering.signature.slug());
+    assert!(dir.join("ufc/flags-v1-obfuscated.json").is_file());
+    let suite = Suite::load(&dir).expect("the finding loads as a suite");
+    let suite = suite.into_obfuscated().expect("the finding has its CLIENT twin");
+    let parties: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(now())), js_renderer(true)];
+    let result = run::run(&suite, parties, &RunSettings::default(), &|_, _, _| {});
+    let replayed = result.outcomes.iter().any(|o| o.party == "js-habits" && o.status == Status::Failed);
+    assert!(replayed, "did not replay: {:?}", result.outcomes);
+}

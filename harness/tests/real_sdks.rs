@@ -98,3 +98,35 @@ fn adapters_report_their_pinned_sdk_versions() {
     let rust_caps = party(&report, "rust")["capabilities"].as_array().cloned().unwrap_or_default();
     assert!(!rust_caps.iter().any(|c| c == "bandits"), "eppo 5.2.1 has no bandit API");
 }
+
+#[test]
+fn fuzzing_the_node_sdk_with_obfuscated_configurations_finds_replayable_divergences() {
+    install_adapters().as_ref().expect("the bundled adapters install");
+    let out = tempfile::tempdir().expect("temp dir");
+    let out_dir = out.path().display().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
+        .args(["fuzz", "--sdk", "node", "--obfuscated", "--cases", "400", "--seed", "3", "--out", &out_dir])
+        .output()
+        .expect("ufc-harness fuzz runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "findings expected:\n{stdout}");
+    // The JS core's CLIENT path hashes its own rendering of numbers for ONE_OF.
+    assert!(stdout.contains("finding [one-of-number-rendering]"), "{stdout}");
+    let findings: Vec<_> = std::fs::read_dir(out.path())
+        .expect("findings written")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    assert!(findings.len() >= 5, "{stdout}");
+    // `--known-failures` names a folder with no node.toml: nothing is excused.
+    for dir in findings {
+        assert!(dir.join("ufc/flags-v1-obfuscated.json").is_file(), "{}", dir.display());
+        let replay = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
+            .args(["run", "--sdk", "node", "--obfuscated", "--known-failures", &out_dir, "--suite"])
+            .arg(&dir)
+            .output()
+            .expect("ufc-harness run replays");
+        assert_eq!(replay.status.code(), Some(1), "{} did not replay", dir.display());
+    }
+}

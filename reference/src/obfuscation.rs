@@ -105,6 +105,99 @@ pub(crate) fn reveal_flag(key: &str, raw: &Value, path: &str) -> Result<Value, F
     Ok(flag)
 }
 
+/// Writes a plain (SERVER) configuration in the CLIENT format, as spec
+/// section 6 says: the inverse of revealing it, used to put generated
+/// configurations to SDKs that read the format. Values a field cannot hold
+/// (a number inside ONE_OF, a string for IS_NULL) are left as they are, so
+/// an invalid condition stays invalid; bandit links are dropped.
+pub fn obfuscate_configuration(plain: &Value) -> Value {
+    let mut document = plain.clone();
+    let Some(fields) = document.as_object_mut() else { return document };
+    fields.insert("format".into(), Value::String("CLIENT".into()));
+    fields.remove("bandits");
+    fields.remove("banditReferences");
+    if let Some(Value::Object(flags)) = fields.get_mut("flags") {
+        *flags = std::mem::take(flags).into_iter().map(|(key, flag)| (md5_hex(&key), obfuscate_flag(flag))).collect();
+    }
+    document
+}
+
+fn encode(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// The text a value is encoded from: strings as they are, the rest as JSON.
+fn string_form(value: &Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+}
+
+/// Replaces `entry[name]`, when present, by `f` of it.
+fn rewrite(entry: &mut Map<String, Value>, name: &str, f: impl FnOnce(&Value) -> Value) {
+    if let Some(value) = entry.get_mut(name) {
+        *value = f(value);
+    }
+}
+
+fn encode_string(value: &Value) -> Value {
+    value.as_str().map_or_else(|| value.clone(), |text| Value::String(encode(text)))
+}
+
+fn obfuscate_flag(mut flag: Value) -> Value {
+    let Some(fields) = flag.as_object_mut() else { return flag };
+    rewrite(fields, "key", |key| key.as_str().map_or_else(|| key.clone(), |k| Value::String(md5_hex(k))));
+    if let Some(Value::Object(variations)) = fields.get_mut("variations") {
+        *variations = std::mem::take(variations)
+            .into_iter()
+            .map(|(name, mut variation)| {
+                if let Some(entry) = variation.as_object_mut() {
+                    rewrite(entry, "key", encode_string);
+                    rewrite(entry, "value", |value| Value::String(encode(&string_form(value))));
+                }
+                (encode(&name), variation)
+            })
+            .collect();
+    }
+    let allocations = fields.get_mut("allocations").and_then(Value::as_array_mut).into_iter().flatten();
+    for allocation in allocations.filter_map(Value::as_object_mut) {
+        for name in ["key", "startAt", "endAt"] {
+            rewrite(allocation, name, encode_string);
+        }
+        let rules = allocation.get_mut("rules").and_then(Value::as_array_mut).into_iter().flatten();
+        for rule in rules {
+            let conditions = rule.get_mut("conditions").and_then(Value::as_array_mut).into_iter().flatten();
+            conditions.filter_map(Value::as_object_mut).for_each(obfuscate_condition);
+        }
+        let splits = allocation.get_mut("splits").and_then(Value::as_array_mut).into_iter().flatten();
+        for split in splits.filter_map(Value::as_object_mut) {
+            rewrite(split, "variationKey", encode_string);
+            let shards = split.get_mut("shards").and_then(Value::as_array_mut).into_iter().flatten();
+            shards.filter_map(Value::as_object_mut).for_each(|shard| rewrite(shard, "salt", encode_string));
+            if let Some(Value::Object(extra)) = split.get_mut("extraLogging") {
+                *extra = std::mem::take(extra)
+                    .into_iter()
+                    .map(|(name, value)| (encode(&name), Value::String(encode(&string_form(&value)))))
+                    .collect();
+            }
+        }
+    }
+    flag
+}
+
+fn obfuscate_condition(condition: &mut Map<String, Value>) {
+    let operator = condition.get("operator").and_then(Value::as_str).map(str::to_owned);
+    let digest = |value: &Value| value.as_str().map_or_else(|| value.clone(), |text| Value::String(md5_hex(text)));
+    rewrite(condition, "attribute", digest);
+    rewrite(condition, "operator", digest);
+    rewrite(condition, "value", |value| match (operator.as_deref(), value) {
+        (Some("ONE_OF" | "NOT_ONE_OF"), Value::Array(items)) => Value::Array(items.iter().map(digest).collect()),
+        (Some("ONE_OF" | "NOT_ONE_OF"), other) => other.clone(),
+        (Some("IS_NULL"), Value::Bool(b)) => Value::String(md5_hex(&b.to_string())),
+        (Some("IS_NULL"), other) => other.clone(),
+        (_, Value::String(_) | Value::Number(_)) => Value::String(encode(&string_form(value))),
+        (_, other) => other.clone(),
+    });
+}
+
 /// A decoded variation value back in the JSON type its flag's type stores:
 /// numbers and bools were base64 of their text; STRING and JSON values are
 /// strings either way. Text that does not read as the type stays a string,
@@ -268,7 +361,37 @@ mod tests {
     }
 
     fn b64(text: &str) -> String {
-        base64::engine::general_purpose::STANDARD.encode(text)
+        encode(text)
+    }
+
+    #[test]
+    fn obfuscating_writes_what_revealing_reads() {
+        let plain = json!({"format": "SERVER", "flags": {"f": {
+            "key": "f", "enabled": true, "variationType": "INTEGER", "totalShards": 10,
+            "variations": {"three": {"key": "three", "value": 3}},
+            "allocations": [{"key": "a", "endAt": "2099-01-01T00:00:00Z",
+                "rules": [{"conditions": [
+                    {"attribute": "country", "operator": "ONE_OF", "value": ["US", 5]},
+                    {"attribute": "age", "operator": "GT", "value": 18},
+                    {"attribute": "x", "operator": "IS_NULL", "value": true}]}],
+                "splits": [{"variationKey": "three", "extraLogging": {"h": "v"},
+                    "shards": [{"salt": "s", "ranges": [{"start": 0, "end": 10}]}]}]}]}},
+            "bandits": {}});
+        let client = obfuscate_configuration(&plain);
+        assert_eq!(client["format"], "CLIENT");
+        assert!(client.get("bandits").is_none());
+        let flag = &client["flags"][md5_hex("f")];
+        assert_eq!(flag["variations"][b64("three")], json!({"key": b64("three"), "value": b64("3")}));
+        let conditions = &flag["allocations"][0]["rules"][0]["conditions"];
+        // The number in ONE_OF stays a number: the condition stays invalid.
+        assert_eq!(conditions[0]["value"], json!([md5_hex("US"), 5]));
+        assert_eq!(conditions[1]["value"], b64("18"));
+        assert_eq!(conditions[2]["value"], md5_hex("true"));
+        let revealed = reveal_flag("f", flag, "$").unwrap();
+        assert_eq!(revealed["variations"], plain["flags"]["f"]["variations"]);
+        assert_eq!(revealed["allocations"][0]["endAt"], "2099-01-01T00:00:00Z");
+        assert_eq!(revealed["allocations"][0]["splits"], plain["flags"]["f"]["allocations"][0]["splits"]);
+        assert_eq!(revealed["allocations"][0]["rules"][0]["conditions"][2]["value"], true);
     }
 
     /// A CLIENT configuration with one flag: `country` ONE_OF US → "us",

@@ -19,6 +19,7 @@ use super::parties::{self, PartyArgs};
 Examples:
   ufc-harness fuzz --sdk python,node --duration 60s --seed 1
   ufc-harness fuzz --sdk node --cases 20000 --out target/findings
+  ufc-harness fuzz --sdk node --obfuscated --duration 30s   # the JS core's CLIENT-format path
   ufc-harness run --suite target/findings/<finding> --sdk python,node   # replay one finding
 
 Exit codes: 0 no disagreement, 1 findings written, 2 usage error, 3 a party failed.")]
@@ -43,6 +44,10 @@ pub(super) struct FuzzArgs {
     /// Also generate malformed configurations.
     #[arg(long)]
     malformed: bool,
+    /// Give every configuration in the obfuscated (CLIENT) format; SDKs
+    /// without the "obfuscated" capability sit out, bandits are off.
+    #[arg(long)]
+    obfuscated: bool,
     /// Where to write finding suites and summary.md.
     #[arg(long, value_name = "DIR", default_value = "target/fuzz-findings")]
     out: PathBuf,
@@ -73,6 +78,7 @@ pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
         batch_size: args.batch_size.max(1),
         bandits: !args.no_bandits,
         malformed: args.malformed,
+        obfuscated: args.obfuscated,
         ..FuzzOptions::default()
     };
     let specs = parties::resolve(&args.parties)?;

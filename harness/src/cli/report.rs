@@ -1,6 +1,7 @@
 //! `ufc-harness report`: the cross-SDK report. Runs the shared Eppo suite
 //! (when present) and the built-in suite against the reference and the
-//! SDKs, and writes one Markdown report and one HTML matrix, atomically.
+//! SDKs, each also against its obfuscated (CLIENT) twins where it has them,
+//! and writes one Markdown report and one HTML matrix, atomically.
 
 use std::path::PathBuf;
 
@@ -54,6 +55,12 @@ pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
         eprintln!("running {label} ({}) ...", dir.display());
         let result = run_suite(dir, Selection::default(), &args.parties, None, true, now, &settings)?;
         runs.push((label.clone(), result));
+        if has_obfuscated_twins(dir) {
+            eprintln!("running {label}-obfuscated ...");
+            let selection = Selection { obfuscated: true, ..Selection::default() };
+            let result = run_suite(dir, selection, &args.parties, None, true, now, &settings)?;
+            runs.push((format!("{label}-obfuscated"), result));
+        }
     }
     let combined = RunResult::combine(runs);
     let sdk_list = args.parties.sdk.join(",");
@@ -69,4 +76,8 @@ pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("writing {}", html_path.display()))?;
     outln!("wrote {} and {}", markdown_path.display(), html_path.display());
     Ok(exit_code(&combined))
+}
+
+fn has_obfuscated_twins(dir: &std::path::Path) -> bool {
+    ufc_harness::suite::Suite::load(dir).is_ok_and(|suite| suite.into_obfuscated().is_ok())
 }

@@ -135,6 +135,9 @@ impl Finding {
         if options.malformed {
             command.push_str(" --malformed");
         }
+        if options.obfuscated {
+            command.push_str(" --obfuscated");
+        }
         command
     }
 
@@ -297,6 +300,11 @@ pub fn write_findings(report: &FuzzReport, out: &Path) -> Result<Vec<PathBuf>, W
             }
         } else {
             write_json(&ufc.join("flags-v1.json"), &finding.scenario.flags)?;
+            if finding.scenario.obfuscated {
+                // What the parties were given; `run --obfuscated` replays it.
+                let client = ufc_reference::obfuscation::obfuscate_configuration(&finding.scenario.flags);
+                write_json(&ufc.join("flags-v1-obfuscated.json"), &client)?;
+            }
             for (name, file) in finding.test_files(&slug) {
                 write_json(&ufc.join("tests").join(name), &file)?;
             }

@@ -594,6 +594,7 @@ mod tests {
                     subject_attributes: json!({"n": 1e21, "m": "xyz"}).as_object().cloned().unwrap_or_default(),
                 }),
             ],
+            obfuscated: false,
         }
     }
 

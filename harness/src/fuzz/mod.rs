@@ -47,6 +47,8 @@ use serde_json::{Map, Value};
 pub use finding::{summary_markdown, write_findings, Finding, PartyAnswers, WriteError};
 pub use signature::{Disagreement, Field, Signature};
 
+use ufc_reference::obfuscation::obfuscate_configuration;
+
 use crate::party::{ConfigSet, Party, PartyInfo};
 use crate::protocol::{capability, CaseInput, CaseResult, Source, WireCase};
 use signature::{observe, Observation};
@@ -61,12 +63,16 @@ pub struct Scenario {
     pub bandit_models: Option<Value>,
     /// The cases, flag or bandit.
     pub cases: Vec<CaseInput>,
+    /// Put `flags` to the parties in the CLIENT format (spec section 6);
+    /// only parties with the `obfuscated` capability take part.
+    pub obfuscated: bool,
 }
 
 impl Scenario {
     /// The configuration as parties load it (inline documents).
     pub fn config_set(&self) -> ConfigSet {
-        ConfigSet { flags: Source::Inline(self.flags.clone()), bandit_models: self.bandit_models.clone().map(Source::Inline) }
+        let flags = if self.obfuscated { obfuscate_configuration(&self.flags) } else { self.flags.clone() };
+        ConfigSet { flags: Source::Inline(flags), bandit_models: self.bandit_models.clone().map(Source::Inline) }
     }
 
     /// Case ids `<prefix>/<flag>/<subjectKey>`, with `#2`, `#3`... for
@@ -136,6 +142,9 @@ pub struct FuzzOptions {
     pub bandits: bool,
     /// Mix batches with damaged flags in (about one in seven).
     pub malformed: bool,
+    /// Put every configuration in the CLIENT format; bandit batches are
+    /// not generated (CLIENT bandit links are not read).
+    pub obfuscated: bool,
     /// Round trips one minimization may spend.
     pub max_minimize_steps: usize,
     /// Minimizations one run may spend; disagreements beyond it are counted
@@ -151,6 +160,7 @@ impl Default for FuzzOptions {
             batch_size: 64,
             bandits: true,
             malformed: false,
+            obfuscated: false,
             max_minimize_steps: 300,
             max_minimizations: 100,
         }
@@ -262,7 +272,7 @@ fn draw<S: Strategy>(runner: &mut TestRunner, strategy: &S) -> Option<S::Value> 
 pub fn scenario_for_batch(options: &FuzzOptions, batch: u64) -> Scenario {
     let mut runner = batch_runner(options.seed, batch);
     let roll = draw(&mut runner, &(0..100_u32)).unwrap_or(0);
-    if options.bandits && roll < 15 {
+    if options.bandits && !options.obfuscated && roll < 15 {
         if let Some(scenario) = draw(&mut runner, &strategies::bandit_scenario()) {
             return scenario;
         }
@@ -278,7 +288,7 @@ pub fn scenario_for_batch(options: &FuzzOptions, batch: u64) -> Scenario {
         cases += part.cases.len();
         parts.push(part);
     }
-    merge(parts)
+    Scenario { obfuscated: options.obfuscated, ..merge(parts) }
 }
 
 /// Merges flag scenarios into one document, renaming flags whose keys are
@@ -310,7 +320,7 @@ fn merge(parts: Vec<Scenario>) -> Scenario {
             cases.push(case);
         }
     }
-    Scenario { flags: strategies::configuration_document(flags, None), bandit_models: None, cases }
+    Scenario { flags: strategies::configuration_document(flags, None), bandit_models: None, cases, obfuscated: false }
 }
 
 /// What one party answered for a scenario.
@@ -350,10 +360,11 @@ pub(crate) fn ask(parties: &mut [Box<dyn Party>], scenario: &Scenario, ids: &[St
         .map(|(id, input)| WireCase { case_id: Cow::Borrowed(id.as_str()), input: Cow::Borrowed(input) })
         .collect();
     let Some((first, rest)) = parties.split_first_mut() else { return Vec::new() };
-    let (config, wire) = (&config, &wire[..]);
+    let (config, wire, obfuscated) = (&config, &wire[..], scenario.obfuscated);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = rest.iter_mut().map(|party| scope.spawn(move || ask_one(party.as_mut(), config, wire))).collect();
-        let mut runs = vec![ask_one(first.as_mut(), config, wire)];
+        let handles: Vec<_> =
+            rest.iter_mut().map(|party| scope.spawn(move || ask_one(party.as_mut(), config, wire, obfuscated))).collect();
+        let mut runs = vec![ask_one(first.as_mut(), config, wire, obfuscated)];
         for handle in handles {
             runs.push(handle.join().unwrap_or_else(|_| PartyRun {
                 answer: PartyAnswer::Failed("the party panicked".into()),
@@ -364,7 +375,11 @@ pub(crate) fn ask(parties: &mut [Box<dyn Party>], scenario: &Scenario, ids: &[St
     })
 }
 
-fn ask_one(party: &mut dyn Party, config: &ConfigSet, wire: &[WireCase<'_>]) -> PartyRun {
+fn ask_one(party: &mut dyn Party, config: &ConfigSet, wire: &[WireCase<'_>], obfuscated: bool) -> PartyRun {
+    if obfuscated && !party.info().can(capability::OBFUSCATED) {
+        // Sits the scenario out: every case unanswered, which is no finding.
+        return PartyRun { answer: PartyAnswer::Answered(vec![None; wire.len()]), busy: Duration::ZERO };
+    }
     let started = Instant::now();
     if let Err(err) = party.configure(config) {
         return PartyRun { answer: PartyAnswer::Failed(format!("configure failed: {err}")), busy: started.elapsed() };

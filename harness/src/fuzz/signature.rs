@@ -120,7 +120,7 @@ const CAUSES: &[(&str, &[&str])] = &[
     ("invalid-regex", &["regex:non-string", "MATCHES:invalid", "NOT_MATCHES:invalid"]),
     ("is-null-non-bool", &["is-null:non-bool", "IS_NULL:invalid"]),
     ("one-of-number-rendering", &["one-of:number-like", "attr:number-exotic", "bandit:categorical-number-exotic"]),
-    ("numeric-string-parsing", &["compare:numeric-string", "attr:string-number-lenient"]),
+    ("numeric-string-parsing", &["compare:numeric-string", "attr:string-number-lenient", "attr:bool-compared"]),
     ("semver-build-metadata", &["compare:semver-build"]),
     ("semver-v-prefix", &["compare:semver-lenient", "attr:string-semver-lenient"]),
     ("invalid-operator-values", &["GT:invalid", "GTE:invalid", "LT:invalid", "LTE:invalid"]),
@@ -407,6 +407,7 @@ fn flag_features(flag: &Value, input: &CaseInput, attributes: &Map<String, Value
         }
     }
     let mut read = BTreeSet::new();
+    let mut compared = BTreeSet::new();
     for allocation in allocations {
         if allocation.get("startAt").is_some() || allocation.get("endAt").is_some() {
             out.insert("dates".into());
@@ -427,6 +428,10 @@ fn flag_features(flag: &Value, input: &CaseInput, attributes: &Map<String, Value
                     condition_features(condition, out);
                     if let Some(attribute) = condition.get("attribute").and_then(Value::as_str) {
                         read.insert(attribute.to_owned());
+                        let operator = condition.get("operator").and_then(Value::as_str).unwrap_or_default();
+                        if ["GT", "GTE", "LT", "LTE"].contains(&operator) {
+                            compared.insert(attribute.to_owned());
+                        }
                     }
                 }
             }
@@ -454,6 +459,10 @@ fn flag_features(flag: &Value, input: &CaseInput, attributes: &Map<String, Value
                 out.insert("shards:multiple-ranges".into());
             }
         }
+    }
+    // JS `Number(true)` is 1; RS compares no bool (spec 8.2).
+    if compared.iter().any(|attribute| attributes.get(attribute).is_some_and(Value::is_boolean)) {
+        out.insert("attr:bool-compared".into());
     }
     for attribute in &read {
         attribute_features(attribute, attributes.get(attribute), out);

@@ -594,7 +594,7 @@ pub fn flag_scenario() -> BoxedStrategy<Scenario> {
                     })
                 }))
             }
-            Scenario { flags: configuration_document(document, None), bandit_models: None, cases }
+            Scenario { flags: configuration_document(document, None), bandit_models: None, cases, obfuscated: false }
         })
         .boxed()
 }
@@ -990,7 +990,7 @@ fn bandit_scenario_from(
         .collect();
     let mut flags = Map::new();
     flags.insert(flag_key.to_owned(), flag);
-    Scenario { flags: configuration_document(flags, Some(links)), bandit_models: Some(models_document), cases }
+    Scenario { flags: configuration_document(flags, Some(links)), bandit_models: Some(models_document), cases, obfuscated: false }
 }
 
 /// Scores for the weight properties: 1–8 of them, with ties.
