@@ -9,6 +9,7 @@ pub mod expectations;
 pub mod fuzz;
 pub mod install;
 pub mod party;
+pub mod precompute;
 pub mod protocol;
 pub mod report;
 pub mod run;

@@ -25,6 +25,9 @@ pub mod capability {
     pub const BENCH: &str = "bench";
     /// Evaluating obfuscated (CLIENT) configurations (spec section 6).
     pub const OBFUSCATED: &str = "obfuscated";
+    /// The `precompute` op: every flag for one subject, as a precomputed
+    /// configuration (spec section 7).
+    pub const PRECOMPUTE: &str = "precompute";
 }
 
 /// One evaluation to perform: a flag for a subject, or a bandit action.
@@ -199,6 +202,20 @@ pub enum Request<'a> {
         #[serde(flatten)]
         bench: BenchRequest,
     },
+    /// Every flag of the loaded configuration for one subject, as a
+    /// precomputed configuration.
+    Precompute {
+        /// Sequence number.
+        id: u64,
+        /// The subject.
+        #[serde(rename = "subjectKey")]
+        subject_key: String,
+        /// Its attributes (flat: numbers numeric, the rest categorical).
+        #[serde(rename = "subjectAttributes")]
+        subject_attributes: serde_json::Map<String, Value>,
+        /// The salt for obfuscated keys, if the SDK takes one.
+        salt: String,
+    },
     /// Stop.
     Shutdown {
         /// Sequence number.
@@ -266,6 +283,10 @@ pub struct Response {
     /// `bench`: elapsed nanoseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_ns: Option<u64>,
+    /// `precompute`: the precomputed configuration (an envelope, or the
+    /// bare response), as a JSON value or as the JSON text the SDK wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<Value>,
 }
 
 /// The SDK behind an adapter.

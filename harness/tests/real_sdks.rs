@@ -130,3 +130,31 @@ fn fuzzing_the_node_sdk_with_obfuscated_configurations_finds_replayable_divergen
         assert_eq!(replay.status.code(), Some(1), "{} did not replay", dir.display());
     }
 }
+
+#[test]
+fn node_precomputation_of_the_builtin_suite_shows_todays_differences() {
+    install_adapters().as_ref().expect("the bundled adapters install");
+    let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
+        .args(["precompute", "--sdk", "python,node,rust", "--format", "json"])
+        .output()
+        .expect("ufc-harness precompute runs");
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("not JSON ({err}); stderr: {}", String::from_utf8_lossy(&output.stderr)));
+    let party = |name: &str| {
+        report["parties"].as_array().and_then(|p| p.iter().find(|p| p["party"] == name)).cloned().unwrap_or_default()
+    };
+    for name in ["python", "rust"] {
+        assert!(party(name)["skipped"].is_string(), "{name} has no precompute API");
+    }
+    let node = party("node");
+    assert_eq!(node["subjects"], 246);
+    // The JS core throws on the malformed group's flags: every subject there errors.
+    let errors = node["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 22);
+    assert!(errors.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("malformed/"))), "{errors:?}");
+    // Coercion divergences (spec 8.2, 8.3) and mistyped values it precomputes anyway (8.10).
+    let differences = node["differences"].as_array().cloned().unwrap_or_default();
+    assert_eq!(differences.len(), 53);
+    assert!(differences.iter().all(|d| d["group"] == "coercions" || (d["group"] == "types" && d["field"] == "assigned")));
+    assert_eq!(output.status.code(), Some(3), "errored subjects make exit code 3");
+}

@@ -31,19 +31,22 @@ pub struct PrecomputedConfiguration {
     bandits: HashMap<String, Result<PrecomputedBandit, FlagConfigError>>,
 }
 
-/// One precomputed assignment, decoded.
+/// One precomputed assignment, decoded. The RS core leaves out
+/// `allocationKey`, `variationKey` and `extraLogging` when `doLog` is
+/// false; the JS core always writes them.
 #[derive(Debug)]
 pub struct PrecomputedFlag {
-    /// `allocationKey`.
-    pub allocation_key: String,
+    /// `allocationKey`, when written.
+    pub allocation_key: Option<String>,
     /// `variationType`.
     pub variation_type: VariationType,
     /// `variationValue` as the flag's type; `None` when it is not of it.
     pub value: Option<TypedValue>,
     /// `variationValue` as written (decoded).
     pub raw_value: Value,
-    /// `variationKey` and `extraLogging`, as a split, for the event.
-    pub split: Split,
+    /// `variationKey` and `extraLogging` as a split, for the event; `None`
+    /// when `variationKey` is not written.
+    pub split: Option<Split>,
     /// `doLog`.
     pub do_log: bool,
 }
@@ -101,12 +104,14 @@ struct EnvironmentWire {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct FlagWire {
-    allocation_key: String,
-    variation_key: String,
+    #[serde(default)]
+    allocation_key: Option<String>,
+    #[serde(default)]
+    variation_key: Option<String>,
     variation_type: String,
     variation_value: Value,
     #[serde(default)]
-    extra_logging: Map<String, Value>,
+    extra_logging: Option<Map<String, Value>>,
     #[serde(default = "yes")]
     do_log: bool,
 }
@@ -229,13 +234,17 @@ impl PrecomputedConfiguration {
         let served = outcome.code == FlagEvaluationCode::Match;
         let bandit = self.bandit(flag_key).filter(|_| served);
         let description = match (outcome.code, flag) {
-            (FlagEvaluationCode::Match, Some(flag)) => format!("Precomputed assignment from allocation \"{}\".", flag.allocation_key),
+            (FlagEvaluationCode::Match, Some(flag)) => match &flag.allocation_key {
+                Some(allocation) => format!("Precomputed assignment from allocation \"{allocation}\"."),
+                None => "Precomputed assignment.".to_owned(),
+            },
             (FlagEvaluationCode::TypeMismatch, Some(flag)) => {
                 format!("Flag \"{flag_key}\" has variation type {}, but another type was requested", flag.variation_type)
             }
             (FlagEvaluationCode::AssignmentError, Some(flag)) => format!(
                 "Variation ({}) is configured for type {}, but is set to incompatible value",
-                flag.split.variation_key, flag.variation_type
+                flag.variation_key().unwrap_or_default(),
+                flag.variation_type
             ),
             (FlagEvaluationCode::UnexpectedConfigurationError, _) => format!("Flag \"{flag_key}\" has an unreadable precomputed entry"),
             _ => format!("Unrecognized or disabled flag: {flag_key}"),
@@ -246,13 +255,25 @@ impl PrecomputedConfiguration {
             "flagEvaluationDescription": description,
             "banditKey": bandit.map(|b| b.bandit_key.as_str()),
             "banditAction": bandit.map(|b| b.action.as_str()),
-            "variationKey": flag.filter(|_| served).map(|f| &*f.split.variation_key),
+            "variationKey": flag.filter(|_| served).and_then(PrecomputedFlag::variation_key),
             "variationValue": flag.filter(|_| served).and_then(|f| f.value.as_ref()).map(TypedValue::to_json),
             "matchedRule": null,
             "matchedAllocation": null,
             "unmatchedAllocations": [],
             "unevaluatedAllocations": [],
         })
+    }
+}
+
+impl PrecomputedFlag {
+    /// `variationKey`, when written.
+    pub fn variation_key(&self) -> Option<&str> {
+        self.split.as_ref().map(|split| &*split.variation_key)
+    }
+
+    /// `extraLogging`, sorted by key (empty when not written).
+    pub fn extra_logging(&self) -> &[(String, String)] {
+        self.split.as_ref().map_or(&[], |split| split.extra_logging.as_slice())
     }
 }
 
@@ -276,8 +297,8 @@ impl<'c> PrecomputedOutcome<'c> {
         let flag = self.flag.filter(|f| self.code == FlagEvaluationCode::Match && f.do_log)?;
         Some(AssignmentEvent {
             flag_key,
-            allocation_key: &flag.allocation_key,
-            split: &flag.split,
+            allocation_key: flag.allocation_key.as_deref()?,
+            split: flag.split.as_ref()?,
             subject_key,
             subject_attributes,
             timestamp: now,
@@ -360,22 +381,20 @@ fn read_flag(key: &str, raw: &Value, path: &str, text: Text) -> Result<Precomput
         }
         (value, _) => value.clone(),
     };
-    let extra = text.map(key, &wire.extra_logging, &member(path, "extraLogging"), false)?;
+    let extra = text.map(key, &wire.extra_logging.unwrap_or_default(), &member(path, "extraLogging"), false)?;
     let mut extra_logging: Vec<(String, String)> = extra
         .into_iter()
         .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
         .collect();
     extra_logging.sort();
+    let allocation_key = wire.allocation_key.map(|k| text.read(key, &k, &member(path, "allocationKey"))).transpose()?;
+    let variation_key = wire.variation_key.map(|k| text.read(key, &k, &member(path, "variationKey"))).transpose()?;
     Ok(PrecomputedFlag {
-        allocation_key: text.read(key, &wire.allocation_key, &member(path, "allocationKey"))?,
+        allocation_key,
         variation_type,
         value: variation_type.convert(&raw_value),
         raw_value,
-        split: Split {
-            shards: Vec::new(),
-            variation_key: text.read(key, &wire.variation_key, &member(path, "variationKey"))?.into(),
-            extra_logging,
-        },
+        split: variation_key.map(|variation_key| Split { shards: Vec::new(), variation_key: variation_key.into(), extra_logging }),
         do_log: wire.do_log,
     })
 }
@@ -494,6 +513,19 @@ mod tests {
         assert_eq!(bandit.action_numeric_attributes, *json!({"price": 9.5}).as_object().unwrap());
         assert_eq!(bandit.action_categorical_attributes, *json!({"kind": "promo"}).as_object().unwrap());
         assert!(load(true).bandit("limit").is_none());
+    }
+
+    #[test]
+    fn entries_without_do_log_may_leave_out_their_keys() {
+        // The RS core writes only type, value and doLog when doLog is false.
+        let document = json!({"format": "PRECOMPUTED", "salt": "", "flags": {
+            "quiet": {"variationType": "INTEGER", "variationValue": 7, "doLog": false}}});
+        let config = PrecomputedConfiguration::from_value(&document).unwrap();
+        let outcome = config.assignment("quiet", VariationType::Integer);
+        assert_eq!(outcome.value().map(TypedValue::to_json), Some(json!(7)));
+        let flag = outcome.flag.unwrap();
+        assert_eq!((flag.allocation_key.as_deref(), flag.variation_key(), flag.extra_logging()), (None, None, &[][..]));
+        assert!(config.errors().is_empty());
     }
 
     #[test]

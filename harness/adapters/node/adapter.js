@@ -34,7 +34,7 @@ for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace']) {
 const PROTOCOL = 1;
 const PACKAGE = '@eppo/node-server-sdk';
 // The JS core recognises an obfuscated (CLIENT) configuration by its format and evaluates it.
-const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench', 'obfuscated'];
+const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench', 'obfuscated', 'precompute'];
 const TYPED = { STRING: 'String', INTEGER: 'Integer', NUMERIC: 'Numeric', BOOLEAN: 'Boolean', JSON: 'JSON' };
 const DETAIL_KEYS = ['environmentName', 'flagEvaluationCode', 'flagEvaluationDescription', 'banditKey',
   'banditAction', 'variationKey', 'variationValue', 'matchedRule', 'matchedAllocation',
@@ -143,6 +143,13 @@ const ops = {
         }
       }),
     };
+  },
+  precompute(req) {
+    if (!client) throw new Error('precompute before configure');
+    if (typeof req.subjectKey !== 'string') throw new Error('precompute needs a subjectKey');
+    // The SDK hands out the configuration-wire envelope as JSON text; the harness parses it.
+    const text = client.getPrecomputedConfiguration(req.subjectKey, req.subjectAttributes ?? {}, {}, req.salt);
+    return { configuration: text };
   },
   bench(req) {
     if (!client) throw new Error('bench before configure');

@@ -141,6 +141,9 @@ fn main() {
                     std::process::exit(0);
                 }
             }
+            Request::Precompute { id, .. } => {
+                answer(&Response { id, ok: false, error: Some("the fake adapter does not precompute".into()), ..Response::default() });
+            }
             Request::Configure { id, flags, bandits } => {
                 let outcome = party.configure(&ConfigSet { flags, bandit_models: bandits });
                 answer(&Response { id, ok: outcome.is_ok(), error: outcome.err(), ..Response::default() });

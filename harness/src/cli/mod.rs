@@ -18,6 +18,7 @@ mod distribution;
 mod eval;
 mod fuzz;
 mod parties;
+mod precompute;
 mod report;
 mod run;
 
@@ -62,6 +63,8 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Write the cross-SDK report (Markdown and HTML) over the shared and built-in suites.
     Report(report::ReportArgs),
+    /// Check what SDKs precompute for each subject (spec section 7) against the reference.
+    Precompute(precompute::PrecomputeArgs),
 }
 
 #[derive(clap::Args)]
@@ -126,6 +129,7 @@ pub fn main() -> i32 {
         Command::Fuzz(args) => fuzz::fuzz_command(args),
         Command::Bench(args) => bench::bench_command(args),
         Command::Distribution(args) => distribution::distribution_command(args),
+        Command::Precompute(args) => precompute::precompute_command(args),
     };
     match result {
         Ok(code) => code,

@@ -457,8 +457,9 @@ fn read_stderr(mut stderr: ChildStderr, tail: SharedTail, done: Sender<()>) {
 /// How a line read while awaiting an answer was judged.
 #[derive(Debug)]
 enum Answer {
-    /// A well-formed answer to the request.
-    Response(Response),
+    /// A well-formed answer to the request (boxed: it is much larger than
+    /// the other variants).
+    Response(Box<Response>),
     /// The answer to the request, but not in the protocol's shape. The
     /// process is still in step, so this costs the request only.
     Malformed(String),
@@ -476,7 +477,7 @@ fn classify(line: &str, id: u64) -> Answer {
         None => return Answer::Fault(format!("answer has no id, expected {id}: {}", quote(line))),
     }
     match serde_json::from_value::<Response>(Value::Object(object)) {
-        Ok(response) => Answer::Response(response),
+        Ok(response) => Answer::Response(Box::new(response)),
         Err(err) => Answer::Malformed(format!("the adapter's answer does not fit the protocol: {err}")),
     }
 }
@@ -622,7 +623,7 @@ impl AdapterParty {
         let version_problem = |response: &Response| response.ok || response.protocol.is_some_and(|p| p != PROTOCOL_VERSION);
         let reason = match answer {
             Answer::Response(response) if response.ok && response.protocol == Some(PROTOCOL_VERSION) => {
-                return Ok((process, response));
+                return Ok((process, *response));
             }
             Answer::Response(response) if version_problem(&response) => {
                 process.kill();
@@ -700,7 +701,7 @@ impl AdapterParty {
         };
         process.send(line);
         match process.await_answer(id, timeout) {
-            Answer::Response(response) => Ok(response),
+            Answer::Response(response) => Ok(*response),
             Answer::Malformed(reason) => Err(reason),
             Answer::Fault(reason) => {
                 self.kill_process(reason.clone());
@@ -775,10 +776,35 @@ impl Party for AdapterParty {
         response.elapsed_ns.ok_or_else(|| "the adapter's bench answer has no elapsedNs".to_owned())
     }
 
+    fn precompute(&mut self, subject_key: &str, attributes: &serde_json::Map<String, Value>) -> Result<Value, String> {
+        if !self.info.can(capability::PRECOMPUTE) {
+            return Err(format!("{} does not declare the \"precompute\" capability", self.info.name));
+        }
+        let request = |id| Request::Precompute {
+            id,
+            subject_key: subject_key.to_owned(),
+            subject_attributes: attributes.clone(),
+            salt: PRECOMPUTE_SALT.to_owned(),
+        };
+        let response = self.request(request, self.options.request_timeout)?;
+        if !response.ok {
+            return Err(format!("the adapter failed to precompute: {}", response.error.unwrap_or_default()));
+        }
+        match response.configuration {
+            // JSON text, as SDKs hand it out: parsed here.
+            Some(Value::String(text)) => serde_json::from_str(&text).map_err(|e| format!("the precomputed configuration is not JSON: {e}")),
+            Some(document) => Ok(document),
+            None => Err("the adapter's precompute answer has no configuration".to_owned()),
+        }
+    }
+
     fn stderr_tail(&self) -> Option<String> {
         self.stderr_text()
     }
 }
+
+/// The salt SDKs are asked to obfuscate precomputed keys with.
+pub const PRECOMPUTE_SALT: &str = "ufc-harness-salt";
 
 impl Drop for AdapterParty {
     fn drop(&mut self) {
