@@ -132,7 +132,7 @@ fn fuzzing_the_node_sdk_with_obfuscated_configurations_finds_replayable_divergen
 }
 
 #[test]
-fn node_precomputation_of_the_builtin_suite_shows_todays_differences() {
+fn precomputation_of_the_builtin_suite_shows_todays_differences() {
     install_adapters().as_ref().expect("the bundled adapters install");
     let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
         .args(["precompute", "--sdk", "python,node,rust", "--format", "json"])
@@ -143,18 +143,23 @@ fn node_precomputation_of_the_builtin_suite_shows_todays_differences() {
     let party = |name: &str| {
         report["parties"].as_array().and_then(|p| p.iter().find(|p| p["party"] == name)).cloned().unwrap_or_default()
     };
-    for name in ["python", "rust"] {
-        assert!(party(name)["skipped"].is_string(), "{name} has no precompute API");
+    let differences = |name: &str| party(name)["differences"].as_array().cloned().unwrap_or_default();
+    assert!(party("python")["skipped"].is_string(), "eppo-server-sdk 4.4.1 has no precompute API");
+    for name in ["node", "rust"] {
+        assert_eq!(party(name)["subjects"], 246, "{name}");
+        // Both cores fail the whole subject on the malformed group's flags
+        // (JS throws, RS panics on totalShards 0).
+        let errors = party(name)["errors"].as_array().cloned().unwrap_or_default();
+        assert_eq!(errors.len(), 22, "{name}");
+        assert!(errors.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("malformed/"))), "{name}: {errors:?}");
     }
-    let node = party("node");
-    assert_eq!(node["subjects"], 246);
-    // The JS core throws on the malformed group's flags: every subject there errors.
-    let errors = node["errors"].as_array().cloned().unwrap_or_default();
-    assert_eq!(errors.len(), 22);
-    assert!(errors.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("malformed/"))), "{errors:?}");
-    // Coercion divergences (spec 8.2, 8.3) and mistyped values it precomputes anyway (8.10).
-    let differences = node["differences"].as_array().cloned().unwrap_or_default();
-    assert_eq!(differences.len(), 53);
-    assert!(differences.iter().all(|d| d["group"] == "coercions" || (d["group"] == "types" && d["field"] == "assigned")));
+    // JS: coercion divergences (spec 8.2, 8.3) and mistyped values it precomputes anyway.
+    let node = differences("node");
+    assert_eq!(node.len(), 53);
+    assert!(node.iter().all(|d| d["group"] == "coercions" || (d["group"] == "types" && d["field"] == "assigned")));
+    // RS: precomputation drops the null `id`, so the subject key stands in for it.
+    let rust = differences("rust");
+    assert_eq!(rust.len(), 3, "{rust:?}");
+    assert!(rust.iter().all(|d| d["subjectKey"] == "user-700" && d["flag"] == "op-id"), "{rust:?}");
     assert_eq!(output.status.code(), Some(3), "errored subjects make exit code 3");
 }

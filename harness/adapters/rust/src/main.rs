@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 const PROTOCOL: u64 = 1;
-const CAPABILITIES: [&str; 4] = ["assign", "details", "events", "bench"];
+const CAPABILITIES: [&str; 5] = ["assign", "details", "events", "bench", "precompute"];
 /// Served when the harness gives no bandit file: no models, not a failed fetch.
 const NO_BANDITS: &[u8] = br#"{"bandits":{},"updatedAt":"1970-01-01T00:00:00Z"}"#;
 const LOAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -273,6 +273,27 @@ impl Adapter {
         Ok(json!({ "results": results }))
     }
 
+    /// `eppo` 5.2.1 has no precompute call; its pinned core does. The core
+    /// is given the same flags file the SDK loaded.
+    fn precompute(&self, req: &Value) -> Result<Value> {
+        self.client()?;
+        let flags = self.served.lock().unwrap_or_else(|e| e.into_inner()).flags.clone();
+        let metadata = eppo_core::SdkMetadata { name: "rust", version: env!("EPPO_SDK_VERSION") };
+        let ufc = eppo_core::ufc::UniversalFlagConfig::from_json(metadata, flags).map_err(|e| format!("the core cannot read the flags: {e}"))?;
+        let configuration = eppo_core::Configuration::from_server_response(ufc, None);
+        let subject = Str::from(text(req, "subjectKey")?);
+        let context = Arc::new(eppo_core::ContextAttributes::from((*attributes(req.get("subjectAttributes"))?).clone()));
+        let precomputed = eppo_core::eval::get_precomputed_configuration(
+            Some(&configuration),
+            &subject,
+            &context,
+            &Default::default(),
+            chrono::Utc::now(),
+        );
+        let document = serde_json::to_value(&precomputed).map_err(|e| format!("serializing the precomputed configuration: {e}"))?;
+        Ok(json!({ "configuration": document }))
+    }
+
     fn bench(&self, req: &Value) -> Result<Value> {
         let client = self.client()?;
         let (mode, flag) = (text(req, "mode")?, text(req, "flag")?);
@@ -340,6 +361,7 @@ impl Adapter {
             "configure" => self.configure(&req),
             "evaluate" => self.evaluate(&req),
             "bench" => self.bench(&req),
+            "precompute" => self.precompute(&req),
             "shutdown" => Ok(json!({})),
             other => Err(format!("unknown op {other:?}")),
         }))
