@@ -12,10 +12,10 @@ use super::parties::{self, PartyArgs};
 #[derive(clap::Args)]
 #[command(after_help = "\
 Examples:
-  ufc-harness precompute --sdk node
+  ufc-harness precompute --sdk node,rust
   ufc-harness precompute --sdk node --suite ../shared/eppo-sdk-test-data --format json
 
-SDKs take part when their adapter declares the \"precompute\" capability (Node today).
+SDKs take part when their adapter declares the \"precompute\" capability (Node and Rust today).
 Exit codes: 0 every precomputed assignment agrees, 1 differences, 2 usage error,
 3 a party could not precompute some subjects.")]
 pub(super) struct PrecomputeArgs {
