@@ -9,14 +9,15 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use ufc_reference::bandit::{self, BanditModels, BanditRequest};
 use ufc_reference::config::FlagEntry;
 use ufc_reference::precomputed::PrecomputedConfiguration;
-use ufc_reference::{Configuration, FlagEvaluationCode, FlagRequest, Timestamp, TypedValue};
+use ufc_reference::{Attributes, Configuration, FlagEvaluationCode, FlagRequest, Timestamp, TypedValue};
 
 use crate::compare::json_equal;
-use crate::party::reference::attributes_of;
+use crate::party::reference::{actions_of, attributes_of, subject_inputs};
 use crate::party::{ConfigSet, Party};
-use crate::protocol::{capability, CaseInput, Source};
+use crate::protocol::{capability, ActionInput, CaseInput, ContextAttributes, PrecomputeSubject, Source};
 use crate::suite::Suite;
 
 /// One subject to precompute for.
@@ -24,8 +25,40 @@ use crate::suite::Suite;
 pub struct Subject {
     /// The subject key.
     pub key: String,
-    /// Its attributes.
-    pub attributes: Map<String, Value>,
+    /// Its attributes as sent: flat, or `{numericAttributes,
+    /// categoricalAttributes}` for a bandit subject.
+    pub attributes: Value,
+    /// The attributes flags are evaluated with (a bandit subject's maps merged).
+    pub flag_attributes: Attributes,
+    /// For a bandit subject: the bandit flag and its candidate actions.
+    pub bandit: Option<BanditSubject>,
+}
+
+/// A bandit test file's subject: what its bandit flag is asked with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BanditSubject {
+    /// The bandit flag.
+    pub flag: String,
+    /// Numeric and categorical attributes.
+    pub context: ContextAttributes,
+    /// The candidate actions.
+    pub actions: Vec<ActionInput>,
+}
+
+impl Subject {
+    /// The `precompute` request for this subject.
+    pub fn request(&self) -> PrecomputeSubject {
+        let mut bandit_actions = Map::new();
+        if let Some(bandit) = &self.bandit {
+            let actions: Map<String, Value> = bandit
+                .actions
+                .iter()
+                .map(|a| (a.action_key.clone(), serde_json::to_value(&a.attributes).unwrap_or_default()))
+                .collect();
+            bandit_actions.insert(bandit.flag.clone(), Value::Object(actions));
+        }
+        PrecomputeSubject { subject_key: self.key.clone(), subject_attributes: self.attributes.clone(), bandit_actions }
+    }
 }
 
 /// A place where a party's precomputation and the reference disagree.
@@ -57,6 +90,8 @@ pub struct PartyPrecompute {
     pub subjects: usize,
     /// (subject, flag) pairs compared.
     pub flags_compared: usize,
+    /// Bandit subjects whose precomputed action was compared.
+    pub bandits_compared: usize,
     /// Every disagreement.
     pub differences: Vec<PrecomputeDifference>,
     /// Subjects or groups the party could not precompute, and why.
@@ -66,24 +101,54 @@ pub struct PartyPrecompute {
     pub skipped: Option<String>,
 }
 
-/// The distinct subjects of a group's flag test files, in file order.
+/// The distinct subjects of a group's test files, in file order.
 pub fn subjects_of(suite: &Suite, group: usize) -> Vec<Subject> {
     let mut seen = BTreeSet::new();
     suite
         .cases
         .iter()
         .filter(|case| case.group == group)
-        .filter_map(|case| match &case.input {
-            CaseInput::Flag(flag) => Some(Subject { key: flag.subject_key.clone(), attributes: flag.subject_attributes.clone() }),
-            CaseInput::Bandit(_) => None,
+        .map(|case| match &case.input {
+            CaseInput::Flag(flag) => Subject {
+                key: flag.subject_key.clone(),
+                attributes: Value::Object(flag.subject_attributes.clone()),
+                flag_attributes: attributes_of(&flag.subject_attributes),
+                bandit: None,
+            },
+            CaseInput::Bandit(case) => Subject {
+                key: case.subject_key.clone(),
+                attributes: serde_json::to_value(&case.subject_attributes).unwrap_or_default(),
+                flag_attributes: subject_inputs(&case.subject_attributes).0,
+                bandit: Some(BanditSubject {
+                    flag: case.flag.clone(),
+                    context: case.subject_attributes.clone(),
+                    actions: case.actions.clone(),
+                }),
+            },
         })
-        .filter(|subject| seen.insert((subject.key.clone(), Value::Object(subject.attributes.clone()).to_string())))
+        .filter(|subject| seen.insert(format!("{}\u{0}{}\u{0}{:?}", subject.key, subject.attributes, subject.request().bandit_actions)))
         .collect()
 }
 
-/// Precomputes every subject of every flag group of `suite` with `party`
-/// and compares each flag with the reference. Bandit groups and groups
-/// whose configuration does not load are left out.
+/// What a group's subjects are compared against.
+struct Oracle {
+    config: Configuration,
+    models: Option<BanditModels>,
+}
+
+fn load_oracle(flags: &std::path::Path, models: Option<&std::path::Path>) -> Result<Oracle, String> {
+    let read = |path: &std::path::Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+    let config = Configuration::from_json(&read(flags)?).map_err(|e| format!("{}: {e}", flags.display()))?;
+    let models = match models {
+        Some(path) => Some(BanditModels::from_json(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?),
+        None => None,
+    };
+    Ok(Oracle { config, models })
+}
+
+/// Precomputes every subject of every group of `suite` with `party` and
+/// compares each flag, and each bandit subject's action, with the
+/// reference. Groups whose configuration does not load are left out.
 pub fn check(suite: &Suite, party: &mut dyn Party, now: Timestamp) -> PartyPrecompute {
     let mut report = PartyPrecompute { party: party.info().name.clone(), ..PartyPrecompute::default() };
     if !party.info().can(capability::PRECOMPUTE) {
@@ -95,25 +160,29 @@ pub fn check(suite: &Suite, party: &mut dyn Party, now: Timestamp) -> PartyPreco
         if subjects.is_empty() {
             continue;
         }
-        let reference = match std::fs::read(&group.flags).map_err(|e| e.to_string()).and_then(|bytes| {
-            Configuration::from_json(&bytes).map_err(|e| e.to_string())
-        }) {
-            Ok(config) => config,
+        let oracle = match load_oracle(&group.flags, group.bandit_models.as_deref()) {
+            Ok(oracle) => oracle,
             Err(err) => {
-                report.errors.push(format!("{}: {}: {err}", group.name, group.flags.display()));
+                report.errors.push(format!("{}: {err}", group.name));
                 continue;
             }
         };
-        if let Err(err) = party.configure(&ConfigSet { flags: Source::Path(group.flags.clone()), bandit_models: None }) {
+        let config = ConfigSet {
+            flags: Source::Path(group.flags.clone()),
+            bandit_models: group.bandit_models.clone().map(Source::Path),
+        };
+        if let Err(err) = party.configure(&config) {
             report.errors.push(format!("{}: configure failed: {err}", group.name));
             continue;
         }
         for subject in subjects {
-            match party.precompute(&subject.key, &subject.attributes) {
+            match party.precompute(&subject.request()) {
                 Ok(document) => match PrecomputedConfiguration::from_value(&document) {
                     Ok(precomputed) => {
                         report.subjects += 1;
-                        compare_subject(&group.name, &subject, &reference, &precomputed, now, &mut report);
+                        let mut differ = Differ { group: &group.name, subject: &subject, report: &mut report };
+                        compare_subject(&mut differ, &oracle.config, &precomputed, now);
+                        compare_bandit(&mut differ, &oracle, &precomputed, now);
                     }
                     Err(err) => report.errors.push(format!("{}/{}: not a precomputed configuration: {err}", group.name, subject.key)),
                 },
@@ -124,72 +193,124 @@ pub fn check(suite: &Suite, party: &mut dyn Party, now: Timestamp) -> PartyPreco
     report
 }
 
-fn compare_subject(
-    group: &str,
-    subject: &Subject,
-    reference: &Configuration,
-    precomputed: &PrecomputedConfiguration,
-    now: Timestamp,
-    report: &mut PartyPrecompute,
-) {
-    let attributes = attributes_of(&subject.attributes);
+/// Records differences for one subject of one group.
+struct Differ<'a> {
+    group: &'a str,
+    subject: &'a Subject,
+    report: &'a mut PartyPrecompute,
+}
+
+impl Differ<'_> {
+    fn differ(&mut self, flag: &str, field: &str, expected: Value, actual: Value) {
+        self.report.differences.push(PrecomputeDifference {
+            group: self.group.to_owned(),
+            subject_key: self.subject.key.clone(),
+            flag: flag.to_owned(),
+            field: field.to_owned(),
+            expected,
+            actual,
+        });
+    }
+}
+
+/// The reference's choice for a bandit subject against the precomputed
+/// bandit entry of its flag. A flag the reference does not assign has no
+/// precomputed action either.
+fn compare_bandit(differ: &mut Differ<'_>, oracle: &Oracle, precomputed: &PrecomputedConfiguration, now: Timestamp) {
+    let Some(subject) = differ.subject.bandit.clone() else { return };
+    differ.report.bandits_compared += 1;
+    let (flag_attributes, context) = subject_inputs(&subject.context);
+    let actions = actions_of(&subject.actions);
+    let request = BanditRequest {
+        flag_key: &subject.flag,
+        subject_key: &differ.subject.key,
+        flag_attributes: &flag_attributes,
+        subject: &context,
+        actions: &actions,
+        default_variation: "",
+    };
+    let outcome = bandit::evaluate(Some(&oracle.config), oracle.models.as_ref(), &request, now, false);
+    let choice = outcome.choice.filter(|_| outcome.flag.code == FlagEvaluationCode::Match);
+    let entry = precomputed.bandit(&subject.flag);
+    let (choice, entry) = match (choice, entry) {
+        (None, None) => return,
+        (Some(choice), Some(entry)) => (choice, entry),
+        (choice, entry) => {
+            let expected = choice.map_or(Value::Null, |c| Value::from(c.action.key.as_str()));
+            differ.differ(&subject.flag, "banditAction", expected, entry.map_or(Value::Null, |e| Value::from(e.action.as_str())));
+            return;
+        }
+    };
+    let flag = subject.flag.as_str();
+    if choice.action.key != entry.action {
+        differ.differ(flag, "banditAction", Value::from(choice.action.key.as_str()), Value::from(entry.action.as_str()));
+    }
+    if choice.bandit_key != entry.bandit_key {
+        differ.differ(flag, "banditKey", Value::from(choice.bandit_key), Value::from(entry.bandit_key.as_str()));
+    }
+    if choice.model_version != entry.model_version {
+        differ.differ(flag, "modelVersion", Value::from(choice.model_version), Value::from(entry.model_version.as_str()));
+    }
+    // Probabilities and gaps are sums of products: the cores may round differently.
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 || (a.is_nan() && b.is_nan());
+    if !close(choice.probability, entry.action_probability) {
+        differ.differ(flag, "actionProbability", Value::from(choice.probability), Value::from(entry.action_probability));
+    }
+    if !close(choice.optimality_gap, entry.optimality_gap) {
+        differ.differ(flag, "optimalityGap", Value::from(choice.optimality_gap), Value::from(entry.optimality_gap));
+    }
+}
+
+fn compare_subject(differ: &mut Differ<'_>, reference: &Configuration, precomputed: &PrecomputedConfiguration, now: Timestamp) {
+    let subject = differ.subject;
     for flag_key in reference.flag_keys() {
         let Some(FlagEntry::Valid(flag)) = reference.flag(flag_key) else { continue };
-        report.flags_compared += 1;
-        let mut differ = |field: &str, expected: Value, actual: Value| {
-            report.differences.push(PrecomputeDifference {
-                group: group.to_owned(),
-                subject_key: subject.key.clone(),
-                flag: flag_key.to_owned(),
-                field: field.to_owned(),
-                expected,
-                actual,
-            });
-        };
-        let request = FlagRequest::new(flag_key, &subject.key, &attributes, flag.variation_type);
+        differ.report.flags_compared += 1;
+        let request = FlagRequest::new(flag_key, &subject.key, &subject.flag_attributes, flag.variation_type);
         let outcome = reference.evaluate(&request, now);
         let assigned = outcome.code == FlagEvaluationCode::Match;
         let looked_up = precomputed.assignment(flag_key, flag.variation_type);
         let Some(entry) = looked_up.flag else {
             if assigned || looked_up.code == FlagEvaluationCode::UnexpectedConfigurationError {
-                differ("assigned", Value::Bool(assigned), Value::Bool(false));
+                differ.differ(flag_key, "assigned", Value::Bool(assigned), Value::Bool(false));
             }
             continue;
         };
         if !assigned {
-            differ("assigned", Value::Bool(false), Value::Bool(true));
+            differ.differ(flag_key, "assigned", Value::Bool(false), Value::Bool(true));
             continue;
         }
         if entry.variation_type != flag.variation_type {
-            differ("variationType", Value::from(flag.variation_type.as_str()), Value::from(entry.variation_type.as_str()));
+            let (expected, actual) = (flag.variation_type.as_str(), entry.variation_type.as_str());
+            differ.differ(flag_key, "variationType", Value::from(expected), Value::from(actual));
             continue;
         }
         let expected_value = outcome.value().map_or(Value::Null, TypedValue::to_json);
         let actual_value = entry.value.as_ref().map_or_else(|| entry.raw_value.clone(), TypedValue::to_json);
         if !json_equal(&expected_value, &actual_value) {
-            differ("variationValue", expected_value, actual_value);
+            differ.differ(flag_key, "variationValue", expected_value, actual_value);
         }
         let Some(decision) = outcome.decision else { continue };
         let do_log = decision.allocation.do_log;
         if entry.do_log != do_log {
-            differ("doLog", Value::Bool(do_log), Value::Bool(entry.do_log));
+            differ.differ(flag_key, "doLog", Value::Bool(do_log), Value::Bool(entry.do_log));
         }
         // Keys and extraLogging may be left out when nothing is logged (RS).
         if let Some(actual) = entry.variation_key() {
             if actual != &*decision.split.variation_key {
-                differ("variationKey", Value::from(&*decision.split.variation_key), Value::from(actual));
+                differ.differ(flag_key, "variationKey", Value::from(&*decision.split.variation_key), Value::from(actual));
             }
         }
         if let Some(actual) = &entry.allocation_key {
             if actual.as_str() != &*decision.allocation.key {
-                differ("allocationKey", Value::from(&*decision.allocation.key), Value::from(actual.as_str()));
+                differ.differ(flag_key, "allocationKey", Value::from(&*decision.allocation.key), Value::from(actual.as_str()));
             }
         }
         if entry.split.is_some() && entry.extra_logging() != decision.split.extra_logging.as_slice() {
             let as_json = |pairs: &[(String, String)]| {
                 Value::Object(pairs.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect())
             };
-            differ("extraLogging", as_json(&decision.split.extra_logging), as_json(entry.extra_logging()));
+            differ.differ(flag_key, "extraLogging", as_json(&decision.split.extra_logging), as_json(entry.extra_logging()));
         }
     }
 }
@@ -204,10 +325,11 @@ pub fn render_text(reports: &[PartyPrecompute]) -> String {
             continue;
         }
         out.push_str(&format!(
-            "{}: {} subjects, {} flag assignments compared, {} differences, {} errors\n",
+            "{}: {} subjects, {} flag assignments and {} bandit actions compared, {} differences, {} errors\n",
             report.party,
             report.subjects,
             report.flags_compared,
+            report.bandits_compared,
             report.differences.len(),
             report.errors.len()
         ));
@@ -247,11 +369,13 @@ mod tests {
         Configuration::from_value(&document).unwrap_or_default()
     }
 
-    fn differences(subject: Value, flags: Value) -> Vec<(String, String)> {
-        let subject = Subject { key: "s".into(), attributes: subject.as_object().cloned().unwrap_or_default() };
+    fn differences(attributes: Value, flags: Value) -> Vec<(String, String)> {
+        let map = attributes.as_object().cloned().unwrap_or_default();
+        let subject = Subject { key: "s".into(), flag_attributes: attributes_of(&map), attributes, bandit: None };
         let precomputed = PrecomputedConfiguration::from_value(&json!({"format": "PRECOMPUTED", "flags": flags}));
         let mut report = PartyPrecompute::default();
-        compare_subject("g", &subject, &reference(), &precomputed.unwrap_or_default(), Timestamp::UNIX_EPOCH, &mut report);
+        let mut differ = Differ { group: "g", subject: &subject, report: &mut report };
+        compare_subject(&mut differ, &reference(), &precomputed.unwrap_or_default(), Timestamp::UNIX_EPOCH);
         assert_eq!(report.flags_compared, 3);
         report.differences.into_iter().map(|d| (d.flag, d.field)).collect()
     }
@@ -276,5 +400,43 @@ mod tests {
         assert_eq!(found, expected.map(|(f, d)| (f.to_owned(), d.to_owned())).to_vec());
         let found = differences(json!({"tier": "silver"}), json!({"seven": entry(json!(7), true)}));
         assert_eq!(found, vec![("seven".to_owned(), "assigned".to_owned())]);
+    }
+
+    /// A single-action bandit of the built-in fixtures: the reference
+    /// chooses `red` with probability 1 and gap 0.
+    fn bandit_differences(entry: Value) -> Vec<(String, String)> {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ufc-fixtures/bandits");
+        let oracle = load_oracle(&fixtures.join("flags-v1.json"), Some(&fixtures.join("bandit-models-v1.json")));
+        let oracle = oracle.unwrap_or_else(|err| unreachable!("the bandit fixtures load: {err}"));
+        let context = ContextAttributes::default();
+        let actions: Vec<ActionInput> =
+            serde_json::from_value(json!([{"actionKey": "red", "numericAttributes": {"price": 100}, "categoricalAttributes": {}}]))
+                .unwrap_or_default();
+        let subject = Subject {
+            key: "only-red-189".into(),
+            attributes: json!({"numericAttributes": {}, "categoricalAttributes": {}}),
+            flag_attributes: Attributes::new(),
+            bandit: Some(BanditSubject { flag: "bf-single".into(), context, actions }),
+        };
+        let precomputed = PrecomputedConfiguration::from_value(&json!({"flags": {}, "bandits": {"bf-single": entry}}));
+        let mut report = PartyPrecompute::default();
+        let mut differ = Differ { group: "g", subject: &subject, report: &mut report };
+        compare_bandit(&mut differ, &oracle, &precomputed.unwrap_or_default(), Timestamp::UNIX_EPOCH);
+        assert_eq!(report.bandits_compared, 1);
+        report.differences.into_iter().map(|d| (d.flag, d.field)).collect()
+    }
+
+    fn bandit_entry(action: &str, probability: f64) -> Value {
+        json!({"banditKey": "score-bandit", "action": action, "actionProbability": probability, "optimalityGap": 0.0,
+               "modelVersion": "score-v1"})
+    }
+
+    #[test]
+    fn precomputed_bandit_actions_are_checked_against_the_reference_choice() {
+        let names = |pairs: &[(&str, &str)]| pairs.iter().map(|(f, d)| ((*f).to_owned(), (*d).to_owned())).collect::<Vec<_>>();
+        assert_eq!(bandit_differences(bandit_entry("red", 1.0)), names(&[]));
+        assert_eq!(bandit_differences(bandit_entry("red", 1.0 - 1e-12)), names(&[]), "rounding is tolerated");
+        assert_eq!(bandit_differences(bandit_entry("red", 0.5)), names(&[("bf-single", "actionProbability")]));
+        assert_eq!(bandit_differences(bandit_entry("blue", 1.0)), names(&[("bf-single", "banditAction")]));
     }
 }

@@ -210,9 +210,14 @@ pub enum Request<'a> {
         /// The subject.
         #[serde(rename = "subjectKey")]
         subject_key: String,
-        /// Its attributes (flat: numbers numeric, the rest categorical).
+        /// Its attributes: flat (numbers numeric, the rest categorical) or
+        /// `{numericAttributes, categoricalAttributes}`.
         #[serde(rename = "subjectAttributes")]
-        subject_attributes: serde_json::Map<String, Value>,
+        subject_attributes: Value,
+        /// Candidate actions per bandit flag:
+        /// `{flagKey: {actionKey: {numericAttributes, categoricalAttributes}}}`.
+        #[serde(rename = "banditActions", default, skip_serializing_if = "serde_json::Map::is_empty")]
+        bandit_actions: serde_json::Map<String, Value>,
         /// The salt for obfuscated keys, if the SDK takes one.
         salt: String,
     },
@@ -221,6 +226,17 @@ pub enum Request<'a> {
         /// Sequence number.
         id: u64,
     },
+}
+
+/// Whom to precompute for (the `precompute` request without its id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrecomputeSubject {
+    /// The subject key.
+    pub subject_key: String,
+    /// Flat attributes, or `{numericAttributes, categoricalAttributes}`.
+    pub subject_attributes: Value,
+    /// `{flagKey: {actionKey: {numericAttributes, categoricalAttributes}}}`.
+    pub bandit_actions: serde_json::Map<String, Value>,
 }
 
 /// The parameters of a `bench` request.

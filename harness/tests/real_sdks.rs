@@ -143,23 +143,42 @@ fn precomputation_of_the_builtin_suite_shows_todays_differences() {
     let party = |name: &str| {
         report["parties"].as_array().and_then(|p| p.iter().find(|p| p["party"] == name)).cloned().unwrap_or_default()
     };
-    let differences = |name: &str| party(name)["differences"].as_array().cloned().unwrap_or_default();
+    let list = |name: &str, key: &str| party(name)[key].as_array().cloned().unwrap_or_default();
+    let text = |v: &Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
     assert!(party("python")["skipped"].is_string(), "eppo-server-sdk 4.4.1 has no precompute API");
-    for name in ["node", "rust"] {
-        assert_eq!(party(name)["subjects"], 246, "{name}");
-        // Both cores fail the whole subject on the malformed group's flags
-        // (JS throws, RS panics on totalShards 0).
-        let errors = party(name)["errors"].as_array().cloned().unwrap_or_default();
-        assert_eq!(errors.len(), 22, "{name}");
-        assert!(errors.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("malformed/"))), "{name}: {errors:?}");
+
+    // Node: every subject, bandit ones included.
+    let node = party("node");
+    assert_eq!((node["subjects"].as_u64(), node["banditsCompared"].as_u64()), (Some(292), Some(46)));
+    // It throws on the malformed group's flags: every subject there errors.
+    let errors = list("node", "errors");
+    assert_eq!(errors.len(), 22);
+    assert!(errors.iter().all(|e| e.as_str().is_some_and(|e| e.starts_with("malformed/"))), "{errors:?}");
+    // Coercion divergences (spec 8.2, 8.3), mistyped values it precomputes
+    // anyway, and the bandit divergences of `run` (non-finite scores, UTF-16 ties).
+    let node_differences = list("node", "differences");
+    assert_eq!(node_differences.len(), 56);
+    for d in &node_differences {
+        let (group, field) = (text(d, "group"), text(d, "field"));
+        let known = group == "coercions" || (group == "types" && field == "assigned") || (group == "bandits-bandits" && field == "banditAction");
+        assert!(known, "{d}");
     }
-    // JS: coercion divergences (spec 8.2, 8.3) and mistyped values it precomputes anyway.
-    let node = differences("node");
-    assert_eq!(node.len(), 53);
-    assert!(node.iter().all(|d| d["group"] == "coercions" || (d["group"] == "types" && d["field"] == "assigned")));
-    // RS: precomputation drops the null `id`, so the subject key stands in for it.
-    let rust = differences("rust");
-    assert_eq!(rust.len(), 3, "{rust:?}");
-    assert!(rust.iter().all(|d| d["subjectKey"] == "user-700" && d["flag"] == "op-id"), "{rust:?}");
+
+    // The Rust core: its typed attribute parsing rejects the dynamic-typing
+    // subjects, and it panics on totalShards 0 in the malformed group.
+    let rust = party("rust");
+    assert_eq!((rust["subjects"].as_u64(), rust["banditsCompared"].as_u64()), (Some(288), Some(42)));
+    let errors = list("rust", "errors");
+    assert_eq!(errors.len(), 26);
+    let malformed = errors.iter().filter(|e| e.as_str().is_some_and(|e| e.starts_with("malformed/"))).count();
+    assert_eq!(malformed, 22, "{errors:?}");
+    // Precomputation drops the null `id`, so the subject key stands in for
+    // it; and non-finite bandit scores leave it without an action.
+    let rust_differences = list("rust", "differences");
+    assert_eq!(rust_differences.len(), 5, "{rust_differences:?}");
+    for d in &rust_differences {
+        let known = (text(d, "subjectKey") == "user-700" && text(d, "flag") == "op-id") || text(d, "field") == "banditAction";
+        assert!(known, "{d}");
+    }
     assert_eq!(output.status.code(), Some(3), "errored subjects make exit code 3");
 }

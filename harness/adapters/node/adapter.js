@@ -148,7 +148,9 @@ const ops = {
     if (!client) throw new Error('precompute before configure');
     if (typeof req.subjectKey !== 'string') throw new Error('precompute needs a subjectKey');
     // The SDK hands out the configuration-wire envelope as JSON text; the harness parses it.
-    const text = client.getPrecomputedConfiguration(req.subjectKey, req.subjectAttributes ?? {}, {}, req.salt);
+    // Attributes flat or {numericAttributes, categoricalAttributes}; the SDK takes either.
+    const actions = req.banditActions ?? {};
+    const text = client.getPrecomputedConfiguration(req.subjectKey, req.subjectAttributes ?? {}, actions, req.salt);
     return { configuration: text };
   },
   bench(req) {

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{ConfigSet, Party, PartyInfo};
-use crate::protocol::{capability, BenchRequest, CaseResult, Request, Response, SdkInfo, WireCase, PROTOCOL_VERSION};
+use crate::protocol::{capability, BenchRequest, CaseResult, PrecomputeSubject, Request, Response, SdkInfo, WireCase, PROTOCOL_VERSION};
 
 /// How long a process that closed its stdout gets to exit before it is
 /// reported as "closed its stdout" rather than with its exit status.
@@ -776,14 +776,15 @@ impl Party for AdapterParty {
         response.elapsed_ns.ok_or_else(|| "the adapter's bench answer has no elapsedNs".to_owned())
     }
 
-    fn precompute(&mut self, subject_key: &str, attributes: &serde_json::Map<String, Value>) -> Result<Value, String> {
+    fn precompute(&mut self, subject: &PrecomputeSubject) -> Result<Value, String> {
         if !self.info.can(capability::PRECOMPUTE) {
             return Err(format!("{} does not declare the \"precompute\" capability", self.info.name));
         }
         let request = |id| Request::Precompute {
             id,
-            subject_key: subject_key.to_owned(),
-            subject_attributes: attributes.clone(),
+            subject_key: subject.subject_key.clone(),
+            subject_attributes: subject.subject_attributes.clone(),
+            bandit_actions: subject.bandit_actions.clone(),
             salt: PRECOMPUTE_SALT.to_owned(),
         };
         let response = self.request(request, self.options.request_timeout)?;

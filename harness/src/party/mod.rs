@@ -48,8 +48,8 @@ pub trait Party: Send {
     fn bench(&mut self, request: &BenchRequest) -> Result<u64, String>;
     /// Every flag of the loaded configuration for one subject, as the
     /// precomputed configuration the party's SDK writes (spec section 7).
-    fn precompute(&mut self, subject_key: &str, attributes: &serde_json::Map<String, serde_json::Value>) -> Result<serde_json::Value, String> {
-        let _ = (subject_key, attributes);
+    fn precompute(&mut self, subject: &crate::protocol::PrecomputeSubject) -> Result<serde_json::Value, String> {
+        let _ = subject;
         Err(format!("{} does not declare the \"precompute\" capability", self.info().name))
     }
     /// The tail of what the party wrote to stderr, if it has one.
