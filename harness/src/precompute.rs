@@ -351,6 +351,52 @@ pub fn render_text(reports: &[PartyPrecompute]) -> String {
     out
 }
 
+/// A Markdown section for the cross-SDK report: one table per suite, then
+/// the differences grouped by field with a few examples each.
+pub fn render_markdown(suites: &[(String, Vec<PartyPrecompute>)]) -> String {
+    let mut out = String::from("## Precomputation\n\nWhat each SDK precomputes per subject (spec section 7), against the reference's evaluation (`ufc-harness precompute`).\n");
+    for (label, reports) in suites {
+        out.push_str(&format!(
+            "\n### {label}\n\n| party | subjects | assignments | bandit actions | differences | errors |\n|---|---:|---:|---:|---:|---:|\n"
+        ));
+        for r in reports {
+            match &r.skipped {
+                Some(reason) => out.push_str(&format!("| {} | skipped: {reason} | | | | |\n", r.party)),
+                None => out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    r.party,
+                    r.subjects,
+                    r.flags_compared,
+                    r.bandits_compared,
+                    r.differences.len(),
+                    r.errors.len()
+                )),
+            }
+        }
+        for r in reports.iter().filter(|r| !r.differences.is_empty() || !r.errors.is_empty()) {
+            out.push_str(&format!("\n{}:\n\n", r.party));
+            let fields: BTreeSet<&str> = r.differences.iter().map(|d| d.field.as_str()).collect();
+            for field in fields {
+                let of_field: Vec<&PrecomputeDifference> = r.differences.iter().filter(|d| d.field == field).collect();
+                let d = of_field[0];
+                out.push_str(&format!(
+                    "- `{field}`: {} (e.g. `{}/{}` flag `{}`: expected `{}`, precomputed `{}`)\n",
+                    of_field.len(),
+                    d.group,
+                    d.subject_key,
+                    d.flag,
+                    d.expected,
+                    d.actual
+                ));
+            }
+            if let Some(first) = r.errors.first() {
+                out.push_str(&format!("- errors: {} (e.g. {first})\n", r.errors.len()));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,5 +484,24 @@ mod tests {
         assert_eq!(bandit_differences(bandit_entry("red", 1.0 - 1e-12)), names(&[]), "rounding is tolerated");
         assert_eq!(bandit_differences(bandit_entry("red", 0.5)), names(&[("bf-single", "actionProbability")]));
         assert_eq!(bandit_differences(bandit_entry("blue", 1.0)), names(&[("bf-single", "banditAction")]));
+    }
+
+    #[test]
+    fn the_report_section_tabulates_parties_and_groups_differences_by_field() {
+        let difference = PrecomputeDifference {
+            group: "g".into(),
+            subject_key: "s".into(),
+            flag: "f".into(),
+            field: "assigned".into(),
+            expected: json!(false),
+            actual: json!(true),
+        };
+        let checked = PartyPrecompute { party: "node".into(), subjects: 2, flags_compared: 6, differences: vec![difference], ..PartyPrecompute::default() };
+        let skipped = PartyPrecompute { party: "python".into(), skipped: Some("no API".into()), ..PartyPrecompute::default() };
+        let text = render_markdown(&[("shared".into(), vec![skipped, checked])]);
+        assert!(text.contains("### shared"), "{text}");
+        assert!(text.contains("| python | skipped: no API |"), "{text}");
+        assert!(text.contains("| node | 2 | 6 | 0 | 1 | 0 |"), "{text}");
+        assert!(text.contains("- `assigned`: 1 (e.g. `g/s` flag `f`: expected `false`, precomputed `true`)"), "{text}");
     }
 }
