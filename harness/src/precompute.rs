@@ -101,6 +101,17 @@ pub struct PartyPrecompute {
     pub skipped: Option<String>,
 }
 
+impl PartyPrecompute {
+    /// The differences grouped by field, fields in name order.
+    pub fn differences_by_field(&self) -> std::collections::BTreeMap<&str, Vec<&PrecomputeDifference>> {
+        let mut grouped: std::collections::BTreeMap<&str, Vec<&PrecomputeDifference>> = Default::default();
+        for difference in &self.differences {
+            grouped.entry(difference.field.as_str()).or_default().push(difference);
+        }
+        grouped
+    }
+}
+
 /// The distinct subjects of a group's test files, in file order.
 pub fn subjects_of(suite: &Suite, group: usize) -> Vec<Subject> {
     let mut seen = BTreeSet::new();
@@ -217,13 +228,14 @@ impl Differ<'_> {
 /// bandit entry of its flag. A flag the reference does not assign has no
 /// precomputed action either.
 fn compare_bandit(differ: &mut Differ<'_>, oracle: &Oracle, precomputed: &PrecomputedConfiguration, now: Timestamp) {
-    let Some(subject) = differ.subject.bandit.clone() else { return };
+    let whole = differ.subject;
+    let Some(subject) = &whole.bandit else { return };
     differ.report.bandits_compared += 1;
     let (flag_attributes, context) = subject_inputs(&subject.context);
     let actions = actions_of(&subject.actions);
     let request = BanditRequest {
         flag_key: &subject.flag,
-        subject_key: &differ.subject.key,
+        subject_key: &whole.key,
         flag_attributes: &flag_attributes,
         subject: &context,
         actions: &actions,
@@ -333,9 +345,7 @@ pub fn render_text(reports: &[PartyPrecompute]) -> String {
             report.differences.len(),
             report.errors.len()
         ));
-        let fields: BTreeSet<&str> = report.differences.iter().map(|d| d.field.as_str()).collect();
-        for field in fields {
-            let of_field: Vec<&PrecomputeDifference> = report.differences.iter().filter(|d| d.field == field).collect();
+        for (field, of_field) in report.differences_by_field() {
             out.push_str(&format!("  {field}: {} differences\n", of_field.len()));
             for d in of_field.iter().take(3) {
                 out.push_str(&format!(
@@ -375,10 +385,8 @@ pub fn render_markdown(suites: &[(String, Vec<PartyPrecompute>)]) -> String {
         }
         for r in reports.iter().filter(|r| !r.differences.is_empty() || !r.errors.is_empty()) {
             out.push_str(&format!("\n{}:\n\n", r.party));
-            let fields: BTreeSet<&str> = r.differences.iter().map(|d| d.field.as_str()).collect();
-            for field in fields {
-                let of_field: Vec<&PrecomputeDifference> = r.differences.iter().filter(|d| d.field == field).collect();
-                let d = of_field[0];
+            for (field, of_field) in r.differences_by_field() {
+                let Some(d) = of_field.first() else { continue };
                 out.push_str(&format!(
                     "- `{field}`: {} (e.g. `{}/{}` flag `{}`: expected `{}`, precomputed `{}`)\n",
                     of_field.len(),

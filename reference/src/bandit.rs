@@ -288,13 +288,9 @@ impl<'a> BanditOutcome<'a> {
         let choice = self.choice?;
         Some(BanditEvent {
             flag_key: request.flag_key,
-            bandit_key: choice.bandit_key,
             subject_key: request.subject_key,
-            action: choice.action,
-            action_probability: choice.probability,
-            optimality_gap: choice.optimality_gap,
-            model_version: choice.model_version,
             subject: request.subject,
+            choice,
             timestamp: now,
         })
     }
@@ -311,26 +307,19 @@ impl PartialEq for BanditOutcome<'_> {
     }
 }
 
-/// The bandit event an SDK hands its bandit logger (spec section 5): a
-/// borrowed view; [`BanditEvent::to_json`] renders the wire form.
+/// The bandit event an SDK hands its bandit logger (spec section 5): the
+/// choice seen from the request; [`BanditEvent::to_json`] renders the wire
+/// form.
 #[derive(Debug, Clone, Copy)]
 pub struct BanditEvent<'a> {
     /// The flag key.
     pub flag_key: &'a str,
-    /// The bandit key.
-    pub bandit_key: &'a str,
     /// The subject key.
     pub subject_key: &'a str,
-    /// The chosen action.
-    pub action: &'a Action,
-    /// Its probability.
-    pub action_probability: f64,
-    /// Best score minus its score.
-    pub optimality_gap: f64,
-    /// The model's version.
-    pub model_version: &'a str,
     /// The subject's cleaned attributes.
     pub subject: &'a ContextAttributes,
+    /// The bandit, the chosen action, its probability, gap and model version.
+    pub choice: ActionChoice<'a>,
     /// When.
     pub timestamp: Timestamp,
 }
@@ -338,19 +327,20 @@ pub struct BanditEvent<'a> {
 impl BanditEvent<'_> {
     /// The event as a JSON object, attribute maps sorted by key.
     pub fn to_json(&self) -> Value {
+        let choice = &self.choice;
         serde_json::json!({
             "flagKey": self.flag_key,
-            "banditKey": self.bandit_key,
+            "banditKey": choice.bandit_key,
             "subject": self.subject_key,
-            "action": self.action.key,
-            "actionProbability": number_or_label(self.action_probability),
-            "optimalityGap": number_or_label(self.optimality_gap),
-            "modelVersion": self.model_version,
+            "action": choice.action.key,
+            "actionProbability": number_or_label(choice.probability),
+            "optimalityGap": number_or_label(choice.optimality_gap),
+            "modelVersion": choice.model_version,
             "timestamp": self.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "subjectNumericAttributes": self.subject.numeric_json(),
             "subjectCategoricalAttributes": self.subject.categorical_json(),
-            "actionNumericAttributes": self.action.attributes.numeric_json(),
-            "actionCategoricalAttributes": self.action.attributes.categorical_json(),
+            "actionNumericAttributes": choice.action.attributes.numeric_json(),
+            "actionCategoricalAttributes": choice.action.attributes.categorical_json(),
             "metaData": crate::events::metadata(),
         })
     }

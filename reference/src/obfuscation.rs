@@ -35,11 +35,30 @@ impl Naming {
     }
 }
 
+/// The MD5 digest of `text`.
+pub fn md5_digest(text: &str) -> [u8; 16] {
+    Md5::digest(text.as_bytes()).into()
+}
+
+/// Reads a digest written as [`md5_hex`] writes it (32 lowercase hex
+/// digits); anything else is no digest, and matches nothing.
+pub fn parse_md5_hex(hex: &str) -> Option<[u8; 16]> {
+    let digit = |c: u8| HEX.iter().position(|h| *h == c).and_then(|d| u8::try_from(d).ok());
+    let bytes = hex.as_bytes();
+    if bytes.len() != 32 {
+        return None;
+    }
+    let mut digest = [0u8; 16];
+    for (slot, pair) in digest.iter_mut().zip(bytes.chunks_exact(2)) {
+        *slot = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(digest)
+}
+
 /// The lowercase hex MD5 digest of `text`.
 pub fn md5_hex(text: &str) -> String {
-    let digest = Md5::digest(text.as_bytes());
     let mut hex = String::with_capacity(32);
-    for byte in digest {
+    for byte in md5_digest(text) {
         hex.push(char::from(HEX[usize::from(byte >> 4)]));
         hex.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
@@ -321,6 +340,9 @@ mod tests {
         assert_eq!(decode_base64("cGk").as_deref(), Some("pi"));
         assert_eq!(decode_base64(""), Some(String::new()));
         assert_eq!(decode_base64("not base64!"), None);
+        assert_eq!(parse_md5_hex(&md5_hex("true")), Some(md5_digest("true")));
+        assert_eq!(parse_md5_hex("B326B5062B2F0E69046810717534CB09"), None, "digests are written in lowercase");
+        assert_eq!(parse_md5_hex("b326"), None);
     }
 
     #[test]

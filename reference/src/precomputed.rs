@@ -171,6 +171,14 @@ impl PrecomputedConfiguration {
         Ok(config)
     }
 
+    /// Whether `document` is a precomputed configuration rather than a flag
+    /// configuration: an envelope with a `precomputed` entry, or a bare
+    /// response whose `format` is `PRECOMPUTED`.
+    pub fn describes(document: &Value) -> bool {
+        (envelope::is_envelope(document) && document.get("precomputed").is_some())
+            || document.get("format").and_then(Value::as_str) == Some("PRECOMPUTED")
+    }
+
     /// The subject the assignments were computed for, when the envelope says.
     pub fn subject_key(&self) -> Option<&str> {
         self.subject_key.as_deref()
@@ -526,6 +534,16 @@ mod tests {
         let flag = outcome.flag.unwrap();
         assert_eq!((flag.allocation_key.as_deref(), flag.variation_key(), flag.extra_logging()), (None, None, &[][..]));
         assert!(config.errors().is_empty());
+    }
+
+    #[test]
+    fn precomputed_documents_are_told_from_flag_configurations() {
+        assert!(PrecomputedConfiguration::describes(&json!({"version": 1, "precomputed": {}})));
+        assert!(PrecomputedConfiguration::describes(&response(false)));
+        assert!(!PrecomputedConfiguration::describes(&json!({"version": 1, "config": {"response": "{}"}})));
+        assert!(!PrecomputedConfiguration::describes(&json!({"format": "SERVER", "flags": {}})));
+        // Only an envelope's `precomputed` entry counts, not a flag of that name.
+        assert!(!PrecomputedConfiguration::describes(&json!({"flags": {}, "precomputed": {}})));
     }
 
     #[test]

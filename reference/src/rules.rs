@@ -3,13 +3,14 @@
 //! section 2's attribute rules).
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use regex::Regex;
 use semver::Version;
 use serde_json::Value;
 
 use crate::keymap::StringSet;
-use crate::obfuscation::{md5_hex, Naming};
+use crate::obfuscation::{md5_digest, parse_md5_hex, Naming};
 use crate::value::{render_number, AttributeValue, Attributes};
 
 /// A compiled condition.
@@ -52,8 +53,9 @@ pub enum Check {
     /// `ONE_OF`/`NOT_ONE_OF` of a CLIENT configuration: the listed values
     /// are MD5 digests, so the rendered attribute is hashed to compare.
     OneOfDigest {
-        /// The digests.
-        digests: StringSet,
+        /// The digests (entries that are not digests can match nothing
+        /// and are dropped).
+        digests: HashSet<[u8; 16]>,
         /// `true` for `ONE_OF`.
         expected: bool,
     },
@@ -120,7 +122,10 @@ impl Condition {
     pub fn compile_named(attribute: &str, operator: &str, value: &Value, naming: Naming) -> Condition {
         let check = match (naming, operator) {
             (Naming::Md5, "ONE_OF" | "NOT_ONE_OF") => {
-                one_of_values(value).map(|digests| Check::OneOfDigest { digests, expected: operator == "ONE_OF" })
+                one_of_strings(value).map(|values| Check::OneOfDigest {
+                    digests: values.iter().filter_map(|v| parse_md5_hex(v)).collect(),
+                    expected: operator == "ONE_OF",
+                })
             }
             _ => compile_check(operator, value),
         };
@@ -295,7 +300,7 @@ impl Check {
                     Check::Regex { regex, expected } => attribute.with_rendered(|s| regex.is_match(s) == *expected),
                     Check::OneOf { values, expected } => attribute.with_rendered(|s| values.contains(s) == *expected),
                     Check::OneOfDigest { digests, expected } => {
-                        attribute.with_rendered(|s| digests.contains(&md5_hex(s)) == *expected)
+                        attribute.with_rendered(|s| digests.contains(&md5_digest(s)) == *expected)
                     }
                     Check::Compare { operator, comparand } => compare(attribute, *operator, comparand),
                     Check::IsNull { .. } | Check::Invalid { .. } => false,
@@ -362,17 +367,22 @@ fn compile_comparison(operator: Comparison, value: &Value) -> Result<Check, Stri
 }
 
 fn one_of_values(value: &Value) -> Result<StringSet, String> {
+    one_of_strings(value).map(StringSet::new)
+}
+
+/// The listed strings of a ONE_OF/NOT_ONE_OF; any other value makes the
+/// condition invalid.
+fn one_of_strings(value: &Value) -> Result<Vec<String>, String> {
     let Value::Array(items) = value else {
         return Err(format!("ONE_OF/NOT_ONE_OF need an array of strings, found {value}"));
     };
-    let values = items
+    items
         .iter()
         .map(|item| match item {
             Value::String(s) => Ok(s.clone()),
             other => Err(format!("ONE_OF/NOT_ONE_OF need strings, found {other}")),
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(StringSet::new(values))
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,24 +6,26 @@ use ufc_harness::exit_codes;
 use super::{parse_now, EvalArgs};
 
 pub(super) fn eval_command(args: EvalArgs) -> anyhow::Result<i32> {
+    use ufc_reference::precomputed::PrecomputedConfiguration;
     use ufc_reference::{Configuration, FlagRequest, VariationType};
     let now = parse_now(args.now.as_deref())?;
     let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
-    if is_precomputed(&bytes) {
-        return eval_precomputed(&args, &bytes, now);
+    let document: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not valid JSON", args.config.display()))?;
+    if PrecomputedConfiguration::describes(&document) {
+        return eval_precomputed(&args, &document, now);
     }
-    let config = Configuration::from_json(&bytes).with_context(|| format!("{} is not a UFC configuration", args.config.display()))?;
+    let config =
+        Configuration::from_value(&document).with_context(|| format!("{} is not a UFC configuration", args.config.display()))?;
     let attributes_json: serde_json::Value =
         serde_json::from_str(&args.attributes).context("--attributes must be a JSON object")?;
     let Some(attributes_map) = attributes_json.as_object() else {
         bail!("--attributes must be a JSON object, found {attributes_json}");
     };
     let attributes = ufc_harness::party::reference::attributes_of(attributes_map);
-    let default: serde_json::Value =
-        serde_json::from_str(&args.default).unwrap_or_else(|_| serde_json::Value::String(args.default.clone()));
-    let expected_type = match &args.r#type {
-        Some(t) => VariationType::parse(&t.to_uppercase())
-            .with_context(|| format!("--type {t:?}: expected STRING, INTEGER, NUMERIC, BOOLEAN or JSON"))?,
+    let default = default_value(&args);
+    let expected_type = match requested_type(&args)? {
+        Some(t) => t,
         None => match config.flag(&args.flag) {
             Some(ufc_reference::config::FlagEntry::Valid(flag)) => flag.variation_type,
             _ => VariationType::String,
@@ -46,29 +48,35 @@ pub(super) fn eval_command(args: EvalArgs) -> anyhow::Result<i32> {
     Ok(exit_codes::SUCCESS)
 }
 
-/// A precomputed configuration (spec section 7): an envelope with a
-/// `precomputed` entry, or a bare response whose format says so.
-fn is_precomputed(bytes: &[u8]) -> bool {
-    let Ok(document) = serde_json::from_slice::<serde_json::Value>(bytes) else { return false };
-    document.get("version").is_some() && document.get("precomputed").is_some()
-        || document.get("format").and_then(serde_json::Value::as_str) == Some("PRECOMPUTED")
+/// `--default`, as JSON; a bare word is taken as a string.
+fn default_value(args: &EvalArgs) -> serde_json::Value {
+    serde_json::from_str(&args.default).unwrap_or_else(|_| serde_json::Value::String(args.default.clone()))
+}
+
+/// `--type`, if given.
+fn requested_type(args: &EvalArgs) -> anyhow::Result<Option<ufc_reference::VariationType>> {
+    args.r#type
+        .as_ref()
+        .map(|t| {
+            ufc_reference::VariationType::parse(&t.to_uppercase())
+                .with_context(|| format!("--type {t:?}: expected STRING, INTEGER, NUMERIC, BOOLEAN or JSON"))
+        })
+        .transpose()
 }
 
 /// Looks the flag up in a precomputed configuration. The assignments were
 /// computed for one subject: asking for another is an error, not a guess.
-fn eval_precomputed(args: &EvalArgs, bytes: &[u8], now: ufc_reference::Timestamp) -> anyhow::Result<i32> {
+fn eval_precomputed(args: &EvalArgs, document: &serde_json::Value, now: ufc_reference::Timestamp) -> anyhow::Result<i32> {
     use ufc_reference::precomputed::PrecomputedConfiguration;
     use ufc_reference::VariationType;
-    let config = PrecomputedConfiguration::from_json(bytes)
+    let config = PrecomputedConfiguration::from_value(document)
         .with_context(|| format!("{} is not a precomputed configuration", args.config.display()))?;
     if let Some(subject) = config.subject_key().filter(|s| *s != args.subject) {
         bail!("{} holds the assignments of subject {subject:?}, not {:?}", args.config.display(), args.subject);
     }
-    let default: serde_json::Value =
-        serde_json::from_str(&args.default).unwrap_or_else(|_| serde_json::Value::String(args.default.clone()));
-    let expected_type = match &args.r#type {
-        Some(t) => VariationType::parse(&t.to_uppercase())
-            .with_context(|| format!("--type {t:?}: expected STRING, INTEGER, NUMERIC, BOOLEAN or JSON"))?,
+    let default = default_value(args);
+    let expected_type = match requested_type(args)? {
+        Some(t) => t,
         None => config.assignment(&args.flag, VariationType::String).flag.map_or(VariationType::String, |f| f.variation_type),
     };
     let outcome = config.assignment(&args.flag, expected_type);
