@@ -56,7 +56,8 @@ fn bandits(c: &mut Criterion) {
                 b.iter(|| {
                     for subject in subjects {
                         let request = request(subject);
-                        let outcome = bandit::evaluate(Some(&config), Some(&models), black_box(&request), now, *with_details);
+                        let outcome =
+                            bandit::evaluate(Some(&config), Some(&models), black_box(&request), now, *with_details);
                         // The events a logger would receive, as SDK calls build them.
                         black_box((outcome.assignment_event(&request, now), outcome.bandit_event(&request, now)));
                     }

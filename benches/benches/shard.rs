@@ -93,9 +93,12 @@ fn shard_bulk(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     // Two real salts from the shared data: with a 36-byte key the first
     // fits MD5's one-block limit (55 bytes), the second needs two blocks.
-    for (label, salt) in [("10M/one-block", "traffic-json-flag"), ("10M/two-blocks", "traffic-new-user-onboarding-experiment")] {
+    for (label, salt) in
+        [("10M/one-block", "traffic-json-flag"), ("10M/two-blocks", "traffic-new-user-onboarding-experiment")]
+    {
         let sharder = Sharder::new(salt, 10_000);
-        group.bench_function(BenchmarkId::new("shard_many", label), |b| b.iter(|| black_box(sharder.shard_many(&keys))));
+        group
+            .bench_function(BenchmarkId::new("shard_many", label), |b| b.iter(|| black_box(sharder.shard_many(&keys))));
     }
     group.finish();
 }

@@ -175,7 +175,8 @@ fn load_flag_group(name: &str, config: &Path, tests: &Path) -> Option<FlagGroup>
         };
         let subjects = test.get("subjects").and_then(Value::as_array).into_iter().flatten().filter_map(|s| {
             let key = s.get("subjectKey")?.as_str()?.to_owned();
-            let attributes = s.get("subjectAttributes").and_then(Value::as_object).map(attributes_of).unwrap_or_default();
+            let attributes =
+                s.get("subjectAttributes").and_then(Value::as_object).map(attributes_of).unwrap_or_default();
             Some((key, attributes))
         });
         match flags.iter_mut().find(|f| f.flag == flag && f.variation_type == variation_type) {
@@ -288,7 +289,8 @@ pub fn shard_salts(config_json: &[u8]) -> Vec<(String, u32)> {
     let Ok(document) = serde_json::from_slice::<Value>(config_json) else { return Vec::new() };
     let mut salts: Vec<(String, u32)> = Vec::new();
     for flag in document.get("flags").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
-        let total = flag.get("totalShards").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(10_000);
+        let total =
+            flag.get("totalShards").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(10_000);
         let shards = flag
             .get("allocations")
             .and_then(Value::as_array)

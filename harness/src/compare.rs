@@ -60,7 +60,12 @@ const IGNORED_EVENT_FIELDS: [&str; 2] = ["timestamp", "metaData"];
 
 /// Compares a party's result with the test file's expectations and, for
 /// events, with the reference's result.
-pub fn compare(expected: &Expected, actual: &CaseResult, reference: Option<&CaseResult>, scope: Scope) -> Vec<Difference> {
+pub fn compare(
+    expected: &Expected,
+    actual: &CaseResult,
+    reference: Option<&CaseResult>,
+    scope: Scope,
+) -> Vec<Difference> {
     let mut diffs = Vec::new();
     let value = actual.value.clone().unwrap_or(Value::Null);
     if !json_equal(&expected.assignment, &value) {
@@ -99,7 +104,12 @@ fn compare_details(expected: &Value, actual: Option<&Value>, diffs: &mut Vec<Dif
     };
     let (Some(expected_map), Some(actual_map)) = (expected.as_object(), actual.as_object()) else {
         if !json_equal(expected, actual) {
-            diffs.push(Difference { field: "details".into(), severity: Severity::Major, expected: expected.clone(), actual: actual.clone() });
+            diffs.push(Difference {
+                field: "details".into(),
+                severity: Severity::Major,
+                expected: expected.clone(),
+                actual: actual.clone(),
+            });
         }
         return;
     };

@@ -404,7 +404,9 @@ impl RowIndex {
     /// when the flag cannot serve it.
     fn served(&self, flag: &Flag, variation_key: &str) -> usize {
         match flag.variations.get(variation_key) {
-            Some(variation) if variation.typed.is_some() => self.by_key.get(variation_key).copied().unwrap_or(self.default_row()),
+            Some(variation) if variation.typed.is_some() => {
+                self.by_key.get(variation_key).copied().unwrap_or(self.default_row())
+            }
             _ => self.default_row(),
         }
     }
@@ -526,7 +528,8 @@ fn expected_shares(flag: &Flag, rows: &RowIndex, attributes: &Attributes, now: T
         space.bounds.dedup();
         space.bounds.retain(|b| *b < total_shards);
         let ends = space.bounds.iter().skip(1).copied().chain([total_shards]);
-        space.weights = space.bounds.iter().zip(ends).map(|(&start, end)| interval_probability(start, end, total_shards)).collect();
+        space.weights =
+            space.bounds.iter().zip(ends).map(|(&start, end)| interval_probability(start, end, total_shards)).collect();
         combinations = combinations.saturating_mul(space.bounds.len() as u64);
     }
     if combinations > MAX_COMBINATIONS {
@@ -550,7 +553,10 @@ fn expected_shares(flag: &Flag, rows: &RowIndex, attributes: &Attributes, now: T
             allocation
                 .splits
                 .iter()
-                .map(|split| SplitPlan { shards: split.shards.iter().map(admits).collect(), row: rows.served(flag, &split.variation_key) })
+                .map(|split| SplitPlan {
+                    shards: split.shards.iter().map(admits).collect(),
+                    row: rows.served(flag, &split.variation_key),
+                })
                 .collect()
         })
         .collect();
@@ -562,7 +568,10 @@ fn expected_shares(flag: &Flag, rows: &RowIndex, attributes: &Attributes, now: T
         let row = plan
             .iter()
             .find_map(|splits| {
-                splits.iter().find(|split| split.shards.iter().all(|shard| shard.admitted[choice[shard.salt]])).map(|split| split.row)
+                splits
+                    .iter()
+                    .find(|split| split.shards.iter().all(|shard| shard.admitted[choice[shard.salt]]))
+                    .map(|split| split.row)
             })
             .unwrap_or(rows.default_row());
         shares[row] += probability;
@@ -619,7 +628,9 @@ mod tests {
     fn split(variation: &str, shards: &[(&str, u32, u32)]) -> String {
         let shards: Vec<String> = shards
             .iter()
-            .map(|(salt, start, end)| format!(r#"{{"salt": "{salt}", "ranges": [{{"start": {start}, "end": {end}}}]}}"#))
+            .map(|(salt, start, end)| {
+                format!(r#"{{"salt": "{salt}", "ranges": [{{"start": {start}, "end": {end}}}]}}"#)
+            })
             .collect();
         format!(r#"{{"variationKey": "{variation}", "shards": [{}]}}"#, shards.join(", "))
     }
@@ -650,7 +661,9 @@ mod tests {
     #[test]
     fn chi_square_tail_matches_tables() {
         // Critical values from the standard table.
-        for (statistic, df, p) in [(3.841, 1, 0.05), (10.828, 1, 0.001), (5.991, 2, 0.05), (18.307, 10, 0.05), (0.455, 1, 0.5)] {
+        for (statistic, df, p) in
+            [(3.841, 1, 0.05), (10.828, 1, 0.001), (5.991, 2, 0.05), (18.307, 10, 0.05), (0.455, 1, 0.5)]
+        {
             let got = chi_square_p_value(statistic, df);
             assert!((got - p).abs() < p * 0.01, "chi2({statistic}, {df}) = {got}, expected {p}");
         }
@@ -659,7 +672,8 @@ mod tests {
     #[test]
     fn a_fifty_thirty_twenty_split_is_consistent_and_deterministic() {
         let config = fifty_thirty_twenty();
-        let report = distribution(&config, FIFTY_THIRTY_TWENTY, 20_000, &Attributes::new(), now()).expect("a distribution report");
+        let report = distribution(&config, FIFTY_THIRTY_TWENTY, 20_000, &Attributes::new(), now())
+            .expect("a distribution report");
         let variations: Vec<Option<&str>> = report.rows.iter().map(|r| r.variation.as_deref()).collect();
         assert_eq!(variations, [Some("a"), Some("b"), Some("c"), None]);
         let expected = shares(&report);
@@ -678,7 +692,8 @@ mod tests {
         assert_eq!(report.verdict, Verdict::Consistent);
         assert!(report.notes.is_empty(), "{:?}", report.notes);
         // Sequential re-evaluation agrees with the parallel count.
-        let again = distribution(&config, FIFTY_THIRTY_TWENTY, 20_000, &Attributes::new(), now()).expect("a distribution report");
+        let again = distribution(&config, FIFTY_THIRTY_TWENTY, 20_000, &Attributes::new(), now())
+            .expect("a distribution report");
         assert_eq!(again, report);
     }
 
@@ -687,9 +702,12 @@ mod tests {
 
     #[test]
     fn the_report_serializes_with_the_documented_field_names() {
-        let report = distribution(&fifty_thirty_twenty(), FIFTY_THIRTY_TWENTY, 1000, &Attributes::new(), now()).expect("a distribution report");
+        let report = distribution(&fifty_thirty_twenty(), FIFTY_THIRTY_TWENTY, 1000, &Attributes::new(), now())
+            .expect("a distribution report");
         let json = serde_json::to_value(&report).unwrap_or_default();
-        for field in ["flag", "subjects", "rows", "chiSquare", "degreesOfFreedom", "pValue", "verdict", "alpha", "notes"] {
+        for field in
+            ["flag", "subjects", "rows", "chiSquare", "degreesOfFreedom", "pValue", "verdict", "alpha", "notes"]
+        {
             assert!(json.get(field).is_some(), "{field} missing from {json}");
         }
         let row = &json["rows"][0];
@@ -780,8 +798,10 @@ mod tests {
 
     #[test]
     fn a_disabled_flag_expects_the_default_only() {
-        let json = flag("off", &format!(r#"{{"key": "x", "splits": [{}]}}"#, split("a", &[]))).replace("\"enabled\": true", "\"enabled\": false");
-        let report = distribution(&config(&json), "off", 100, &Attributes::new(), now()).expect("a distribution report");
+        let json = flag("off", &format!(r#"{{"key": "x", "splits": [{}]}}"#, split("a", &[])))
+            .replace("\"enabled\": true", "\"enabled\": false");
+        let report =
+            distribution(&config(&json), "off", 100, &Attributes::new(), now()).expect("a distribution report");
         assert_eq!(report.rows[3].observed, 100);
         assert_eq!(report.rows[3].expected_share, Some(1.0));
         assert_eq!(report.verdict, Verdict::Consistent);
@@ -802,7 +822,12 @@ mod tests {
     #[test]
     fn chi_square_p_values_match_tables() {
         // Critical values at 5 % (to full precision, then as tables print them).
-        for (x, dof) in [(3.841_458_820_694_124, 1), (5.991_464_547_107_979, 2), (18.307_038_053_275_146, 10), (124.342_113_404_004_07, 100)] {
+        for (x, dof) in [
+            (3.841_458_820_694_124, 1),
+            (5.991_464_547_107_979, 2),
+            (18.307_038_053_275_146, 10),
+            (124.342_113_404_004_07, 100),
+        ] {
             let p = chi_square_p_value(x, dof);
             assert!(close(p, 0.05, 1e-9), "dof {dof}: {p}");
         }

@@ -99,13 +99,18 @@ impl KnownFailures {
             .map(|(index, entry)| {
                 let mut set = globset::GlobSetBuilder::new();
                 for pattern in entry.cases.globs() {
-                    set.add(globset::Glob::new(pattern).map_err(|err| format!("known[{index}].cases {pattern:?}: {err}"))?);
+                    set.add(
+                        globset::Glob::new(pattern)
+                            .map_err(|err| format!("known[{index}].cases {pattern:?}: {err}"))?,
+                    );
                 }
                 let globs = set.build().map_err(|err| format!("known[{index}].cases: {err}"))?;
                 let versions = entry
                     .versions
                     .as_deref()
-                    .map(|req| semver::VersionReq::parse(req).map_err(|err| format!("known[{index}].versions {req:?}: {err}")))
+                    .map(|req| {
+                        semver::VersionReq::parse(req).map_err(|err| format!("known[{index}].versions {req:?}: {err}"))
+                    })
                     .transpose()?;
                 Ok(Compiled { entry, globs, versions })
             })
@@ -131,7 +136,8 @@ impl KnownFailures {
     /// Applies the manifest to `party`'s outcomes. With `strict`, a listed
     /// case that passes becomes an unexpected pass.
     pub fn apply(&self, result: &mut RunResult, party: &str, strict: bool) {
-        let version = result.parties.iter().find(|p| p.name == party).map(|p| p.sdk.version.clone()).unwrap_or_default();
+        let version =
+            result.parties.iter().find(|p| p.name == party).map(|p| p.sdk.version.clone()).unwrap_or_default();
         let fail_on = result.fail_on.clone();
         for outcome in result.outcomes.iter_mut().filter(|o| o.party == party) {
             let Some(entry) = self.matching(&outcome.case_id, &version) else { continue };
@@ -174,12 +180,18 @@ mod tests {
 
     #[test]
     fn entries_need_valid_globs_and_version_requirements() {
-        let bad: Manifest = toml::from_str("[[known]]\ncases = \"a/[\"\nseverity = \"major\"\nreason = \"r\"\n").unwrap();
-        assert!(KnownFailures::compile(bad).is_err());
         let bad: Manifest =
-            toml::from_str("[[known]]\ncases = \"a/*\"\nseverity = \"major\"\nreason = \"r\"\nversions = \"not a req\"\n").unwrap();
+            toml::from_str("[[known]]\ncases = \"a/[\"\nseverity = \"major\"\nreason = \"r\"\n").unwrap();
         assert!(KnownFailures::compile(bad).is_err());
-        assert!(toml::from_str::<Manifest>("[[known]]\ncases = \"a\"\nseverity = \"major\"\nreason = \"r\"\ntypo = 1\n").is_err());
+        let bad: Manifest = toml::from_str(
+            "[[known]]\ncases = \"a/*\"\nseverity = \"major\"\nreason = \"r\"\nversions = \"not a req\"\n",
+        )
+        .unwrap();
+        assert!(KnownFailures::compile(bad).is_err());
+        assert!(toml::from_str::<Manifest>(
+            "[[known]]\ncases = \"a\"\nseverity = \"major\"\nreason = \"r\"\ntypo = 1\n"
+        )
+        .is_err());
     }
 
     #[test]

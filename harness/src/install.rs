@@ -70,6 +70,8 @@ pub fn install(name: &str, cache: &Path) -> Result<Vec<String>, InstallError> {
     if !status.success() {
         return Err(InstallError::Failed { name: name.to_owned(), status: status.to_string() });
     }
-    installed_command(name, cache)
-        .ok_or_else(|| InstallError::Failed { name: name.to_owned(), status: "finished without writing its run script".into() })
+    installed_command(name, cache).ok_or_else(|| InstallError::Failed {
+        name: name.to_owned(),
+        status: "finished without writing its run script".into(),
+    })
 }

@@ -137,7 +137,14 @@ pub fn subjects_of(suite: &Suite, group: usize) -> Vec<Subject> {
                 }),
             },
         })
-        .filter(|subject| seen.insert(format!("{}\u{0}{}\u{0}{:?}", subject.key, subject.attributes, subject.request().bandit_actions)))
+        .filter(|subject| {
+            seen.insert(format!(
+                "{}\u{0}{}\u{0}{:?}",
+                subject.key,
+                subject.attributes,
+                subject.request().bandit_actions
+            ))
+        })
         .collect()
 }
 
@@ -195,7 +202,9 @@ pub fn check(suite: &Suite, party: &mut dyn Party, now: Timestamp) -> PartyPreco
                         compare_subject(&mut differ, &oracle.config, &precomputed, now);
                         compare_bandit(&mut differ, &oracle, &precomputed, now);
                     }
-                    Err(err) => report.errors.push(format!("{}/{}: not a precomputed configuration: {err}", group.name, subject.key)),
+                    Err(err) => report
+                        .errors
+                        .push(format!("{}/{}: not a precomputed configuration: {err}", group.name, subject.key)),
                 },
                 Err(err) => report.errors.push(format!("{}/{}: {err}", group.name, subject.key)),
             }
@@ -249,31 +258,56 @@ fn compare_bandit(differ: &mut Differ<'_>, oracle: &Oracle, precomputed: &Precom
         (Some(choice), Some(entry)) => (choice, entry),
         (choice, entry) => {
             let expected = choice.map_or(Value::Null, |c| Value::from(c.action.key.as_str()));
-            differ.differ(&subject.flag, "banditAction", expected, entry.map_or(Value::Null, |e| Value::from(e.action.as_str())));
+            differ.differ(
+                &subject.flag,
+                "banditAction",
+                expected,
+                entry.map_or(Value::Null, |e| Value::from(e.action.as_str())),
+            );
             return;
         }
     };
     let flag = subject.flag.as_str();
     if choice.action.key != entry.action {
-        differ.differ(flag, "banditAction", Value::from(choice.action.key.as_str()), Value::from(entry.action.as_str()));
+        differ.differ(
+            flag,
+            "banditAction",
+            Value::from(choice.action.key.as_str()),
+            Value::from(entry.action.as_str()),
+        );
     }
     if choice.bandit_key != entry.bandit_key {
         differ.differ(flag, "banditKey", Value::from(choice.bandit_key), Value::from(entry.bandit_key.as_str()));
     }
     if choice.model_version != entry.model_version {
-        differ.differ(flag, "modelVersion", Value::from(choice.model_version), Value::from(entry.model_version.as_str()));
+        differ.differ(
+            flag,
+            "modelVersion",
+            Value::from(choice.model_version),
+            Value::from(entry.model_version.as_str()),
+        );
     }
     // Probabilities and gaps are sums of products: the cores may round differently.
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 || (a.is_nan() && b.is_nan());
     if !close(choice.probability, entry.action_probability) {
-        differ.differ(flag, "actionProbability", Value::from(choice.probability), Value::from(entry.action_probability));
+        differ.differ(
+            flag,
+            "actionProbability",
+            Value::from(choice.probability),
+            Value::from(entry.action_probability),
+        );
     }
     if !close(choice.optimality_gap, entry.optimality_gap) {
         differ.differ(flag, "optimalityGap", Value::from(choice.optimality_gap), Value::from(entry.optimality_gap));
     }
 }
 
-fn compare_subject(differ: &mut Differ<'_>, reference: &Configuration, precomputed: &PrecomputedConfiguration, now: Timestamp) {
+fn compare_subject(
+    differ: &mut Differ<'_>,
+    reference: &Configuration,
+    precomputed: &PrecomputedConfiguration,
+    now: Timestamp,
+) {
     let subject = differ.subject;
     for flag_key in reference.flag_keys() {
         let Some(FlagEntry::Valid(flag)) = reference.flag(flag_key) else { continue };
@@ -310,19 +344,34 @@ fn compare_subject(differ: &mut Differ<'_>, reference: &Configuration, precomput
         // Keys and extraLogging may be left out when nothing is logged (RS).
         if let Some(actual) = entry.variation_key() {
             if actual != &*decision.split.variation_key {
-                differ.differ(flag_key, "variationKey", Value::from(&*decision.split.variation_key), Value::from(actual));
+                differ.differ(
+                    flag_key,
+                    "variationKey",
+                    Value::from(&*decision.split.variation_key),
+                    Value::from(actual),
+                );
             }
         }
         if let Some(actual) = &entry.allocation_key {
             if actual.as_str() != &*decision.allocation.key {
-                differ.differ(flag_key, "allocationKey", Value::from(&*decision.allocation.key), Value::from(actual.as_str()));
+                differ.differ(
+                    flag_key,
+                    "allocationKey",
+                    Value::from(&*decision.allocation.key),
+                    Value::from(actual.as_str()),
+                );
             }
         }
         if entry.split.is_some() && entry.extra_logging() != decision.split.extra_logging.as_slice() {
             let as_json = |pairs: &[(String, String)]| {
                 Value::Object(pairs.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect())
             };
-            differ.differ(flag_key, "extraLogging", as_json(&decision.split.extra_logging), as_json(entry.extra_logging()));
+            differ.differ(
+                flag_key,
+                "extraLogging",
+                as_json(&decision.split.extra_logging),
+                as_json(entry.extra_logging()),
+            );
         }
     }
 }
@@ -463,9 +512,10 @@ mod tests {
         let oracle = load_oracle(&fixtures.join("flags-v1.json"), Some(&fixtures.join("bandit-models-v1.json")));
         let oracle = oracle.unwrap_or_else(|err| unreachable!("the bandit fixtures load: {err}"));
         let context = ContextAttributes::default();
-        let actions: Vec<ActionInput> =
-            serde_json::from_value(json!([{"actionKey": "red", "numericAttributes": {"price": 100}, "categoricalAttributes": {}}]))
-                .unwrap_or_default();
+        let actions: Vec<ActionInput> = serde_json::from_value(
+            json!([{"actionKey": "red", "numericAttributes": {"price": 100}, "categoricalAttributes": {}}]),
+        )
+        .unwrap_or_default();
         let subject = Subject {
             key: "only-red-189".into(),
             attributes: json!({"numericAttributes": {}, "categoricalAttributes": {}}),
@@ -487,7 +537,8 @@ mod tests {
 
     #[test]
     fn precomputed_bandit_actions_are_checked_against_the_reference_choice() {
-        let names = |pairs: &[(&str, &str)]| pairs.iter().map(|(f, d)| ((*f).to_owned(), (*d).to_owned())).collect::<Vec<_>>();
+        let names =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(f, d)| ((*f).to_owned(), (*d).to_owned())).collect::<Vec<_>>();
         assert_eq!(bandit_differences(bandit_entry("red", 1.0)), names(&[]));
         assert_eq!(bandit_differences(bandit_entry("red", 1.0 - 1e-12)), names(&[]), "rounding is tolerated");
         assert_eq!(bandit_differences(bandit_entry("red", 0.5)), names(&[("bf-single", "actionProbability")]));
@@ -504,8 +555,15 @@ mod tests {
             expected: json!(false),
             actual: json!(true),
         };
-        let checked = PartyPrecompute { party: "node".into(), subjects: 2, flags_compared: 6, differences: vec![difference], ..PartyPrecompute::default() };
-        let skipped = PartyPrecompute { party: "python".into(), skipped: Some("no API".into()), ..PartyPrecompute::default() };
+        let checked = PartyPrecompute {
+            party: "node".into(),
+            subjects: 2,
+            flags_compared: 6,
+            differences: vec![difference],
+            ..PartyPrecompute::default()
+        };
+        let skipped =
+            PartyPrecompute { party: "python".into(), skipped: Some("no API".into()), ..PartyPrecompute::default() };
         let text = render_markdown(&[("shared".into(), vec![skipped, checked])]);
         assert!(text.contains("### shared"), "{text}");
         assert!(text.contains("| python | skipped: no API |"), "{text}");

@@ -89,7 +89,8 @@ impl ContextAttributes {
     /// Whether every numeric attribute is a number and every categorical one
     /// a string: what the typed SDK APIs accept without a type error.
     pub fn is_well_typed(&self) -> bool {
-        self.numeric_attributes.values().all(Value::is_number) && self.categorical_attributes.values().all(Value::is_string)
+        self.numeric_attributes.values().all(Value::is_number)
+            && self.categorical_attributes.values().all(Value::is_string)
     }
 }
 

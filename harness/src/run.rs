@@ -198,14 +198,20 @@ pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
 
 /// Runs `suite` against the reference and then every other party in
 /// parallel. The first party must be the reference.
-pub fn run(suite: &Suite, mut parties: Vec<Box<dyn Party>>, settings: &RunSettings, progress: Progress<'_>) -> RunResult {
+pub fn run(
+    suite: &Suite,
+    mut parties: Vec<Box<dyn Party>>,
+    settings: &RunSettings,
+    progress: Progress<'_>,
+) -> RunResult {
     let mut config_errors = Vec::new();
     let infos: Vec<PartyInfo> = parties.iter().map(|p| p.info().clone()).collect();
     let mut outcomes = Vec::new();
     let mut rest = parties.split_off(1.min(parties.len()));
     let mut reference_results: HashMap<String, CaseResult> = HashMap::new();
     if let Some(mut reference) = parties.pop() {
-        let (party_outcomes, results) = run_party(suite, reference.as_mut(), None, settings, progress, &mut config_errors);
+        let (party_outcomes, results) =
+            run_party(suite, reference.as_mut(), None, settings, progress, &mut config_errors);
         reference_results = results;
         outcomes.extend(party_outcomes);
     }

@@ -149,7 +149,14 @@ impl Suite {
             }
             if ufc.join("bandit-flags-v1.json").is_file() {
                 let models = Some(ufc.join("bandit-models-v1.json")).filter(|p| p.is_file());
-                suite.add_group("ufc-bandits", ufc.join("bandit-flags-v1.json"), models, &ufc.join("bandit-tests"), "", true);
+                suite.add_group(
+                    "ufc-bandits",
+                    ufc.join("bandit-flags-v1.json"),
+                    models,
+                    &ufc.join("bandit-tests"),
+                    "",
+                    true,
+                );
             }
         } else if root.join("ufc-fixtures").is_dir() && root.join("test-cases").is_dir() {
             for group in sorted_entries(&root.join("ufc-fixtures")).into_iter().filter(|p| p.is_dir()) {
@@ -175,12 +182,19 @@ impl Suite {
         Ok(suite)
     }
 
-    fn add_group(&mut self, name: &str, flags: PathBuf, bandit_models: Option<PathBuf>, tests: &Path, prefix: &str, bandit: bool) {
+    fn add_group(
+        &mut self,
+        name: &str,
+        flags: PathBuf,
+        bandit_models: Option<PathBuf>,
+        tests: &Path,
+        prefix: &str,
+        bandit: bool,
+    ) {
         let group = self.groups.len();
         self.groups.push(Group { name: name.to_owned(), flags, bandit_models, obfuscated: false });
-        let files = sorted_entries(tests)
-            .into_iter()
-            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"));
+        let files =
+            sorted_entries(tests).into_iter().filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"));
         for file in files {
             let loaded = if bandit { load_bandit_file(&file) } else { load_flag_file(&file) };
             match loaded {
@@ -313,9 +327,8 @@ fn obfuscated_name(flags: &Path) -> String {
 }
 
 fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
     entries.sort();
     entries
 }

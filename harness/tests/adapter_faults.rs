@@ -66,7 +66,12 @@ fn flags() -> serde_json::Value {
     })
 }
 
-fn test_file(flag: &str, variation_type: &str, default: serde_json::Value, subjects: serde_json::Value) -> serde_json::Value {
+fn test_file(
+    flag: &str,
+    variation_type: &str,
+    default: serde_json::Value,
+    subjects: serde_json::Value,
+) -> serde_json::Value {
     json!({"flag": flag, "variationType": variation_type, "defaultValue": default, "subjects": subjects})
 }
 
@@ -78,32 +83,45 @@ fn fixture() -> Fixture {
         std::fs::write(path, serde_json::to_vec_pretty(value).expect("JSON encodes")).expect("fixture file is written");
     };
     write(&dir.path().join("ufc").join("flags-v1.json"), &flags());
-    let subject = |key: &str, attributes: serde_json::Value, assignment: serde_json::Value| {
-        json!({"subjectKey": key, "subjectAttributes": attributes, "assignment": assignment})
-    };
+    let subject = |key: &str, attributes: serde_json::Value, assignment: serde_json::Value| json!({"subjectKey": key, "subjectAttributes": attributes, "assignment": assignment});
     write(
         &tests.join("test-a-greeting.json"),
-        &test_file("greeting", "STRING", json!("no greeting"), json!([
-            subject("alice", json!({"country": "US"}), json!("howdy")),
-            subject("bob", json!({"country": "France"}), json!("hello")),
-            subject("carol", json!({}), json!("hello")),
-        ])),
+        &test_file(
+            "greeting",
+            "STRING",
+            json!("no greeting"),
+            json!([
+                subject("alice", json!({"country": "US"}), json!("howdy")),
+                subject("bob", json!({"country": "France"}), json!("hello")),
+                subject("carol", json!({}), json!("hello")),
+            ]),
+        ),
     );
     write(
         &tests.join("test-b-max-items.json"),
-        &test_file("max-items", "INTEGER", json!(0), json!([
-            subject("dave", json!({"age": 30}), json!(50)),
-            subject("erin", json!({"age": 12}), json!(10)),
-            subject("frank", json!({}), json!(10)),
-        ])),
+        &test_file(
+            "max-items",
+            "INTEGER",
+            json!(0),
+            json!([
+                subject("dave", json!({"age": 30}), json!(50)),
+                subject("erin", json!({"age": 12}), json!(10)),
+                subject("frank", json!({}), json!(10)),
+            ]),
+        ),
     );
     write(
         &tests.join("test-c-discount.json"),
-        &test_file("discount", "NUMERIC", json!(0.0), json!([
-            subject("gina", json!({"email": "gina@members.example"}), json!(0.25)),
-            subject("hank", json!({"email": "hank@example.com"}), json!(0.05)),
-            subject("ivy", json!({}), json!(0.05)),
-        ])),
+        &test_file(
+            "discount",
+            "NUMERIC",
+            json!(0.0),
+            json!([
+                subject("gina", json!({"email": "gina@members.example"}), json!(0.25)),
+                subject("hank", json!({"email": "hank@example.com"}), json!(0.05)),
+                subject("ivy", json!({}), json!(0.05)),
+            ]),
+        ),
     );
     let suite = Suite::load(dir.path()).expect("the fixture is a suite");
     assert!(suite.load_errors.is_empty(), "{:?}", suite.load_errors);
@@ -125,7 +143,11 @@ impl Fixture {
 /// Generous limits: nothing in these tests should come near them unless a
 /// test means it to.
 fn options() -> AdapterOptions {
-    AdapterOptions { startup_timeout: Duration::from_secs(20), request_timeout: Duration::from_secs(20), ..AdapterOptions::default() }
+    AdapterOptions {
+        startup_timeout: Duration::from_secs(20),
+        request_timeout: Duration::from_secs(20),
+        ..AdapterOptions::default()
+    }
 }
 
 fn spawn_fake(args: &[&str], options: AdapterOptions) -> Result<AdapterParty, AdapterError> {
@@ -140,14 +162,18 @@ fn run_fake(fixture: &Fixture, args: &[&str], options: AdapterOptions) -> RunRes
     let result = run(&fixture.suite, parties, &RunSettings::default(), &|_, _, _| {});
     let reference: Vec<&CaseOutcome> = result.outcomes.iter().filter(|o| o.party == "reference").collect();
     assert_eq!(reference.len(), 9);
-    assert!(reference.iter().all(|o| o.status == Status::Passed), "the fixture's expectations are wrong: {reference:#?}");
+    assert!(
+        reference.iter().all(|o| o.status == Status::Passed),
+        "the fixture's expectations are wrong: {reference:#?}"
+    );
     result
 }
 
 /// The fake's outcomes for one test file.
 fn batch(result: &RunResult, file: usize) -> Vec<&CaseOutcome> {
     let prefix = format!("{}/", FILES[file]);
-    let outcomes: Vec<&CaseOutcome> = result.outcomes.iter().filter(|o| o.party == FAKE && o.case_id.starts_with(&prefix)).collect();
+    let outcomes: Vec<&CaseOutcome> =
+        result.outcomes.iter().filter(|o| o.party == FAKE && o.case_id.starts_with(&prefix)).collect();
     assert_eq!(outcomes.len(), 3, "{} has three cases", FILES[file]);
     outcomes
 }
@@ -328,7 +354,8 @@ fn results_are_matched_to_cases_by_case_id() {
 
 #[test]
 fn a_missing_program_is_a_spawn_error() {
-    let err = AdapterParty::spawn(FAKE, vec!["/nonexistent/ufc-adapter".into()], options()).expect_err("nothing to start");
+    let err =
+        AdapterParty::spawn(FAKE, vec!["/nonexistent/ufc-adapter".into()], options()).expect_err("nothing to start");
     assert!(matches!(err, AdapterError::Spawn { .. }), "{err:?}");
     let err = AdapterParty::spawn(FAKE, Vec::new(), options()).expect_err("nothing to start");
     assert!(matches!(err, AdapterError::EmptyCommand { .. }), "{err:?}");
@@ -367,7 +394,8 @@ fn a_timed_out_adapter_is_killed_and_reaped() {
     fake.configure(&fixture.config()).expect("the configuration loads");
     let pid = fake.pid().expect("a process is running");
     let case = &fixture.suite.cases[0];
-    let results = fake.evaluate(&[WireCase { case_id: case.id.as_str().into(), input: std::borrow::Cow::Borrowed(&case.input) }]);
+    let results =
+        fake.evaluate(&[WireCase { case_id: case.id.as_str().into(), input: std::borrow::Cow::Borrowed(&case.input) }]);
     assert_eq!(results[0].error.as_deref(), Some("no answer within 300ms"));
     assert_eq!(fake.pid(), None, "no process until the next request");
     assert!(process_is_gone(pid), "process {pid} is still there (a zombie?)");

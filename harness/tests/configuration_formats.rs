@@ -23,7 +23,15 @@ fn harness(args: &[&str]) -> Output {
 fn eval_precomputed(file: &str, flag: &str) -> Value {
     let config = format!("ufc-fixtures/configuration-wire/{file}");
     let output = harness(&[
-        "eval", "--config", &config, "--flag", flag, "--subject", "reference-subject", "--now", "2026-01-01T00:00:00Z",
+        "eval",
+        "--config",
+        &config,
+        "--flag",
+        flag,
+        "--subject",
+        "reference-subject",
+        "--now",
+        "2026-01-01T00:00:00Z",
     ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("eval printed no JSON: {err}"))
@@ -60,7 +68,13 @@ fn a_precomputed_configuration_serves_the_same_answers_obfuscated_or_not() {
 #[test]
 fn a_precomputed_configuration_answers_only_for_its_subject() {
     let output = harness(&[
-        "eval", "--config", "ufc-fixtures/configuration-wire/precomputed-v1.json", "--flag", "max-items", "--subject", "someone-else",
+        "eval",
+        "--config",
+        "ufc-fixtures/configuration-wire/precomputed-v1.json",
+        "--flag",
+        "max-items",
+        "--subject",
+        "someone-else",
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("\"reference-subject\""));

@@ -101,10 +101,9 @@ impl Party for JsHabits {
     fn configure(&mut self, config: &ConfigSet) -> Result<(), String> {
         self.document = match &config.flags {
             Source::Inline(document) => document.clone(),
-            Source::Path(path) => std::fs::read(path)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                .unwrap_or(Value::Null),
+            Source::Path(path) => {
+                std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or(Value::Null)
+            }
         };
         self.inner.configure(config)
     }
@@ -206,9 +205,7 @@ fn finds_minimizes_classifies_and_writes_replayable_divergences() {
     }
     // The rendering finding's subject keeps only what matters: one exotic
     // number attribute.
-    let CaseInput::Flag(case) = &rendering.scenario.cases[rendering.target] else {
-        unreachable!("a flag finding")
-    };
+    let CaseInput::Flag(case) = &rendering.scenario.cases[rendering.target] else { unreachable!("a flag finding") };
     assert_eq!(case.subject_attributes.len(), 1, "{:?}", case.subject_attributes);
 
     // Written out, each finding is a suite that replays the disagreement.
@@ -255,7 +252,8 @@ fn the_same_seed_generates_the_same_batches_and_findings() {
     assert_ne!(scenario_for_batch(&options, 3), scenario_for_batch(&other_seed, 3));
 
     let short = FuzzOptions { budget: Budget::Cases(600), ..options };
-    let signatures = |report: FuzzReport| -> Vec<String> { report.findings.iter().map(|f| f.signature.text()).collect() };
+    let signatures =
+        |report: FuzzReport| -> Vec<String> { report.findings.iter().map(|f| f.signature.text()).collect() };
     let first = signatures(fuzz(&mut reference_and_js_habits(), &short, &|_| {}));
     let second = signatures(fuzz(&mut reference_and_js_habits(), &short, &|_| {}));
     assert!(!first.is_empty());
@@ -264,7 +262,8 @@ fn the_same_seed_generates_the_same_batches_and_findings() {
 
 #[test]
 fn agreeing_parties_make_no_findings_and_report_throughput() {
-    let mut parties: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(now())), Box::new(ReferenceParty::new(now()))];
+    let mut parties: Vec<Box<dyn Party>> =
+        vec![Box::new(ReferenceParty::new(now())), Box::new(ReferenceParty::new(now()))];
     let options = FuzzOptions { budget: Budget::Cases(1_000), malformed: true, ..options() };
     let progress_calls = std::sync::atomic::AtomicU64::new(0);
     let report = fuzz(&mut parties, &options, &|_| {
@@ -319,7 +318,8 @@ fn bandit_disagreements_become_bandit_suites() {
     let inner = ReferenceParty::new(now());
     let mut info = inner.info().clone();
     info.name = "no-actions".into();
-    let mut parties: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(now())), Box::new(NoActions { inner, info })];
+    let mut parties: Vec<Box<dyn Party>> =
+        vec![Box::new(ReferenceParty::new(now())), Box::new(NoActions { inner, info })];
     let options = FuzzOptions { seed: 11, budget: Budget::Cases(800), batch_size: 16, ..FuzzOptions::default() };
     let report = fuzz(&mut parties, &options, &|_| {});
     let finding = report.findings.iter().find(|f| f.is_bandit() && f.signature.field == Field::Value);
@@ -369,7 +369,9 @@ fn obfuscated_fuzzing_gives_client_documents_to_parties_that_read_them() {
     for batch in 0..20 {
         let scenario = scenario_for_batch(&options, batch);
         assert!(scenario.obfuscated && scenario.bandit_models.is_none(), "batch {batch}: no bandits, all CLIENT");
-        let Source::Inline(document) = scenario.config_set().flags else { unreachable!("fuzz configurations are inline") };
+        let Source::Inline(document) = scenario.config_set().flags else {
+            unreachable!("fuzz configurations are inline")
+        };
         assert_eq!(document["format"], "CLIENT");
         let key = scenario.flags["flags"].as_object().and_then(|f| f.keys().next().cloned()).unwrap_or_default();
         assert!(document["flags"].get(ufc_reference::obfuscation::md5_hex(&key)).is_some(), "batch {batch}: {key}");

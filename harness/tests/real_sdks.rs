@@ -160,7 +160,9 @@ fn precomputation_of_the_builtin_suite_shows_todays_differences() {
     assert_eq!(node_differences.len(), 56);
     for d in &node_differences {
         let (group, field) = (text(d, "group"), text(d, "field"));
-        let known = group == "coercions" || (group == "types" && field == "assigned") || (group == "bandits-bandits" && field == "banditAction");
+        let known = group == "coercions"
+            || (group == "types" && field == "assigned")
+            || (group == "bandits-bandits" && field == "banditAction");
         assert!(known, "{d}");
     }
 
@@ -177,7 +179,8 @@ fn precomputation_of_the_builtin_suite_shows_todays_differences() {
     let rust_differences = list("rust", "differences");
     assert_eq!(rust_differences.len(), 5, "{rust_differences:?}");
     for d in &rust_differences {
-        let known = (text(d, "subjectKey") == "user-700" && text(d, "flag") == "op-id") || text(d, "field") == "banditAction";
+        let known =
+            (text(d, "subjectKey") == "user-700" && text(d, "flag") == "op-id") || text(d, "field") == "banditAction";
         assert!(known, "{d}");
     }
     assert_eq!(output.status.code(), Some(3), "errored subjects make exit code 3");

@@ -57,7 +57,9 @@ fn flag_cases(cases: &[CaseInput]) -> Vec<(&ufc_harness::protocol::FlagCase, Att
     cases
         .iter()
         .filter_map(|case| match case {
-            CaseInput::Flag(c) => Some((c, attributes_of(&c.subject_attributes), VariationType::parse(&c.variation_type)?)),
+            CaseInput::Flag(c) => {
+                Some((c, attributes_of(&c.subject_attributes), VariationType::parse(&c.variation_type)?))
+            }
             CaseInput::Bandit(_) => None,
         })
         .collect()

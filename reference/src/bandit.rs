@@ -124,7 +124,9 @@ impl BanditModels {
                 Ok(model) => {
                     models.models.insert(key.clone(), model);
                 }
-                Err(err) => models.errors.push(FlagConfigError::new(key, json_path(&path, err.path()), expected(err.inner()))),
+                Err(err) => {
+                    models.errors.push(FlagConfigError::new(key, json_path(&path, err.path()), expected(err.inner())))
+                }
             }
         }
         Ok(models)
@@ -388,15 +390,19 @@ pub fn evaluate<'a>(
                 let (code, description) = match reason {
                     NoActionReason::NonBanditVariation => (
                         FlagEvaluationCode::NonBanditVariation,
-                        format!("Variation \"{}\" of flag \"{}\" is not linked to a bandit", variation, request.flag_key),
+                        format!(
+                            "Variation \"{}\" of flag \"{}\" is not linked to a bandit",
+                            variation, request.flag_key
+                        ),
                     ),
                     NoActionReason::NoActionsSupplied => (
                         FlagEvaluationCode::NoActionsSuppliedForBandit,
                         "No actions were supplied for the bandit".to_owned(),
                     ),
-                    NoActionReason::ModelMissing => {
-                        (FlagEvaluationCode::BanditError, format!("Bandit linked to variation \"{}\" has no model", variation))
-                    }
+                    NoActionReason::ModelMissing => (
+                        FlagEvaluationCode::BanditError,
+                        format!("Bandit linked to variation \"{}\" has no model", variation),
+                    ),
                 };
                 details.flag_evaluation_code = code;
                 details.flag_evaluation_description = description.into();
@@ -408,7 +414,11 @@ pub fn evaluate<'a>(
 }
 
 /// Scores, weighs and selects (spec section 5, steps 3–8).
-fn choose_action<'a>(bandit_key: &'a str, model: &'a BanditModel, request: &BanditRequest<'a>) -> Result<ActionChoice<'a>, NoActionReason> {
+fn choose_action<'a>(
+    bandit_key: &'a str,
+    model: &'a BanditModel,
+    request: &BanditRequest<'a>,
+) -> Result<ActionChoice<'a>, NoActionReason> {
     if request.actions.is_empty() {
         return Err(NoActionReason::NoActionsSupplied);
     }
@@ -420,7 +430,9 @@ fn choose_action<'a>(bandit_key: &'a str, model: &'a BanditModel, request: &Band
         .actions
         .iter()
         .enumerate()
-        .map(|(index, action)| (md5_prefix_u32(&[base[0], base[1], base[2], b"-", action.key.as_bytes()]) % BANDIT_SHARDS, index))
+        .map(|(index, action)| {
+            (md5_prefix_u32(&[base[0], base[1], base[2], b"-", action.key.as_bytes()]) % BANDIT_SHARDS, index)
+        })
         .collect();
     let key_of = |index: usize| request.actions[index].key.as_bytes();
     shuffled.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key_of(a.1).cmp(key_of(b.1))).then(a.1.cmp(&b.1)));
@@ -457,10 +469,14 @@ pub fn score(model: &ModelData, action: &Action, subject: &ContextAttributes) ->
         + score_attributes(subject, &c.subject_numeric_coefficients, &c.subject_categorical_coefficients)
 }
 
-fn score_attributes(attributes: &ContextAttributes, numeric: &[NumericCoefficient], categorical: &[CategoricalCoefficient]) -> f64 {
-    let numeric_terms = numeric.iter().map(|c| {
-        attributes.numeric.get(&c.attribute_key).map_or(c.missing_value_coefficient, |v| v * c.coefficient)
-    });
+fn score_attributes(
+    attributes: &ContextAttributes,
+    numeric: &[NumericCoefficient],
+    categorical: &[CategoricalCoefficient],
+) -> f64 {
+    let numeric_terms = numeric
+        .iter()
+        .map(|c| attributes.numeric.get(&c.attribute_key).map_or(c.missing_value_coefficient, |v| v * c.coefficient));
     let categorical_terms = categorical.iter().map(|c| {
         attributes
             .categorical
@@ -570,16 +586,31 @@ mod tests {
         .unwrap();
         let mut data = model(1.0, 0.0);
         data.coefficients.insert("a".into(), coefficients);
-        let action = Action { key: "a".into(), attributes: ContextAttributes::from_json(json!({"price": 1.5}).as_object().unwrap(), json!({"tier": "gold"}).as_object().unwrap()) };
+        let action = Action {
+            key: "a".into(),
+            attributes: ContextAttributes::from_json(
+                json!({"price": 1.5}).as_object().unwrap(),
+                json!({"tier": "gold"}).as_object().unwrap(),
+            ),
+        };
         // "age" is a string in the numeric map: missing (7.0); zip 303 renders as "303" (10.0).
-        let subject = ContextAttributes::from_json(json!({"age": "30"}).as_object().unwrap(), json!({"zip": 303}).as_object().unwrap());
+        let subject = ContextAttributes::from_json(
+            json!({"age": "30"}).as_object().unwrap(),
+            json!({"zip": 303}).as_object().unwrap(),
+        );
         // 1 + 1.5×2 + 3 + 7 + 10 = 24
         assert_eq!(score(&data, &action, &subject), 24.0);
         let unknown = Action { key: "b".into(), attributes: ContextAttributes::default() };
         data.default_action_score = -4.0;
         assert_eq!(score(&data, &unknown, &subject), -4.0);
         // Non-finite and null count as missing.
-        let action = Action { key: "a".into(), attributes: ContextAttributes::from_json(json!({"price": null}).as_object().unwrap(), json!({"tier": null}).as_object().unwrap()) };
+        let action = Action {
+            key: "a".into(),
+            attributes: ContextAttributes::from_json(
+                json!({"price": null}).as_object().unwrap(),
+                json!({"tier": null}).as_object().unwrap(),
+            ),
+        };
         assert_eq!(score(&data, &action, &ContextAttributes::default()), 1.0 - 1.0 + 0.25 + 7.0 + 0.0);
     }
 

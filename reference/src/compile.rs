@@ -187,7 +187,10 @@ fn compile_split(wire: SplitWire, salts: &mut Salts<'_>, path: &str) -> Result<S
                         _ => Err(FlagConfigError::new(
                             flag_key,
                             format!("{}[{index}].ranges[{r}]", member(path, "shards")),
-                            format!("expected shard bounds within 0..=4294967295, found {}..{}", range.start, range.end),
+                            format!(
+                                "expected shard bounds within 0..=4294967295, found {}..{}",
+                                range.start, range.end
+                            ),
                         )),
                     }
                 })

@@ -227,18 +227,40 @@ impl Configuration {
             let path = member("$.bandits", bandit_key);
             match serde_path_to_error::deserialize::<_, Vec<BanditVariationWire>>(raw) {
                 Ok(entries) => links.extend(entries.into_iter().map(|e| {
-                    (e.flag_key, BanditLink { bandit_key: e.key, variation_value: e.variation_value, variation_key: e.variation_key })
+                    (
+                        e.flag_key,
+                        BanditLink {
+                            bandit_key: e.key,
+                            variation_value: e.variation_value,
+                            variation_key: e.variation_key,
+                        },
+                    )
                 })),
-                Err(err) => self.errors.push(FlagConfigError::new(bandit_key, json_path(&path, err.path()), expected(err.inner()))),
+                Err(err) => self.errors.push(FlagConfigError::new(
+                    bandit_key,
+                    json_path(&path, err.path()),
+                    expected(err.inner()),
+                )),
             }
         }
         for (bandit_key, raw) in references.into_iter().flatten() {
             let path = member("$.banditReferences", bandit_key);
             match serde_path_to_error::deserialize::<_, BanditReferenceWire>(raw) {
                 Ok(reference) => links.extend(reference.flag_variations.into_iter().map(|e| {
-                    (e.flag_key, BanditLink { bandit_key: e.key, variation_value: e.variation_value, variation_key: e.variation_key })
+                    (
+                        e.flag_key,
+                        BanditLink {
+                            bandit_key: e.key,
+                            variation_value: e.variation_value,
+                            variation_key: e.variation_key,
+                        },
+                    )
                 })),
-                Err(err) => self.errors.push(FlagConfigError::new(bandit_key, json_path(&path, err.path()), expected(err.inner()))),
+                Err(err) => self.errors.push(FlagConfigError::new(
+                    bandit_key,
+                    json_path(&path, err.path()),
+                    expected(err.inner()),
+                )),
             }
         }
         for (flag_key, link) in links {

@@ -53,7 +53,11 @@ pub(crate) fn open(document: &Value, part: Part) -> Result<Cow<'_, Value>, Confi
         Some(Value::String(text)) => serde_json::from_str(text).map(Cow::Owned).map_err(|err| {
             shape(
                 format!("$.{field}.response"),
-                format!("expected JSON text, found text that does not parse (line {}, column {}): {err}", err.line(), err.column()),
+                format!(
+                    "expected JSON text, found text that does not parse (line {}, column {}): {err}",
+                    err.line(),
+                    err.column()
+                ),
             )
         }),
         Some(object @ Value::Object(_)) => Ok(Cow::Borrowed(object)),

@@ -27,7 +27,12 @@ pub struct FlagRequest<'a> {
 
 impl<'a> FlagRequest<'a> {
     /// A request.
-    pub fn new(flag_key: &'a str, subject_key: &'a str, attributes: &'a Attributes, expected_type: VariationType) -> Self {
+    pub fn new(
+        flag_key: &'a str,
+        subject_key: &'a str,
+        attributes: &'a Attributes,
+        expected_type: VariationType,
+    ) -> Self {
         FlagRequest { flag_key, subject_key, attributes, expected_type }
     }
 }
@@ -205,7 +210,11 @@ impl RejectedCodes {
     const INLINE: usize = 16;
 
     pub(crate) fn new() -> RejectedCodes {
-        RejectedCodes { inline: [AllocationEvaluationCode::Unevaluated; RejectedCodes::INLINE], len: 0, spilled: Vec::new() }
+        RejectedCodes {
+            inline: [AllocationEvaluationCode::Unevaluated; RejectedCodes::INLINE],
+            len: 0,
+            spilled: Vec::new(),
+        }
     }
 
     pub(crate) fn as_slice(&self) -> &[AllocationEvaluationCode] {
@@ -299,7 +308,10 @@ pub(crate) fn evaluate_traced<'c, T: Trace>(
         }
     };
     let Some(decision) = decide(flag, request, now, trace) else {
-        return FlagOutcome { flag: Some(flag), ..FlagOutcome::default_because(FlagEvaluationCode::DefaultAllocationNull) };
+        return FlagOutcome {
+            flag: Some(flag),
+            ..FlagOutcome::default_because(FlagEvaluationCode::DefaultAllocationNull)
+        };
     };
     let code = match decision.variation {
         None => FlagEvaluationCode::UnexpectedConfigurationError,
@@ -314,7 +326,12 @@ fn hash_names(attributes: &Attributes) -> Attributes {
 }
 
 /// Walks the allocations in order; the first that yields a split decides.
-fn decide<'c, T: Trace>(flag: &'c Flag, request: &FlagRequest<'_>, now: Timestamp, trace: &mut T) -> Option<Decision<'c>> {
+fn decide<'c, T: Trace>(
+    flag: &'c Flag,
+    request: &FlagRequest<'_>,
+    now: Timestamp,
+    trace: &mut T,
+) -> Option<Decision<'c>> {
     let mut shards = ShardMemo::new();
     for (allocation_index, allocation) in flag.allocations.iter().enumerate() {
         if allocation.start_at.is_some_and(|start| now < start) {
@@ -328,9 +345,10 @@ fn decide<'c, T: Trace>(flag: &'c Flag, request: &FlagRequest<'_>, now: Timestam
         let rule = if allocation.rules.is_empty() {
             None
         } else {
-            let passing = allocation.rules.iter().find(|rule| {
-                rule.conditions.iter().all(|c| c.holds(request.subject_key, request.attributes))
-            });
+            let passing = allocation
+                .rules
+                .iter()
+                .find(|rule| rule.conditions.iter().all(|c| c.holds(request.subject_key, request.attributes)));
             match passing {
                 Some(rule) => Some(rule),
                 None => {
@@ -340,7 +358,10 @@ fn decide<'c, T: Trace>(flag: &'c Flag, request: &FlagRequest<'_>, now: Timestam
             }
         };
         let split = allocation.splits.iter().find(|split| {
-            split.shards.iter().all(|rule| rule.always_admits || rule.admits_shard(shards.shard(rule, request.subject_key)))
+            split
+                .shards
+                .iter()
+                .all(|rule| rule.always_admits || rule.admits_shard(shards.shard(rule, request.subject_key)))
         });
         let Some(split) = split else {
             trace.rejected(AllocationEvaluationCode::TrafficExposureMiss);

@@ -47,13 +47,17 @@ impl AssignmentEvent<'_> {
         event.insert("experiment".into(), Value::from(self.experiment()));
         event.insert("variation".into(), Value::from(&*self.split.variation_key));
         event.insert("subject".into(), Value::from(self.subject_key));
-        let mut attributes: Vec<(&String, Value)> = self.subject_attributes.iter().map(|(k, v)| (k, v.to_json())).collect();
+        let mut attributes: Vec<(&String, Value)> =
+            self.subject_attributes.iter().map(|(k, v)| (k, v.to_json())).collect();
         attributes.sort_by(|a, b| a.0.cmp(b.0));
         event.insert(
             "subjectAttributes".into(),
             Value::Object(attributes.into_iter().map(|(k, v)| (k.clone(), v)).collect()),
         );
-        event.insert("timestamp".into(), Value::from(self.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+        event.insert(
+            "timestamp".into(),
+            Value::from(self.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        );
         event.insert("metaData".into(), metadata());
         for (key, value) in &self.split.extra_logging {
             if !ASSIGNMENT_EVENT_FIELDS.contains(&key.as_str()) {

@@ -18,7 +18,6 @@
 //! ```
 #![warn(missing_docs)]
 
-
 pub mod bandit;
 mod compile;
 pub mod config;

@@ -71,7 +71,8 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 pub fn decode_base64(text: &str) -> Option<String> {
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     );
     String::from_utf8(engine.decode(text).ok()?).ok()
 }
@@ -242,7 +243,11 @@ struct Reveal<'a> {
 impl Reveal<'_> {
     fn text(&self, encoded: &str, at: &str) -> Result<String, FlagConfigError> {
         decode_base64(encoded).ok_or_else(|| {
-            FlagConfigError::new(self.key, at.to_owned(), format!("expected base64 text of UTF-8 (CLIENT format), found {encoded:?}"))
+            FlagConfigError::new(
+                self.key,
+                at.to_owned(),
+                format!("expected base64 text of UTF-8 (CLIENT format), found {encoded:?}"),
+            )
         })
     }
 
@@ -364,7 +369,10 @@ mod tests {
         assert_eq!(allocation["key"], "a");
         assert_eq!(allocation["startAt"], "2020-01-01T00:00:00Z");
         let conditions = &allocation["rules"][0]["conditions"];
-        assert_eq!(conditions[0], json!({"operator": "ONE_OF", "attribute": md5_hex("country"), "value": [md5_hex("US")]}));
+        assert_eq!(
+            conditions[0],
+            json!({"operator": "ONE_OF", "attribute": md5_hex("country"), "value": [md5_hex("US")]})
+        );
         assert_eq!(conditions[1]["operator"], "GTE");
         assert_eq!(conditions[1]["value"], "18");
         assert_eq!(conditions[2]["value"], false);
@@ -420,9 +428,7 @@ mod tests {
     /// `id` ONE_OF vip → "vip", `age` GTE 18 → "adult", else "other"; and a
     /// second flag whose variation key is not base64.
     fn client_configuration() -> crate::Configuration {
-        let condition = |attribute: &str, operator: &str, value: Value| {
-            json!({"attribute": md5_hex(attribute), "operator": md5_hex(operator), "value": value})
-        };
+        let condition = |attribute: &str, operator: &str, value: Value| json!({"attribute": md5_hex(attribute), "operator": md5_hex(operator), "value": value});
         let allocation = |key: &str, conditions: Vec<Value>, variation: &str| {
             json!({"key": b64(key), "rules": [{"conditions": conditions}], "doLog": true,
                    "splits": [{"variationKey": b64(variation), "shards": []}]})
@@ -461,11 +467,17 @@ mod tests {
         assert_eq!(details["variationKey"], "us");
         assert_eq!(details["matchedAllocation"]["key"], "by-country");
         let event = event.unwrap();
-        assert_eq!((&event["featureFlag"], &event["allocation"], &event["variation"]), (&json!("greeting"), &json!("by-country"), &json!("us")));
+        assert_eq!(
+            (&event["featureFlag"], &event["allocation"], &event["variation"]),
+            (&json!("greeting"), &json!("by-country"), &json!("us"))
+        );
         // `id` falls back to the subject key, hashed like any attribute.
         assert_eq!(serve("vip", &[]).0, Some(json!("VIP")));
         assert_eq!(serve("bob", &[("age", AttributeValue::Number(18.0))]).0, Some(json!("ADULT")));
-        assert_eq!(serve("bob", &[("age", AttributeValue::Number(17.0)), ("country", AttributeValue::String("CA".into()))]).0, Some(json!("OTHER")));
+        assert_eq!(
+            serve("bob", &[("age", AttributeValue::Number(17.0)), ("country", AttributeValue::String("CA".into()))]).0,
+            Some(json!("OTHER"))
+        );
         // One flag with undecodable text is an error for that flag alone.
         assert_eq!(config.flag_errors().len(), 1);
         assert!(config.flag_errors()[0].path.contains("variations"), "{:?}", config.flag_errors());

@@ -146,14 +146,18 @@ impl PrecomputedConfiguration {
     /// As [`PrecomputedConfiguration::from_json`], from a parsed document.
     pub fn from_value(document: &Value) -> Result<PrecomputedConfiguration, ConfigurationError> {
         let response = envelope::open(document, envelope::Part::Precomputed)?;
-        let wire: ResponseWire = serde_path_to_error::deserialize(&*response).map_err(|err| ConfigurationError::Shape {
-            path: json_path("$", err.path()),
-            message: format!("{} (reading a precomputed response)", expected(err.inner())),
-        })?;
+        let wire: ResponseWire =
+            serde_path_to_error::deserialize(&*response).map_err(|err| ConfigurationError::Shape {
+                path: json_path("$", err.path()),
+                message: format!("{} (reading a precomputed response)", expected(err.inner())),
+            })?;
         let subject = document.get("precomputed").filter(|_| envelope::is_envelope(document));
         let mut config = PrecomputedConfiguration {
             subject_key: subject.and_then(|s| s.get("subjectKey")).and_then(Value::as_str).map(str::to_owned),
-            subject_attributes: subject.and_then(|s| s.get("subjectAttributes")).map(subject_attributes).unwrap_or_default(),
+            subject_attributes: subject
+                .and_then(|s| s.get("subjectAttributes"))
+                .map(subject_attributes)
+                .unwrap_or_default(),
             environment_name: wire.environment.and_then(|e| e.name),
             obfuscated: wire.obfuscated,
             salt: wire.salt,
@@ -222,7 +226,9 @@ impl PrecomputedConfiguration {
         match self.flags.get(&self.stored_key(flag_key)) {
             None => outcome(FlagEvaluationCode::FlagUnrecognizedOrDisabled, None),
             Some(Err(_)) => outcome(FlagEvaluationCode::UnexpectedConfigurationError, None),
-            Some(Ok(flag)) if flag.variation_type != expected_type => outcome(FlagEvaluationCode::TypeMismatch, Some(flag)),
+            Some(Ok(flag)) if flag.variation_type != expected_type => {
+                outcome(FlagEvaluationCode::TypeMismatch, Some(flag))
+            }
             Some(Ok(flag)) if flag.value.is_none() => outcome(FlagEvaluationCode::AssignmentError, Some(flag)),
             Some(Ok(flag)) => outcome(FlagEvaluationCode::Match, Some(flag)),
         }
@@ -247,14 +253,19 @@ impl PrecomputedConfiguration {
                 None => "Precomputed assignment.".to_owned(),
             },
             (FlagEvaluationCode::TypeMismatch, Some(flag)) => {
-                format!("Flag \"{flag_key}\" has variation type {}, but another type was requested", flag.variation_type)
+                format!(
+                    "Flag \"{flag_key}\" has variation type {}, but another type was requested",
+                    flag.variation_type
+                )
             }
             (FlagEvaluationCode::AssignmentError, Some(flag)) => format!(
                 "Variation ({}) is configured for type {}, but is set to incompatible value",
                 flag.variation_key().unwrap_or_default(),
                 flag.variation_type
             ),
-            (FlagEvaluationCode::UnexpectedConfigurationError, _) => format!("Flag \"{flag_key}\" has an unreadable precomputed entry"),
+            (FlagEvaluationCode::UnexpectedConfigurationError, _) => {
+                format!("Flag \"{flag_key}\" has an unreadable precomputed entry")
+            }
             _ => format!("Unrecognized or disabled flag: {flag_key}"),
         };
         serde_json::json!({
@@ -353,13 +364,20 @@ impl Text {
         if !self.obfuscated {
             return Ok(text.to_owned());
         }
-        decode_base64(text)
-            .ok_or_else(|| FlagConfigError::new(key, path.to_owned(), format!("expected base64 text of UTF-8, found {text:?}")))
+        decode_base64(text).ok_or_else(|| {
+            FlagConfigError::new(key, path.to_owned(), format!("expected base64 text of UTF-8, found {text:?}"))
+        })
     }
 
     /// A map whose keys and string values are read; `number` parses values
     /// of an obfuscated numeric map back into numbers.
-    fn map(self, key: &str, map: &Map<String, Value>, path: &str, number: bool) -> Result<Map<String, Value>, FlagConfigError> {
+    fn map(
+        self,
+        key: &str,
+        map: &Map<String, Value>,
+        path: &str,
+        number: bool,
+    ) -> Result<Map<String, Value>, FlagConfigError> {
         map.iter()
             .map(|(name, value)| {
                 let here = member(path, name);
@@ -390,10 +408,8 @@ fn read_flag(key: &str, raw: &Value, path: &str, text: Text) -> Result<Precomput
         (value, _) => value.clone(),
     };
     let extra = text.map(key, &wire.extra_logging.unwrap_or_default(), &member(path, "extraLogging"), false)?;
-    let mut extra_logging: Vec<(String, String)> = extra
-        .into_iter()
-        .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
-        .collect();
+    let mut extra_logging: Vec<(String, String)> =
+        extra.into_iter().map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect();
     extra_logging.sort();
     let allocation_key = wire.allocation_key.map(|k| text.read(key, &k, &member(path, "allocationKey"))).transpose()?;
     let variation_key = wire.variation_key.map(|k| text.read(key, &k, &member(path, "variationKey"))).transpose()?;
@@ -402,7 +418,11 @@ fn read_flag(key: &str, raw: &Value, path: &str, text: Text) -> Result<Precomput
         variation_type,
         value: variation_type.convert(&raw_value),
         raw_value,
-        split: variation_key.map(|variation_key| Split { shards: Vec::new(), variation_key: variation_key.into(), extra_logging }),
+        split: variation_key.map(|variation_key| Split {
+            shards: Vec::new(),
+            variation_key: variation_key.into(),
+            extra_logging,
+        }),
         do_log: wire.do_log,
     })
 }
@@ -416,7 +436,12 @@ fn read_bandit(key: &str, raw: &Value, path: &str, text: Text) -> Result<Precomp
         action_probability: wire.action_probability,
         optimality_gap: wire.optimality_gap,
         model_version: text.read(key, &wire.model_version, &member(path, "modelVersion"))?,
-        action_numeric_attributes: text.map(key, &wire.action_numeric_attributes, &member(path, "actionNumericAttributes"), true)?,
+        action_numeric_attributes: text.map(
+            key,
+            &wire.action_numeric_attributes,
+            &member(path, "actionNumericAttributes"),
+            true,
+        )?,
         action_categorical_attributes: text.map(
             key,
             &wire.action_categorical_attributes,
@@ -445,7 +470,12 @@ mod tests {
             (other, true) => Value::String(b64(&other.to_string())),
             (_, false) => v,
         };
-        let flag = |allocation: &str, variation: &str, variation_type: &str, v: Value, extra: &[(&str, &str)], do_log: bool| {
+        let flag = |allocation: &str,
+                    variation: &str,
+                    variation_type: &str,
+                    v: Value,
+                    extra: &[(&str, &str)],
+                    do_log: bool| {
             let extra: Map<String, Value> = extra.iter().map(|(k, v)| (text(k), Value::String(text(v)))).collect();
             json!({"allocationKey": text(allocation), "variationKey": text(variation), "variationType": variation_type,
                    "variationValue": value(v), "extraLogging": extra, "doLog": do_log})
@@ -506,7 +536,9 @@ mod tests {
             assert_eq!(event["variation"], "v-red");
             assert_eq!(event["holdout"], "h1");
             let quiet = config.assignment("limit", VariationType::Integer);
-            assert!(quiet.assignment_event("limit", "alice", config.subject_attributes(), Timestamp::UNIX_EPOCH).is_none());
+            assert!(quiet
+                .assignment_event("limit", "alice", config.subject_attributes(), Timestamp::UNIX_EPOCH)
+                .is_none());
             let details = config.details("color", &outcome);
             assert_eq!((&details["variationKey"], &details["banditAction"]), (&json!("v-red"), &json!("show")));
         }

@@ -121,12 +121,10 @@ impl Condition {
     /// and ONE_OF values are written as `naming` says.
     pub fn compile_named(attribute: &str, operator: &str, value: &Value, naming: Naming) -> Condition {
         let check = match (naming, operator) {
-            (Naming::Md5, "ONE_OF" | "NOT_ONE_OF") => {
-                one_of_strings(value).map(|values| Check::OneOfDigest {
-                    digests: values.iter().filter_map(|v| parse_md5_hex(v)).collect(),
-                    expected: operator == "ONE_OF",
-                })
-            }
+            (Naming::Md5, "ONE_OF" | "NOT_ONE_OF") => one_of_strings(value).map(|values| Check::OneOfDigest {
+                digests: values.iter().filter_map(|v| parse_md5_hex(v)).collect(),
+                expected: operator == "ONE_OF",
+            }),
             _ => compile_check(operator, value),
         };
         let check = check.unwrap_or_else(|reason| Check::Invalid { reason });
@@ -356,9 +354,7 @@ fn compile_comparison(operator: Comparison, value: &Value) -> Result<Check, Stri
     let comparand = match value {
         Value::String(s) => match Version::parse(s) {
             Ok(version) => Comparand::Semver(version),
-            Err(_) => Comparand::Number(
-                s.parse::<f64>().map_err(|_| format!("{s:?} is neither semver nor a number"))?,
-            ),
+            Err(_) => Comparand::Number(s.parse::<f64>().map_err(|_| format!("{s:?} is neither semver nor a number"))?),
         },
         Value::Number(n) => Comparand::Number(n.as_f64().ok_or("number out of range")?),
         other => return Err(format!("a comparison needs a number or a string, found {other}")),
@@ -531,7 +527,8 @@ mod tests {
     #[test]
     fn many_attributes_are_looked_up_by_hash_and_few_by_scan() {
         for count in [0usize, 1, 5, 16, 17, 100] {
-            let mut attributes: Attributes = (0..count).map(|i| (format!("attr{i}"), AttributeValue::Number(i as f64))).collect();
+            let mut attributes: Attributes =
+                (0..count).map(|i| (format!("attr{i}"), AttributeValue::Number(i as f64))).collect();
             attributes.insert("country".into(), AttributeValue::String("US".into()));
             let condition = Condition::compile("country", "ONE_OF", &json!(["US"]));
             assert!(condition.holds("subject", &attributes), "{count} attributes");

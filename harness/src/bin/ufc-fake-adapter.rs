@@ -130,9 +130,16 @@ fn main() {
                         version: env!("CARGO_PKG_VERSION").into(),
                     }),
                     capabilities: Some(
-                        [capability::ASSIGN, capability::DETAILS, capability::EVENTS, capability::BANDITS, capability::BANDIT_DETAILS, capability::BENCH]
-                            .map(String::from)
-                            .to_vec(),
+                        [
+                            capability::ASSIGN,
+                            capability::DETAILS,
+                            capability::EVENTS,
+                            capability::BANDITS,
+                            capability::BANDIT_DETAILS,
+                            capability::BENCH,
+                        ]
+                        .map(String::from)
+                        .to_vec(),
                     ),
                     ..Response::default()
                 });
@@ -142,7 +149,12 @@ fn main() {
                 }
             }
             Request::Precompute { id, .. } => {
-                answer(&Response { id, ok: false, error: Some("the fake adapter does not precompute".into()), ..Response::default() });
+                answer(&Response {
+                    id,
+                    ok: false,
+                    error: Some("the fake adapter does not precompute".into()),
+                    ..Response::default()
+                });
             }
             Request::Configure { id, flags, bandits } => {
                 let outcome = party.configure(&ConfigSet { flags, bandit_models: bandits });
@@ -167,7 +179,12 @@ fn main() {
                     continue;
                 }
                 if Misbehaviour::trips(told.refuse_after, count) {
-                    answer(&Response { id, ok: false, error: Some("the fake adapter refuses this batch".into()), ..Response::default() });
+                    answer(&Response {
+                        id,
+                        ok: false,
+                        error: Some("the fake adapter refuses this batch".into()),
+                        ..Response::default()
+                    });
                     continue;
                 }
                 let mut results = party.evaluate(&cases);

@@ -53,7 +53,10 @@ fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
     let mut out = Vec::new();
     let config_of = |group: usize| ConfigSet {
         flags: Source::Path(std::path::absolute(&suite.groups[group].flags).unwrap_or_default()),
-        bandit_models: suite.groups[group].bandit_models.as_ref().map(|p| Source::Path(std::path::absolute(p).unwrap_or_default())),
+        bandit_models: suite.groups[group]
+            .bandit_models
+            .as_ref()
+            .map(|p| Source::Path(std::path::absolute(p).unwrap_or_default())),
     };
     let flag_cases: Vec<_> = suite
         .cases
@@ -69,7 +72,10 @@ fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
     };
     let subjects: Vec<BenchSubject> = flag_cases
         .iter()
-        .map(|(_, f)| BenchSubject { subject_key: f.subject_key.clone(), subject_attributes: serde_json::Value::Object(f.subject_attributes.clone()) })
+        .map(|(_, f)| BenchSubject {
+            subject_key: f.subject_key.clone(),
+            subject_attributes: serde_json::Value::Object(f.subject_attributes.clone()),
+        })
         .collect();
     for mode in ["assign", "details"] {
         out.push(Workload {
@@ -90,7 +96,9 @@ fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
         .cases
         .iter()
         .filter_map(|c| match &c.input {
-            CaseInput::Bandit(b) if b.flag == args.bandit_flag && !b.actions.is_empty() && well_typed(b) => Some((c, b)),
+            CaseInput::Bandit(b) if b.flag == args.bandit_flag && !b.actions.is_empty() && well_typed(b) => {
+                Some((c, b))
+            }
             _ => None,
         })
         .collect();
@@ -140,7 +148,12 @@ fn well_typed(case: &BanditCase) -> bool {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|text| text.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_owned()))
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     format!("{cpu}, {cores} cores available, {} {}", std::env::consts::OS, std::env::consts::ARCH)
@@ -151,7 +164,11 @@ pub(super) fn bench_command(args: BenchArgs) -> anyhow::Result<i32> {
         Some(dir) => dir.clone(),
         None => {
             let shared = ufc_harness::suite::builtin_root().join("..").join("shared").join("eppo-sdk-test-data");
-            if shared.is_dir() { shared } else { ufc_harness::suite::builtin_root() }
+            if shared.is_dir() {
+                shared
+            } else {
+                ufc_harness::suite::builtin_root()
+            }
         }
     };
     let suite = Suite::load(&root)?;
@@ -173,7 +190,8 @@ pub(super) fn bench_command(args: BenchArgs) -> anyhow::Result<i32> {
             } else {
                 eprintln!("bench: {} {} ...", info.name, load.mode);
                 party.configure(&load.config).and_then(|()| {
-                    let warmup = BenchRequest { iterations: (load.request.iterations / 10).max(1), ..load.request.clone() };
+                    let warmup =
+                        BenchRequest { iterations: (load.request.iterations / 10).max(1), ..load.request.clone() };
                     party.bench(&warmup)?;
                     let ns = party.bench(&load.request)?;
                     Ok(load.request.iterations as f64 / (ns.max(1) as f64 / 1e9))
@@ -187,7 +205,8 @@ pub(super) fn bench_command(args: BenchArgs) -> anyhow::Result<i32> {
     let _ = writeln!(table, "| mode | party | SDK | evaluations/s | vs reference | reference is |");
     let _ = writeln!(table, "|---|---|---|---:|---:|---:|");
     for (mode, party, label, measured) in &rows {
-        let reference = rows.iter().find(|r| r.0 == *mode && r.1 == "reference").and_then(|r| r.3.as_ref().ok()).copied();
+        let reference =
+            rows.iter().find(|r| r.0 == *mode && r.1 == "reference").and_then(|r| r.3.as_ref().ok()).copied();
         match measured {
             Ok(rate) => {
                 let (ratio, inverse) = match reference {

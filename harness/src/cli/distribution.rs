@@ -44,12 +44,14 @@ pub(super) fn distribution_command(args: DistributionArgs) -> anyhow::Result<i32
     let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     let config = ufc_reference::Configuration::from_json(&bytes)
         .with_context(|| format!("{} is not a UFC configuration", args.config.display()))?;
-    let attributes: serde_json::Value = serde_json::from_str(&args.attributes).context("--attributes must be a JSON object")?;
+    let attributes: serde_json::Value =
+        serde_json::from_str(&args.attributes).context("--attributes must be a JSON object")?;
     let Some(map) = attributes.as_object() else {
         bail!("--attributes must be a JSON object, found {attributes}");
     };
     let attributes = ufc_harness::party::reference::attributes_of(map);
-    let report = distribution::distribution(&config, &args.flag, args.subjects, &attributes, now).map_err(anyhow::Error::msg)?;
+    let report =
+        distribution::distribution(&config, &args.flag, args.subjects, &attributes, now).map_err(anyhow::Error::msg)?;
     if args.format == "json" {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {

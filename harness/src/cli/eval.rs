@@ -15,8 +15,8 @@ pub(super) fn eval_command(args: EvalArgs) -> anyhow::Result<i32> {
     if PrecomputedConfiguration::describes(&document) {
         return eval_precomputed(&args, &document, now);
     }
-    let config =
-        Configuration::from_value(&document).with_context(|| format!("{} is not a UFC configuration", args.config.display()))?;
+    let config = Configuration::from_value(&document)
+        .with_context(|| format!("{} is not a UFC configuration", args.config.display()))?;
     let attributes_json: serde_json::Value =
         serde_json::from_str(&args.attributes).context("--attributes must be a JSON object")?;
     let Some(attributes_map) = attributes_json.as_object() else {
@@ -66,7 +66,11 @@ fn requested_type(args: &EvalArgs) -> anyhow::Result<Option<ufc_reference::Varia
 
 /// Looks the flag up in a precomputed configuration. The assignments were
 /// computed for one subject: asking for another is an error, not a guess.
-fn eval_precomputed(args: &EvalArgs, document: &serde_json::Value, now: ufc_reference::Timestamp) -> anyhow::Result<i32> {
+fn eval_precomputed(
+    args: &EvalArgs,
+    document: &serde_json::Value,
+    now: ufc_reference::Timestamp,
+) -> anyhow::Result<i32> {
     use ufc_reference::precomputed::PrecomputedConfiguration;
     use ufc_reference::VariationType;
     let config = PrecomputedConfiguration::from_value(document)
@@ -77,7 +81,10 @@ fn eval_precomputed(args: &EvalArgs, document: &serde_json::Value, now: ufc_refe
     let default = default_value(args);
     let expected_type = match requested_type(args)? {
         Some(t) => t,
-        None => config.assignment(&args.flag, VariationType::String).flag.map_or(VariationType::String, |f| f.variation_type),
+        None => config
+            .assignment(&args.flag, VariationType::String)
+            .flag
+            .map_or(VariationType::String, |f| f.variation_type),
     };
     let outcome = config.assignment(&args.flag, expected_type);
     let bandit = config.bandit(&args.flag).filter(|_| outcome.value().is_some());
@@ -107,7 +114,10 @@ fn eval_bandit(
     let models = match &args.bandit_models {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            Some(BanditModels::from_json(&bytes).with_context(|| format!("{} is not a bandit model file", path.display()))?)
+            Some(
+                BanditModels::from_json(&bytes)
+                    .with_context(|| format!("{} is not a bandit model file", path.display()))?,
+            )
         }
         None => None,
     };

@@ -54,8 +54,10 @@ pub(super) struct FuzzArgs {
 }
 
 fn parse_duration(text: &str) -> anyhow::Result<Duration> {
-    let (number, unit) = text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.trim().len()));
-    let value: f64 = number.parse().with_context(|| format!("--duration {text:?}: expected a number and a unit, e.g. 60s"))?;
+    let (number, unit) =
+        text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.trim().len()));
+    let value: f64 =
+        number.parse().with_context(|| format!("--duration {text:?}: expected a number and a unit, e.g. 60s"))?;
     let seconds = match unit {
         "" | "s" => value,
         "ms" => value / 1000.0,
@@ -105,7 +107,8 @@ pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
     if show_progress {
         eprint!("\r\x1b[2K");
     }
-    let written = fuzz::write_findings(&report, &args.out).with_context(|| format!("writing findings to {}", args.out.display()))?;
+    let written = fuzz::write_findings(&report, &args.out)
+        .with_context(|| format!("writing findings to {}", args.out.display()))?;
     outln!(
         "{} cases in {} batches, {:.1}s; {} disagreements; {} distinct findings",
         report.cases,

@@ -85,7 +85,8 @@ pub(super) fn resolve(args: &PartyArgs) -> anyhow::Result<Vec<PartySpec>> {
     let config = match &config_path {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            toml::from_str::<ConfigFile>(&text).with_context(|| format!("{} is not a valid adapter config", path.display()))?
+            toml::from_str::<ConfigFile>(&text)
+                .with_context(|| format!("{} is not a valid adapter config", path.display()))?
         }
         None => ConfigFile::default(),
     };
@@ -97,7 +98,11 @@ pub(super) fn resolve(args: &PartyArgs) -> anyhow::Result<Vec<PartySpec>> {
             bail!("--adapter {item:?}: expected NAME=COMMAND");
         };
         check_name(name)?;
-        specs.push(PartySpec { name: name.to_owned(), command: shell(command), known_failures: default_manifest(name) });
+        specs.push(PartySpec {
+            name: name.to_owned(),
+            command: shell(command),
+            known_failures: default_manifest(name),
+        });
     }
     let cache = install::cache_dir();
     for name in &args.sdk {
@@ -123,7 +128,10 @@ pub(super) fn resolve(args: &PartyArgs) -> anyhow::Result<Vec<PartySpec>> {
 }
 
 fn check_name(name: &str) -> anyhow::Result<()> {
-    if name.is_empty() || name == "reference" || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if name.is_empty()
+        || name == "reference"
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         bail!("{name:?} cannot name an SDK: use letters, digits, '-' or '_', and not \"reference\"");
     }
     Ok(())

@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::ValueEnum;
 use ufc_harness::compare::Severity;
+use ufc_harness::exit_codes;
 use ufc_harness::expectations::KnownFailures;
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::Party;
 use ufc_harness::report;
 use ufc_harness::run::{self, RunResult, RunSettings};
 use ufc_harness::suite::Suite;
-use ufc_harness::exit_codes;
 
 use super::parties::{self, PartyArgs};
 use super::{color_enabled, parse_now};
@@ -89,7 +89,8 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
     let root = args.suite.clone().unwrap_or_else(ufc_harness::suite::builtin_root);
     let settings = RunSettings { fail_on: args.fail_on.clone() };
     let selection = Selection { filter: args.filter.as_deref(), obfuscated: args.obfuscated };
-    let result = run_suite(&root, selection, &args.parties, args.known_failures.as_deref(), !args.no_strict, now, &settings)?;
+    let result =
+        run_suite(&root, selection, &args.parties, args.known_failures.as_deref(), !args.no_strict, now, &settings)?;
     write_reports(&result, &args)?;
     let stdout = match args.format {
         Format::Text => report::terminal::render(&result, report::terminal::Style::new(color_enabled()), args.verbose),

@@ -225,7 +225,9 @@ impl Finding {
                     });
                     // Eppo's bandit files carry no details; ours may, so a
                     // details-only bandit finding still replays.
-                    if let (Some(details), Some(map)) = (oracle.and_then(|r| r.details.clone()), subject.as_object_mut()) {
+                    if let (Some(details), Some(map)) =
+                        (oracle.and_then(|r| r.details.clone()), subject.as_object_mut())
+                    {
                         map.insert("evaluationDetails".into(), details);
                     }
                     (json!({"flag": case.flag, "defaultValue": case.default_value}), subject)
@@ -252,7 +254,9 @@ impl Finding {
         groups
             .into_iter()
             .enumerate()
-            .map(|(i, (_, file))| (if i == 0 { format!("{slug}.json") } else { format!("{slug}-{}.json", i + 1) }, file))
+            .map(|(i, (_, file))| {
+                (if i == 0 { format!("{slug}.json") } else { format!("{slug}-{}.json", i + 1) }, file)
+            })
             .collect()
     }
 }
@@ -378,7 +382,12 @@ pub fn summary_markdown(report: &FuzzReport) -> String {
     if !report.party_failures.is_empty() {
         md.push_str("\n## Batches a party sat out\n\n| party | batch | why |\n|---|---:|---|\n");
         for failure in &report.party_failures {
-            md.push_str(&format!("| {} | {} | {} |\n", failure.party, failure.batch, failure.message.replace('|', "\\|")));
+            md.push_str(&format!(
+                "| {} | {} | {} |\n",
+                failure.party,
+                failure.batch,
+                failure.message.replace('|', "\\|")
+            ));
         }
     }
     md

@@ -351,7 +351,8 @@ fn without_unused_variations(flag: &Value) -> Option<Value> {
     if variations.iter().all(|(k, v)| used(k, v)) {
         return None;
     }
-    let kept: Map<String, Value> = variations.iter().filter(|(k, v)| used(k, v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let kept: Map<String, Value> =
+        variations.iter().filter(|(k, v)| used(k, v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     Some(with_value(flag, "/variations", Value::Object(kept)))
 }
 
@@ -625,7 +626,9 @@ mod tests {
         assert!(all.iter().any(|(c, _)| flag(c)["variationType"] == "STRING"));
         assert!(all.iter().any(|(c, _)| flag(c)["variations"].get("b").is_none()));
         assert!(all.iter().any(|(c, _)| flag(c)["allocations"][1]["doLog"] == true));
-        assert!(all.iter().any(|(c, _)| flag(c)["allocations"][0]["rules"][0]["conditions"][0]["value"] == json!(["2"])));
+        assert!(all
+            .iter()
+            .any(|(c, _)| flag(c)["allocations"][0]["rules"][0]["conditions"][0]["value"] == json!(["2"])));
         assert!(all.iter().any(|(c, t)| match &c.cases[*t] {
             CaseInput::Flag(f) => f.subject_attributes.get("n") == Some(&json!(0)),
             CaseInput::Bandit(_) => false,

@@ -362,8 +362,10 @@ pub(crate) fn ask(parties: &mut [Box<dyn Party>], scenario: &Scenario, ids: &[St
     let Some((first, rest)) = parties.split_first_mut() else { return Vec::new() };
     let (config, wire, obfuscated) = (&config, &wire[..], scenario.obfuscated);
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            rest.iter_mut().map(|party| scope.spawn(move || ask_one(party.as_mut(), config, wire, obfuscated))).collect();
+        let handles: Vec<_> = rest
+            .iter_mut()
+            .map(|party| scope.spawn(move || ask_one(party.as_mut(), config, wire, obfuscated)))
+            .collect();
         let mut runs = vec![ask_one(first.as_mut(), config, wire, obfuscated)];
         for handle in handles {
             runs.push(handle.join().unwrap_or_else(|_| PartyRun {
@@ -421,7 +423,12 @@ fn ask_one(party: &mut dyn Party, config: &ConfigSet, wire: &[WireCase<'_>], obf
 
 /// The disagreement on case `index`, if the first party (the reference)
 /// answered it and some other party answered differently.
-pub(crate) fn disagreement_at(infos: &[PartyInfo], scenario: &Scenario, runs: &[PartyRun], index: usize) -> Option<Disagreement> {
+pub(crate) fn disagreement_at(
+    infos: &[PartyInfo],
+    scenario: &Scenario,
+    runs: &[PartyRun],
+    index: usize,
+) -> Option<Disagreement> {
     let input = scenario.cases.get(index)?;
     let names: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
     let observations: Vec<Option<Observation<'_>>> = runs
@@ -481,10 +488,16 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         for ((run, stats), info) in runs.iter().zip(&mut report.throughput).zip(&infos) {
             stats.busy += run.busy;
             match &run.answer {
-                PartyAnswer::Answered(results) => stats.cases += results.iter().flatten().filter(|r| !r.fault).count() as u64,
+                PartyAnswer::Answered(results) => {
+                    stats.cases += results.iter().flatten().filter(|r| !r.fault).count() as u64
+                }
                 PartyAnswer::Failed(message) => {
                     if report.party_failures.len() < MAX_PARTY_FAILURES {
-                        report.party_failures.push(PartyFailure { party: info.name.clone(), batch, message: message.clone() });
+                        report.party_failures.push(PartyFailure {
+                            party: info.name.clone(),
+                            batch,
+                            message: message.clone(),
+                        });
                     }
                 }
             }

@@ -167,7 +167,8 @@ impl Signature {
 
     /// `value | reference+python vs node | op:ONE_OF, attr:number-exotic`.
     pub fn text(&self) -> String {
-        let features = if self.features.is_empty() { "no particular feature".to_owned() } else { self.features.join(", ") };
+        let features =
+            if self.features.is_empty() { "no particular feature".to_owned() } else { self.features.join(", ") };
         format!("{} | {} | {}", self.field.as_str(), classes_text(&self.classes), features)
     }
 
@@ -385,7 +386,8 @@ fn flag_features(flag: &Value, input: &CaseInput, attributes: &Map<String, Value
         .filter_map(|s| s.get("variationKey").and_then(Value::as_str))
         .collect();
     for key in &served {
-        let by_field = variations.and_then(|v| v.values().find(|var| var.get("key").and_then(Value::as_str) == Some(key)));
+        let by_field =
+            variations.and_then(|v| v.values().find(|var| var.get("key").and_then(Value::as_str) == Some(key)));
         let by_map_key = variations.and_then(|v| v.get(*key));
         match (by_field, by_map_key) {
             (None, None) => {
@@ -423,7 +425,8 @@ fn flag_features(flag: &Value, input: &CaseInput, attributes: &Map<String, Value
         }
         match allocation.get("rules") {
             Some(Value::Array(rules)) => {
-                for condition in rules.iter().flat_map(|r| r.get("conditions").and_then(Value::as_array).into_iter().flatten())
+                for condition in
+                    rules.iter().flat_map(|r| r.get("conditions").and_then(Value::as_array).into_iter().flatten())
                 {
                     condition_features(condition, out);
                     if let Some(attribute) = condition.get("attribute").and_then(Value::as_str) {
@@ -525,7 +528,11 @@ fn condition_features(condition: &Value, out: &mut BTreeSet<String>) {
                 if items.iter().any(|i| !i.is_string()) {
                     out.insert("one-of:non-string".into());
                 }
-                if items.iter().filter_map(Value::as_str).any(|s| !s.trim().is_empty() && s.trim().parse::<f64>().is_ok()) {
+                if items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|s| !s.trim().is_empty() && s.trim().parse::<f64>().is_ok())
+                {
                     out.insert("one-of:number-like".into());
                 }
             }
@@ -642,8 +649,7 @@ fn bandit_features(scenario: &Scenario, case: &crate::protocol::BanditCase, out:
     if keys.iter().any(|k| !k.is_ascii()) {
         out.insert("bandit:non-ascii-action-key".into());
     }
-    let contexts =
-        std::iter::once(&case.subject_attributes).chain(case.actions.iter().map(|a| &a.attributes));
+    let contexts = std::iter::once(&case.subject_attributes).chain(case.actions.iter().map(|a| &a.attributes));
     for context in contexts {
         if context.numeric_attributes.values().any(|v| !v.is_number()) {
             out.insert("bandit:numeric-not-a-number".into());
@@ -698,8 +704,11 @@ mod tests {
         let one = CaseResult { value: Some(json!(1)), ..CaseResult::default() };
         let one_float = CaseResult { value: Some(json!(1.0)), ..CaseResult::default() };
         let one_string = CaseResult { value: Some(json!("1")), ..CaseResult::default() };
-        let observations =
-            [Some(observe(&all, &input, &one)), Some(observe(&all, &input, &one_float)), Some(observe(&all, &input, &one_string))];
+        let observations = [
+            Some(observe(&all, &input, &one)),
+            Some(observe(&all, &input, &one_float)),
+            Some(observe(&all, &input, &one_string)),
+        ];
         let d = disagreement(&["r", "x", "y"], &observations).expect("a disagreement");
         assert_eq!(d.classes, vec![vec!["r".to_owned(), "x".to_owned()], vec!["y".to_owned()]]);
         assert_eq!(d.fields, vec![Field::Value]);
@@ -719,7 +728,11 @@ mod tests {
         let plain = CaseResult { value: Some(json!(1)), ..CaseResult::default() };
         let observations = [Some(observe(&full, &input, &reference)), Some(observe(&bare, &input, &plain))];
         assert_eq!(disagreement(&["r", "b"], &observations), None);
-        let other = CaseResult { value: Some(json!(1)), details: Some(json!({"flagEvaluationCode": "ASSIGNMENT_ERROR"})), ..CaseResult::default() };
+        let other = CaseResult {
+            value: Some(json!(1)),
+            details: Some(json!({"flagEvaluationCode": "ASSIGNMENT_ERROR"})),
+            ..CaseResult::default()
+        };
         let observations = [Some(observe(&full, &input, &reference)), Some(observe(&full, &input, &other))];
         let d = disagreement(&["r", "o"], &observations).expect("a disagreement");
         assert_eq!(d.fields, vec![Field::DetailsCode, Field::AssignmentEvent]);
@@ -740,12 +753,23 @@ mod tests {
         let slug = s.slug();
         assert!(slug.starts_with("value--reference_python-vs-node--op-one_of--attr-number-exotic--"), "{slug}");
         let many = Signature {
-            features: ["attr:number", "attr:number-exotic", "attr:string", "one-of:number-like", "doLog:absent", "op:ONE_OF"]
-                .map(String::from)
-                .to_vec(),
+            features: [
+                "attr:number",
+                "attr:number-exotic",
+                "attr:string",
+                "one-of:number-like",
+                "doLog:absent",
+                "op:ONE_OF",
+            ]
+            .map(String::from)
+            .to_vec(),
             ..s.clone()
         };
-        assert!(many.slug().starts_with("value--reference_python-vs-node--op-one_of--attr-number-exotic--"), "{}", many.slug());
+        assert!(
+            many.slug().starts_with("value--reference_python-vs-node--op-one_of--attr-number-exotic--"),
+            "{}",
+            many.slug()
+        );
         assert!(many.slug().len() <= 110, "{}", many.slug());
         assert!(slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'), "{slug}");
         let other = Signature { features: vec!["op:ONE_OF".into()], ..s.clone() };

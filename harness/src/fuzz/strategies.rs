@@ -248,8 +248,21 @@ fn regex_pattern() -> BoxedStrategy<Value> {
 
 fn comparison_value() -> BoxedStrategy<Value> {
     const STRINGS: &[&str] = &[
-        "10", "1e3", "-0", "0.1", "inf", "1.2.3", "1.0.0", "1.0.0+build", "1.0.0-alpha", "v1.2.3", "2.0.0", "1.10.0",
-        " 5", "0x10", "abc",
+        "10",
+        "1e3",
+        "-0",
+        "0.1",
+        "inf",
+        "1.2.3",
+        "1.0.0",
+        "1.0.0+build",
+        "1.0.0-alpha",
+        "v1.2.3",
+        "2.0.0",
+        "1.10.0",
+        " 5",
+        "0x10",
+        "abc",
     ];
     prop_oneof![
         1 => adversarial_number(),
@@ -280,9 +293,7 @@ fn is_null_value() -> BoxedStrategy<Value> {
 /// One condition `{attribute, operator, value}` with every operator.
 pub fn condition() -> BoxedStrategy<Value> {
     let attribute = || select(ATTRIBUTE_NAMES);
-    let make = |(attribute, operator, value): (&str, &str, Value)| {
-        json!({"attribute": attribute, "operator": operator, "value": value})
-    };
+    let make = |(attribute, operator, value): (&str, &str, Value)| json!({"attribute": attribute, "operator": operator, "value": value});
     prop_oneof![
         3 => (attribute(), select(&["MATCHES", "NOT_MATCHES"][..]), regex_pattern()).prop_map(make),
         3 => (attribute(), select(&["GT", "GTE", "LT", "LTE"][..]), comparison_value()).prop_map(make),
@@ -355,8 +366,9 @@ fn shard(total_shards: u32) -> BoxedStrategy<Value> {
 fn extra_logging() -> BoxedStrategy<Option<Value>> {
     prop::option::weighted(
         0.2,
-        prop::collection::vec((select(EXTRA_LOGGING_KEYS), select(EXTRA_LOGGING_VALUES)), 1..=2)
-            .prop_map(|entries| Value::Object(entries.into_iter().map(|(k, v)| (k.to_owned(), Value::from(v))).collect())),
+        prop::collection::vec((select(EXTRA_LOGGING_KEYS), select(EXTRA_LOGGING_VALUES)), 1..=2).prop_map(|entries| {
+            Value::Object(entries.into_iter().map(|(k, v)| (k.to_owned(), Value::from(v))).collect())
+        }),
     )
     .boxed()
 }
@@ -854,7 +866,10 @@ fn context_attributes() -> BoxedStrategy<ContextAttributes> {
 fn actions() -> BoxedStrategy<Vec<ActionInput>> {
     prop::collection::vec((select(ACTION_KEYS), context_attributes()), 0..=4)
         .prop_map(|actions| {
-            actions.into_iter().map(|(key, attributes)| ActionInput { action_key: key.to_owned(), attributes }).collect()
+            actions
+                .into_iter()
+                .map(|(key, attributes)| ActionInput { action_key: key.to_owned(), attributes })
+                .collect()
         })
         .boxed()
 }
@@ -990,7 +1005,12 @@ fn bandit_scenario_from(
         .collect();
     let mut flags = Map::new();
     flags.insert(flag_key.to_owned(), flag);
-    Scenario { flags: configuration_document(flags, Some(links)), bandit_models: Some(models_document), cases, obfuscated: false }
+    Scenario {
+        flags: configuration_document(flags, Some(links)),
+        bandit_models: Some(models_document),
+        cases,
+        obfuscated: false,
+    }
 }
 
 /// Scores for the weight properties: 1–8 of them, with ties.
@@ -1086,8 +1106,9 @@ fn partitioned_flag_from(
             json!({"variationKey": format!("s{i}"), "shards": shards})
         })
         .collect();
-    let variations: Map<String, Value> =
-        (0..split_count).map(|i| (format!("s{i}"), json!({"key": format!("s{i}"), "value": format!("s{i}")}))).collect();
+    let variations: Map<String, Value> = (0..split_count)
+        .map(|i| (format!("s{i}"), json!({"key": format!("s{i}"), "value": format!("s{i}")})))
+        .collect();
     let mut allocation = json!({"key": "partition", "splits": splits, "doLog": true});
     if let Some(map) = allocation.as_object_mut() {
         if with_rule {

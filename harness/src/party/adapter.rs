@@ -45,7 +45,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{ConfigSet, Party, PartyInfo};
-use crate::protocol::{capability, BenchRequest, CaseResult, PrecomputeSubject, Request, Response, SdkInfo, WireCase, PROTOCOL_VERSION};
+use crate::protocol::{
+    capability, BenchRequest, CaseResult, PrecomputeSubject, Request, Response, SdkInfo, WireCase, PROTOCOL_VERSION,
+};
 
 /// How long a process that closed its stdout gets to exit before it is
 /// reported as "closed its stdout" rather than with its exit status.
@@ -151,7 +153,9 @@ impl AdapterError {
     /// tail attached some other way.
     fn without_stderr_tail(mut self) -> AdapterError {
         match &mut self {
-            AdapterError::Handshake { stderr_tail, .. } | AdapterError::ProtocolMismatch { stderr_tail, .. } => *stderr_tail = None,
+            AdapterError::Handshake { stderr_tail, .. } | AdapterError::ProtocolMismatch { stderr_tail, .. } => {
+                *stderr_tail = None
+            }
             AdapterError::EmptyCommand { .. } | AdapterError::Spawn { .. } => {}
         }
         self
@@ -236,9 +240,16 @@ struct AdapterProcess {
 }
 
 impl AdapterProcess {
-    fn start(name: &str, command: &[String], options: &AdapterOptions, tail: &SharedTail) -> Result<AdapterProcess, AdapterError> {
-        let (program, args) = command.split_first().ok_or_else(|| AdapterError::EmptyCommand { name: name.to_owned() })?;
-        let spawn_error = |source: io::Error| AdapterError::Spawn { name: name.to_owned(), program: program.clone(), source };
+    fn start(
+        name: &str,
+        command: &[String],
+        options: &AdapterOptions,
+        tail: &SharedTail,
+    ) -> Result<AdapterProcess, AdapterError> {
+        let (program, args) =
+            command.split_first().ok_or_else(|| AdapterError::EmptyCommand { name: name.to_owned() })?;
+        let spawn_error =
+            |source: io::Error| AdapterError::Spawn { name: name.to_owned(), program: program.clone(), source };
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
@@ -530,7 +541,10 @@ fn match_results(cases: &[WireCase<'_>], results: Vec<CaseResult>) -> Vec<CaseRe
             by_id.get_mut(case.case_id.as_ref()).and_then(VecDeque::pop_front).unwrap_or_else(|| {
                 CaseResult::fault(
                     &case.case_id,
-                    format!("the adapter returned no result for this case ({answered} results for {} cases)", cases.len()),
+                    format!(
+                        "the adapter returned no result for this case ({answered} results for {} cases)",
+                        cases.len()
+                    ),
                 )
             })
         })
@@ -620,7 +634,8 @@ impl AdapterParty {
             }
             Err(err) => Answer::Malformed(err),
         };
-        let version_problem = |response: &Response| response.ok || response.protocol.is_some_and(|p| p != PROTOCOL_VERSION);
+        let version_problem =
+            |response: &Response| response.ok || response.protocol.is_some_and(|p| p != PROTOCOL_VERSION);
         let reason = match answer {
             Answer::Response(response) if response.ok && response.protocol == Some(PROTOCOL_VERSION) => {
                 return Ok((process, *response));
@@ -750,7 +765,10 @@ impl Party for AdapterParty {
         let wire = || {
             cases
                 .iter()
-                .map(|c| WireCase { case_id: c.case_id.as_ref().into(), input: std::borrow::Cow::Borrowed(c.input.as_ref()) })
+                .map(|c| WireCase {
+                    case_id: c.case_id.as_ref().into(),
+                    input: std::borrow::Cow::Borrowed(c.input.as_ref()),
+                })
                 .collect()
         };
         match self.request(|id| Request::Evaluate { id, cases: wire() }, self.options.request_timeout) {
@@ -793,7 +811,9 @@ impl Party for AdapterParty {
         }
         match response.configuration {
             // JSON text, as SDKs hand it out: parsed here.
-            Some(Value::String(text)) => serde_json::from_str(&text).map_err(|e| format!("the precomputed configuration is not JSON: {e}")),
+            Some(Value::String(text)) => {
+                serde_json::from_str(&text).map_err(|e| format!("the precomputed configuration is not JSON: {e}"))
+            }
             Some(document) => Ok(document),
             None => Err("the adapter's precompute answer has no configuration".to_owned()),
         }
@@ -841,15 +861,22 @@ mod tests {
         let cases = [case("a"), case("b"), case("c")];
         let results = match_results(&cases, vec![answered("c"), answered("x"), answered("a")]);
         assert_eq!(results[0], answered("a"));
-        assert!(results[1].error.as_deref().is_some_and(|e| e.contains("no result") && e.contains("3 results for 3 cases")));
+        assert!(results[1]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no result") && e.contains("3 results for 3 cases")));
         assert_eq!(results[2], answered("c"));
     }
 
     #[test]
     fn lines_are_judged_by_shape_and_id() {
-        assert!(matches!(classify("hello there", 4), Answer::Fault(m) if m == "adapter wrote a non-protocol line: hello there"));
+        assert!(
+            matches!(classify("hello there", 4), Answer::Fault(m) if m == "adapter wrote a non-protocol line: hello there")
+        );
         assert!(matches!(classify("[1, 2]", 4), Answer::Fault(m) if m.contains("non-protocol")));
-        assert!(matches!(classify(r#"{"id": 7, "ok": true}"#, 5), Answer::Fault(m) if m == "answer has id 7, expected 5"));
+        assert!(
+            matches!(classify(r#"{"id": 7, "ok": true}"#, 5), Answer::Fault(m) if m == "answer has id 7, expected 5")
+        );
         assert!(matches!(classify(r#"{"ok": true}"#, 5), Answer::Fault(m) if m.starts_with("answer has no id")));
         assert!(matches!(classify(r#"{"id": 5, "ok": "yes"}"#, 5), Answer::Malformed(_)));
         assert!(matches!(classify(r#"{"id": 5, "ok": true}"#, 5), Answer::Response(r) if r.ok));

@@ -2,10 +2,12 @@
 
 use serde_json::{Map, Value};
 use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, ContextAttributes};
-use ufc_reference::{Attributes, AttributeValue, Configuration, FlagRequest, Timestamp, VariationType};
+use ufc_reference::{AttributeValue, Attributes, Configuration, FlagRequest, Timestamp, VariationType};
 
 use super::{ConfigSet, Party, PartyInfo};
-use crate::protocol::{capability, BanditCase, BenchRequest, CaseInput, CaseResult, FlagCase, SdkInfo, Source, WireCase};
+use crate::protocol::{
+    capability, BanditCase, BenchRequest, CaseInput, CaseResult, FlagCase, SdkInfo, Source, WireCase,
+};
 
 /// The in-process reference party.
 pub struct ReferenceParty {
@@ -36,8 +38,8 @@ impl ReferenceParty {
                     capability::BENCH,
                     capability::OBFUSCATED,
                 ]
-                    .map(String::from)
-                    .to_vec(),
+                .map(String::from)
+                .to_vec(),
             },
             now,
             config: None,
@@ -59,7 +61,10 @@ impl ReferenceParty {
 
     fn evaluate_bandit(&self, case_id: &str, case: &BanditCase) -> CaseResult {
         let Some(default_variation) = case.default_value.as_str() else {
-            return CaseResult::error(case_id, format!("a bandit's defaultValue must be a string, found {}", case.default_value));
+            return CaseResult::error(
+                case_id,
+                format!("a bandit's defaultValue must be a string, found {}", case.default_value),
+            );
         };
         let (flag_attributes, subject) = subject_inputs(&case.subject_attributes);
         let actions = actions_of(&case.actions);
@@ -116,7 +121,10 @@ pub fn actions_of(actions: &[crate::protocol::ActionInput]) -> Vec<Action> {
         .iter()
         .map(|a| Action {
             key: a.action_key.clone(),
-            attributes: ContextAttributes::from_json(&a.attributes.numeric_attributes, &a.attributes.categorical_attributes),
+            attributes: ContextAttributes::from_json(
+                &a.attributes.numeric_attributes,
+                &a.attributes.categorical_attributes,
+            ),
         })
         .collect()
 }
@@ -192,7 +200,9 @@ impl Party for ReferenceParty {
                 let subjects: Vec<(String, Attributes)> = request
                     .subjects
                     .iter()
-                    .map(|s| (s.subject_key.clone(), s.subject_attributes.as_object().map(attributes_of).unwrap_or_default()))
+                    .map(|s| {
+                        (s.subject_key.clone(), s.subject_attributes.as_object().map(attributes_of).unwrap_or_default())
+                    })
                     .collect();
                 let details = request.mode == "details";
                 start = std::time::Instant::now();

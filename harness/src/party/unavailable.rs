@@ -36,7 +36,10 @@ impl Party for UnavailableParty {
     }
 
     fn evaluate(&mut self, cases: &[WireCase<'_>]) -> Vec<CaseResult> {
-        cases.iter().map(|c| CaseResult::fault(&c.case_id, format!("the adapter did not start: {}", self.reason))).collect()
+        cases
+            .iter()
+            .map(|c| CaseResult::fault(&c.case_id, format!("the adapter did not start: {}", self.reason)))
+            .collect()
     }
 
     fn bench(&mut self, _: &BenchRequest) -> Result<u64, String> {

@@ -17,8 +17,14 @@ pub fn render(result: &RunResult) -> String {
     out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>UFC cross-SDK matrix</title>\n<style>\n");
     out.push_str("body{font-family:system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top;font-size:13px}");
     out.push_str(".passed{background:#e6f4ea}.failed,.errored,.unexpected-pass{background:#fce8e6}.known-failure{background:#fef7e0}.skipped{background:#f1f3f4;color:#666}.minor{background:#f3f9e6}");
-    out.push_str("pre{white-space:pre-wrap;max-width:60em;font-size:12px}summary{cursor:pointer}\n</style></head><body>\n");
-    let _ = writeln!(out, "<h1>UFC cross-SDK matrix</h1><p>Suite <code>{}</code></p>", escape(&result.suite.display().to_string()));
+    out.push_str(
+        "pre{white-space:pre-wrap;max-width:60em;font-size:12px}summary{cursor:pointer}\n</style></head><body>\n",
+    );
+    let _ = writeln!(
+        out,
+        "<h1>UFC cross-SDK matrix</h1><p>Suite <code>{}</code></p>",
+        escape(&result.suite.display().to_string())
+    );
     out.push_str("<table><tr><th>party</th><th>SDK</th><th>passed</th><th>failed</th><th>errored</th><th>skipped</th><th>known</th><th>unexpected passes</th></tr>\n");
     for p in &result.parties {
         let s = result.party_summary(&p.name);
@@ -28,7 +34,12 @@ pub fn render(result: &RunResult) -> String {
             escape(&p.name),
             escape(p.sdk.package.as_deref().unwrap_or(&p.sdk.name)),
             escape(&p.sdk.version),
-            s.passed, s.failed, s.errored, s.skipped, s.known_failures, s.unexpected_passes
+            s.passed,
+            s.failed,
+            s.errored,
+            s.skipped,
+            s.known_failures,
+            s.unexpected_passes
         );
     }
     out.push_str("</table><h2>Cases</h2><table><tr><th>case</th>");

@@ -32,11 +32,8 @@ pub fn render(result: &RunResult) -> Value {
             value
         })
         .collect();
-    let load_errors: Vec<Value> = result
-        .load_errors
-        .iter()
-        .map(|e| json!({"file": e.file, "path": e.path, "message": e.message}))
-        .collect();
+    let load_errors: Vec<Value> =
+        result.load_errors.iter().map(|e| json!({"file": e.file, "path": e.path, "message": e.message})).collect();
     json!({
         "reportVersion": super::REPORT_VERSION,
         "tool": {"name": "ufc-harness", "version": env!("CARGO_PKG_VERSION")},

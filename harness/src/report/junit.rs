@@ -59,7 +59,14 @@ pub fn render(result: &RunResult) -> String {
                 Status::Failed | Status::UnexpectedPass => {
                     let mut text = String::new();
                     for d in &o.differences {
-                        let _ = writeln!(text, "[{}] {}: expected {} got {}", d.severity.as_str(), d.field, d.expected, d.actual);
+                        let _ = writeln!(
+                            text,
+                            "[{}] {}: expected {} got {}",
+                            d.severity.as_str(),
+                            d.field,
+                            d.expected,
+                            d.actual
+                        );
                     }
                     let message = if o.status == Status::UnexpectedPass {
                         "listed as a known failure, but passed".to_owned()
@@ -73,7 +80,9 @@ pub fn render(result: &RunResult) -> String {
                     escape(o.error.as_deref().unwrap_or("error")),
                     escape(o.stderr_tail.as_deref().unwrap_or(""))
                 )),
-                Status::Skipped => Some(format!("<skipped message=\"{}\"/>", escape(o.skip_reason.as_deref().unwrap_or("")))),
+                Status::Skipped => {
+                    Some(format!("<skipped message=\"{}\"/>", escape(o.skip_reason.as_deref().unwrap_or(""))))
+                }
                 Status::KnownFailure => Some(format!(
                     "<skipped message=\"known failure: {}\"/>",
                     escape(o.known_failure.as_deref().unwrap_or(""))

@@ -52,8 +52,12 @@ fn generic_field(field: &str) -> String {
 pub fn render(result: &RunResult) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# UFC conformance report\n");
-    let _ = writeln!(out, "Suite: `{}`  \nFailing severities: {}\n", result.suite.display(),
-        result.fail_on.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        out,
+        "Suite: `{}`  \nFailing severities: {}\n",
+        result.suite.display(),
+        result.fail_on.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    );
     let _ = writeln!(out, "| party | SDK | passed | failed | errored | skipped | known failures | unexpected passes |");
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
     for p in &result.parties {
@@ -92,16 +96,30 @@ pub fn render(result: &RunResult) -> String {
             let _ = writeln!(out, "{reason}\n");
         }
         for o in outcomes.iter().take(12) {
-            let first = o.differences.iter().find(|d| d.severity != crate::compare::Severity::Minor).or(o.differences.first()).map(|d| {
-                format!("`{}` expected `{}`, got `{}`", d.field, super::short(&d.expected, 60), super::short(&d.actual, 60))
-            });
+            let first = o
+                .differences
+                .iter()
+                .find(|d| d.severity != crate::compare::Severity::Minor)
+                .or(o.differences.first())
+                .map(|d| {
+                    format!(
+                        "`{}` expected `{}`, got `{}`",
+                        d.field,
+                        super::short(&d.expected, 60),
+                        super::short(&d.actual, 60)
+                    )
+                });
             let _ = writeln!(
                 out,
                 "- `{}` [{}] {}{}",
                 o.case_id,
                 o.party,
                 o.status.as_str(),
-                first.map(|f| format!(": {f}")).unwrap_or_else(|| o.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())
+                first.map(|f| format!(": {f}")).unwrap_or_else(|| o
+                    .error
+                    .as_ref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default())
             );
         }
         if outcomes.len() > 12 {
@@ -123,7 +141,12 @@ fn render_minor(out: &mut String, result: &RunResult) {
             let entry = counts.entry((o.party.clone(), generic_field(&d.field))).or_insert((0, String::new()));
             entry.0 += 1;
             if entry.1.is_empty() {
-                entry.1 = format!("`{}`: expected `{}`, got `{}`", o.case_id, super::short(&d.expected, 50), super::short(&d.actual, 50));
+                entry.1 = format!(
+                    "`{}`: expected `{}`, got `{}`",
+                    o.case_id,
+                    super::short(&d.expected, 50),
+                    super::short(&d.actual, 50)
+                );
             }
         }
     }

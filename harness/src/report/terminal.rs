@@ -113,7 +113,13 @@ fn render_case(out: &mut String, outcome: &CaseOutcome, style: Style) {
         Status::KnownFailure => style.yellow("KNOWN"),
         Status::Skipped => style.dim("SKIP"),
     };
-    let _ = writeln!(out, "{status} {} [{}] {}", style.bold(&outcome.case_id), outcome.party, style.dim(&outcome.file.display().to_string()));
+    let _ = writeln!(
+        out,
+        "{status} {} [{}] {}",
+        style.bold(&outcome.case_id),
+        outcome.party,
+        style.dim(&outcome.file.display().to_string())
+    );
     if let Some(error) = &outcome.error {
         let _ = writeln!(out, "    error: {error}");
     }
@@ -139,7 +145,8 @@ fn render_case(out: &mut String, outcome: &CaseOutcome, style: Style) {
 
 fn render_difference(out: &mut String, diff: &Difference, style: Style) {
     let _ = writeln!(out, "    [{}] {}", diff.severity.as_str(), diff.field);
-    let scalar = !diff.expected.is_object() && !diff.expected.is_array() && !diff.actual.is_object() && !diff.actual.is_array();
+    let scalar =
+        !diff.expected.is_object() && !diff.expected.is_array() && !diff.actual.is_object() && !diff.actual.is_array();
     if scalar {
         let _ = writeln!(out, "      {} {}", style.red("-"), style.red(&super::short(&diff.expected, 200)));
         let _ = writeln!(out, "      {} {}", style.green("+"), style.green(&super::short(&diff.actual, 200)));

@@ -279,9 +279,12 @@ impl Adapter {
         self.client()?;
         let flags = self.served.lock().unwrap_or_else(|e| e.into_inner()).flags.clone();
         let metadata = eppo_core::SdkMetadata { name: "rust", version: env!("EPPO_SDK_VERSION") };
-        let ufc = eppo_core::ufc::UniversalFlagConfig::from_json(metadata, flags).map_err(|e| format!("the core cannot read the flags: {e}"))?;
+        let ufc = eppo_core::ufc::UniversalFlagConfig::from_json(metadata, flags)
+            .map_err(|e| format!("the core cannot read the flags: {e}"))?;
         let bandits = match &self.served.lock().unwrap_or_else(|e| e.into_inner()).bandits {
-            Some(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| format!("the core cannot read the bandit models: {e}"))?),
+            Some(bytes) => Some(
+                serde_json::from_slice(bytes).map_err(|e| format!("the core cannot read the bandit models: {e}"))?,
+            ),
             None => None,
         };
         let configuration = eppo_core::Configuration::from_server_response(ufc, bandits);
@@ -289,13 +292,16 @@ impl Adapter {
         let given = req.get("subjectAttributes").cloned().unwrap_or_else(|| json!({}));
         let contextual = given.get("numericAttributes").is_some() || given.get("categoricalAttributes").is_some();
         let context = if contextual {
-            serde_json::from_value::<eppo_core::ContextAttributes>(given).map_err(|e| format!("subjectAttributes: {e}"))?
+            serde_json::from_value::<eppo_core::ContextAttributes>(given)
+                .map_err(|e| format!("subjectAttributes: {e}"))?
         } else {
             eppo_core::ContextAttributes::from((*attributes(Some(&given))?).clone())
         };
-        let actions: std::collections::HashMap<String, std::collections::HashMap<String, eppo_core::ContextAttributes>> =
-            serde_json::from_value(req.get("banditActions").cloned().unwrap_or_else(|| json!({})))
-                .map_err(|e| format!("banditActions: {e}"))?;
+        let actions: std::collections::HashMap<
+            String,
+            std::collections::HashMap<String, eppo_core::ContextAttributes>,
+        > = serde_json::from_value(req.get("banditActions").cloned().unwrap_or_else(|| json!({})))
+            .map_err(|e| format!("banditActions: {e}"))?;
         let actions = actions
             .into_iter()
             .map(|(flag, actions)| (Str::from(flag), actions.into_iter().map(|(key, a)| (Str::from(key), a)).collect()))
@@ -307,7 +313,8 @@ impl Adapter {
             &actions,
             chrono::Utc::now(),
         );
-        let document = serde_json::to_value(&precomputed).map_err(|e| format!("serializing the precomputed configuration: {e}"))?;
+        let document = serde_json::to_value(&precomputed)
+            .map_err(|e| format!("serializing the precomputed configuration: {e}"))?;
         Ok(json!({ "configuration": document }))
     }
 
