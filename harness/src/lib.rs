@@ -4,13 +4,13 @@
 
 pub mod compare;
 pub mod distribution;
-pub mod exit_codes;
 pub mod expectations;
 pub mod fuzz;
 pub mod install;
+pub mod observation;
 pub mod party;
 pub mod precompute;
-pub mod protocol;
 pub mod report;
 pub mod run;
+pub mod session;
 pub mod suite;

@@ -14,10 +14,11 @@ use ufc_reference::config::FlagEntry;
 use ufc_reference::precomputed::PrecomputedConfiguration;
 use ufc_reference::{Attributes, Configuration, FlagEvaluationCode, FlagRequest, Timestamp, TypedValue};
 
-use crate::compare::json_equal;
+use crate::observation::json_equal;
 use crate::party::reference::{actions_of, attributes_of, subject_inputs};
 use crate::party::{ConfigSet, Party};
-use crate::protocol::{capability, ActionInput, CaseInput, ContextAttributes, PrecomputeSubject, Source};
+use ufc_protocol::{ActionInput, Capability, CaseInput, ContextAttributes, Source};
+use crate::party::PrecomputeSubject;
 use crate::suite::Suite;
 
 /// One subject to precompute for.
@@ -169,7 +170,7 @@ fn load_oracle(flags: &std::path::Path, models: Option<&std::path::Path>) -> Res
 /// reference. Groups whose configuration does not load are left out.
 pub fn check(suite: &Suite, party: &mut dyn Party, now: Timestamp) -> PartyPrecompute {
     let mut report = PartyPrecompute { party: party.info().name.clone(), ..PartyPrecompute::default() };
-    if !party.info().can(capability::PRECOMPUTE) {
+    if !party.info().can(&Capability::Precompute) {
         report.skipped = Some(format!("{} does not declare the \"precompute\" capability", report.party));
         return report;
     }

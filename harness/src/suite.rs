@@ -19,7 +19,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::protocol::{ActionInput, BanditCase, CaseInput, ContextAttributes, FlagCase};
+use ufc_protocol::{ActionInput, BanditCase, CaseInput, ContextAttributes, FlagCase, Source, VariationType};
+
+pub use crate::compare::Expected;
+use crate::observation::{Details, Json};
+use crate::party::ConfigSet;
 
 /// A loaded suite.
 #[derive(Debug, Default)]
@@ -63,15 +67,6 @@ pub struct Case {
     pub expected: Expected,
 }
 
-/// A test file's expectations for one subject.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Expected {
-    /// `assignment` (bandits: `{variation, action}`).
-    pub assignment: Value,
-    /// `evaluationDetails`, when the file has them.
-    pub details: Option<Value>,
-}
-
 /// A test file that could not be loaded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}: at {path}: {message}", file.display())]
@@ -98,7 +93,7 @@ pub struct NotASuite(pub PathBuf);
 #[serde(rename_all = "camelCase")]
 struct FlagTestFile {
     flag: String,
-    variation_type: String,
+    variation_type: VariationType,
     default_value: Value,
     subjects: Vec<FlagSubject>,
 }
@@ -178,7 +173,7 @@ impl Suite {
         if suite.groups.is_empty() {
             return Err(NotASuite(root.to_owned()));
         }
-        suite.disambiguate_ids();
+        make_unique(suite.cases.iter_mut().map(|case| &mut case.id));
         Ok(suite)
     }
 
@@ -215,18 +210,6 @@ impl Suite {
         }
     }
 
-    /// Subjects repeated within one file get `#2`, `#3`... so ids stay unique.
-    fn disambiguate_ids(&mut self) {
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for case in &mut self.cases {
-            let count = seen.entry(case.id.clone()).or_insert(0);
-            *count += 1;
-            if *count > 1 {
-                case.id = format!("{}#{count}", case.id);
-            }
-        }
-    }
-
     /// The suite's flag cases run against the obfuscated (CLIENT) twin of
     /// their configuration (`flags-v1-obfuscated.json` beside
     /// `flags-v1.json`, spec section 6), the way client SDKs receive it.
@@ -247,8 +230,8 @@ impl Suite {
             return Err(NoObfuscatedConfiguration(self.root));
         }
         for case in &mut self.cases {
-            if let Some(Value::Object(details)) = &mut case.expected.details {
-                details.remove("matchedRule");
+            if let Some(details) = &mut case.expected.details {
+                details.unstate("matchedRule");
             }
         }
         Ok(self)
@@ -257,6 +240,34 @@ impl Suite {
     /// Keeps only the cases whose id matches the glob.
     pub fn retain_matching(&mut self, glob: &globset::GlobMatcher) {
         self.cases.retain(|case| glob.is_match(&case.id));
+    }
+}
+
+impl Group {
+    /// The configuration this group's cases run against, as parties load it.
+    pub fn config_set(&self) -> ConfigSet {
+        ConfigSet {
+            flags: Source::Path(absolute(&self.flags)),
+            bandit_models: self.bandit_models.as_deref().map(|p| Source::Path(absolute(p))),
+        }
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// Makes ids unique in order: the second `x` becomes `x#2`, the third `x#3`.
+/// Suites use it for subjects repeated within a file, the fuzzer for the
+/// cases of a scenario.
+pub fn make_unique<'a>(ids: impl IntoIterator<Item = &'a mut String>) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for id in ids {
+        let count = seen.entry(id.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            *id = format!("{id}#{count}");
+        }
     }
 }
 
@@ -286,10 +297,11 @@ fn parse<T: serde::de::DeserializeOwned>(file: &Path, value: &Value, what: &str)
 fn load_flag_file(file: &Path) -> Result<Loaded, LoadError> {
     let value = read_json(file)?;
     let test: FlagTestFile = parse(file, &value, "a flag test file: {flag, variationType, defaultValue, subjects}")?;
-    Ok(test
-        .subjects
+    test.subjects
         .into_iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(index, s)| {
+            let expected = expected(file, index, s.assignment, s.evaluation_details)?;
             let input = CaseInput::Flag(FlagCase {
                 flag: test.flag.clone(),
                 variation_type: test.variation_type.clone(),
@@ -297,18 +309,30 @@ fn load_flag_file(file: &Path) -> Result<Loaded, LoadError> {
                 subject_key: s.subject_key.clone(),
                 subject_attributes: s.subject_attributes,
             });
-            (s.subject_key, input, Expected { assignment: s.assignment, details: s.evaluation_details })
+            Ok((s.subject_key, input, expected))
         })
-        .collect())
+        .collect()
+}
+
+/// A subject's expectations, read into the types answers are read into.
+fn expected(file: &Path, index: usize, assignment: Value, details: Option<Value>) -> Result<Expected, LoadError> {
+    let details = match details {
+        None | Some(Value::Null) => None,
+        Some(details) => Some(Details::from_json(&details, &format!("$.subjects[{index}].evaluationDetails")).map_err(
+            |err| LoadError { file: file.to_owned(), path: err.path, message: format!("expected {}, found {}", err.expected, err.found) },
+        )?),
+    };
+    Ok(Expected { value: Json(assignment), details })
 }
 
 fn load_bandit_file(file: &Path) -> Result<Loaded, LoadError> {
     let value = read_json(file)?;
     let test: BanditTestFile = parse(file, &value, "a bandit test file: {flag, defaultValue, subjects}")?;
-    Ok(test
-        .subjects
+    test.subjects
         .into_iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(index, s)| {
+            let expected = expected(file, index, s.assignment, s.evaluation_details)?;
             let input = CaseInput::Bandit(BanditCase {
                 flag: test.flag.clone(),
                 default_value: test.default_value.clone(),
@@ -316,9 +340,9 @@ fn load_bandit_file(file: &Path) -> Result<Loaded, LoadError> {
                 subject_attributes: s.subject_attributes,
                 actions: s.actions,
             });
-            (s.subject_key, input, Expected { assignment: s.assignment, details: s.evaluation_details })
+            Ok((s.subject_key, input, expected))
         })
-        .collect())
+        .collect()
 }
 
 /// `flags-v1.json` → `flags-v1-obfuscated.json`.

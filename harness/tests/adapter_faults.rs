@@ -18,8 +18,8 @@ use tempfile::TempDir;
 use ufc_harness::compare::Severity;
 use ufc_harness::party::adapter::{AdapterError, AdapterOptions, AdapterParty};
 use ufc_harness::party::reference::ReferenceParty;
-use ufc_harness::party::{ConfigSet, Party};
-use ufc_harness::protocol::{BenchRequest, BenchSubject, Source, WireCase};
+use ufc_harness::party::{ConfigSet, Party, Question};
+use ufc_protocol::{BenchMode, BenchRequest, BenchSubject, Capability, Source, VariationType};
 use ufc_harness::run::{run, CaseOutcome, RunResult, RunSettings, Status};
 use ufc_harness::suite::Suite;
 
@@ -209,7 +209,7 @@ fn a_well_behaved_adapter_passes_everything() {
     let result = run_fake(&fixture, &[], options());
     let info = result.parties.iter().find(|p| p.name == FAKE).expect("the fake is a party");
     assert_eq!(info.sdk.name, "fake");
-    assert!(info.can("assign") && info.can("details") && info.can("events"));
+    assert!(info.can(&Capability::Assign) && info.can(&Capability::Details) && info.can(&Capability::Events));
     assert_batches(&result, [Status::Passed; 3]);
 }
 
@@ -367,9 +367,9 @@ fn bench_returns_the_adapters_elapsed_time() {
     let mut fake = spawn_fake(&[], options()).expect("the fake adapter starts");
     fake.configure(&fixture.config()).expect("the configuration loads");
     let request = BenchRequest {
-        mode: "assign".into(),
+        mode: BenchMode::Assign,
         flag: "greeting".into(),
-        variation_type: "STRING".into(),
+        variation_type: VariationType::String,
         default_value: json!("no greeting"),
         subjects: vec![BenchSubject { subject_key: "alice".into(), subject_attributes: json!({"country": "US"}) }],
         actions: Vec::new(),
@@ -394,9 +394,8 @@ fn a_timed_out_adapter_is_killed_and_reaped() {
     fake.configure(&fixture.config()).expect("the configuration loads");
     let pid = fake.pid().expect("a process is running");
     let case = &fixture.suite.cases[0];
-    let results =
-        fake.evaluate(&[WireCase { case_id: case.id.as_str().into(), input: std::borrow::Cow::Borrowed(&case.input) }]);
-    assert_eq!(results[0].error.as_deref(), Some("no answer within 300ms"));
+    let results = fake.evaluate(&[Question { id: &case.id, input: &case.input }]);
+    assert_eq!(results[0].as_ref().err().map(|lost| lost.message.as_str()), Some("no answer within 300ms"));
     assert_eq!(fake.pid(), None, "no process until the next request");
     assert!(process_is_gone(pid), "process {pid} is still there (a zombie?)");
 }

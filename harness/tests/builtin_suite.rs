@@ -14,8 +14,8 @@ use std::sync::Arc;
 use libtest_mimic::{Arguments, Failed, Trial};
 use ufc_harness::compare::{compare, Scope};
 use ufc_harness::party::reference::ReferenceParty;
-use ufc_harness::party::{ConfigSet, Party};
-use ufc_harness::protocol::{Source, WireCase};
+use ufc_harness::observation::Answer;
+use ufc_harness::party::{Party, Question};
 use ufc_harness::suite::{Case, Suite};
 
 fn main() {
@@ -49,11 +49,7 @@ fn trials_for(suite: Suite, prefix: &str) -> Vec<Trial> {
         .enumerate()
         .map(|(index, group)| {
             let mut party = ReferenceParty::new(chrono::Utc::now());
-            let config = ConfigSet {
-                flags: Source::Path(group.flags.clone()),
-                bandit_models: group.bandit_models.clone().map(Source::Path),
-            };
-            party.configure(&config).unwrap_or_else(|err| panic!("group {}: {err}", group.name));
+            party.configure(&group.config_set()).unwrap_or_else(|err| panic!("group {}: {err}", group.name));
             (index, Arc::new(std::sync::Mutex::new(party)))
         })
         .collect();
@@ -69,11 +65,11 @@ fn trials_for(suite: Suite, prefix: &str) -> Vec<Trial> {
 
 fn check(case: &Case, party: &std::sync::Mutex<ReferenceParty>) -> Result<(), Failed> {
     let mut party = party.lock().map_err(|_| "a previous case panicked")?;
-    let wire = WireCase { case_id: case.id.as_str().into(), input: std::borrow::Cow::Borrowed(&case.input) };
-    let result = party.evaluate(&[wire]).pop().ok_or("no result")?;
-    if let Some(error) = result.error {
-        return Err(error.into());
-    }
+    let reply = party.evaluate(&[Question { id: &case.id, input: &case.input }]).pop().ok_or("no result")?;
+    let result = match reply.map_err(|lost| lost.message)? {
+        Answer::Observed(observation) => observation,
+        Answer::Raised(error) => return Err(error.into()),
+    };
     let diffs = compare(&case.expected, &result, None, Scope { details: true, ..Scope::default() });
     if diffs.is_empty() {
         return Ok(());
@@ -81,7 +77,7 @@ fn check(case: &Case, party: &std::sync::Mutex<ReferenceParty>) -> Result<(), Fa
     let mut message = format!("{} differs ({})\n", diffs[0].field, case.file.display());
     for d in &diffs {
         message.push_str(&format!("[{}] {}\n", d.severity.as_str(), d.field));
-        message.push_str(&ufc_harness::report::json_diff(&d.expected, &d.actual));
+        message.push_str(&ufc_harness::report::json_diff(&d.expected.0, &d.actual.0));
     }
     Err(message.into())
 }

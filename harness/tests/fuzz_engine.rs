@@ -9,13 +9,14 @@
 //! The engine must find both, minimize them, classify them apart, and
 //! write suites that replay the disagreement through the runner.
 
-use std::borrow::Cow;
+use std::time::Duration;
 
 use serde_json::Value;
 use ufc_harness::fuzz::{fuzz, scenario_for_batch, write_findings, Budget, Field, Finding, FuzzOptions, FuzzReport};
 use ufc_harness::party::reference::ReferenceParty;
-use ufc_harness::party::{ConfigSet, Party, PartyInfo};
-use ufc_harness::protocol::{BenchRequest, CaseInput, CaseResult, Source, WireCase};
+use ufc_harness::observation::Answer;
+use ufc_harness::party::{ConfigSet, Party, PartyError, PartyInfo, Question, Reply};
+use ufc_protocol::{BenchRequest, Capabilities, Capability, CaseInput, Source};
 use ufc_harness::run::{self, RunSettings, Status};
 use ufc_harness::suite::Suite;
 use ufc_reference::Timestamp;
@@ -98,7 +99,7 @@ impl Party for JsHabits {
         &self.info
     }
 
-    fn configure(&mut self, config: &ConfigSet) -> Result<(), String> {
+    fn configure(&mut self, config: &ConfigSet) -> Result<(), PartyError> {
         self.document = match &config.flags {
             Source::Inline(document) => document.clone(),
             Source::Path(path) => {
@@ -108,11 +109,11 @@ impl Party for JsHabits {
         self.inner.configure(config)
     }
 
-    fn evaluate(&mut self, cases: &[WireCase<'_>]) -> Vec<CaseResult> {
-        let rewritten: Vec<WireCase<'_>> = cases
+    fn evaluate(&mut self, cases: &[Question<'_>]) -> Vec<Reply> {
+        let inputs: Vec<CaseInput> = cases
             .iter()
             .map(|case| {
-                let mut input = case.input.as_ref().clone();
+                let mut input = case.input.clone();
                 if let CaseInput::Flag(flag) = &mut input {
                     for value in flag.subject_attributes.values_mut() {
                         if let Some(n) = value.as_f64().filter(|_| value.is_number()) {
@@ -122,19 +123,20 @@ impl Party for JsHabits {
                         }
                     }
                 }
-                WireCase { case_id: case.case_id.clone(), input: Cow::Owned(input) }
+                input
             })
             .collect();
+        let rewritten: Vec<Question<'_>> =
+            cases.iter().zip(&inputs).map(|(case, input)| Question { id: case.id, input }).collect();
         let mut results = self.inner.evaluate(&rewritten);
         for (result, case) in results.iter_mut().zip(cases) {
-            let CaseInput::Flag(flag) = case.input.as_ref() else { continue };
+            let CaseInput::Flag(flag) = case.input else { continue };
+            let Ok(Answer::Observed(result)) = result else { continue };
             let matched = result
                 .details
                 .as_ref()
-                .and_then(|d| d.get("matchedAllocation"))
-                .and_then(|a| a.get("key"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+                .and_then(|d| d.matched_allocation.clone().flatten())
+                .map(|allocation| allocation.key);
             if let Some(allocation) = matched {
                 if !self.allocation_has_do_log(&flag.flag, &allocation) {
                     result.assignment_events.clear();
@@ -144,7 +146,7 @@ impl Party for JsHabits {
         results
     }
 
-    fn bench(&mut self, request: &BenchRequest) -> Result<u64, String> {
+    fn bench(&mut self, request: &BenchRequest) -> Result<Duration, PartyError> {
         self.inner.bench(request)
     }
 }
@@ -293,14 +295,15 @@ impl Party for NoActions {
         &self.info
     }
 
-    fn configure(&mut self, config: &ConfigSet) -> Result<(), String> {
+    fn configure(&mut self, config: &ConfigSet) -> Result<(), PartyError> {
         self.inner.configure(config)
     }
 
-    fn evaluate(&mut self, cases: &[WireCase<'_>]) -> Vec<CaseResult> {
+    fn evaluate(&mut self, cases: &[Question<'_>]) -> Vec<Reply> {
         let mut results = self.inner.evaluate(cases);
         for (result, case) in results.iter_mut().zip(cases) {
-            if let (CaseInput::Bandit(_), Some(Value::Object(value))) = (case.input.as_ref(), result.value.as_mut()) {
+            let Ok(Answer::Observed(result)) = result else { continue };
+            if let (CaseInput::Bandit(_), Value::Object(value)) = (case.input, &mut result.value.0) {
                 value.insert("action".into(), Value::Null);
                 result.bandit_events.clear();
             }
@@ -308,7 +311,7 @@ impl Party for NoActions {
         results
     }
 
-    fn bench(&mut self, request: &BenchRequest) -> Result<u64, String> {
+    fn bench(&mut self, request: &BenchRequest) -> Result<Duration, PartyError> {
         self.inner.bench(request)
     }
 }
@@ -359,7 +362,9 @@ fn a_duration_budget_stops_the_run() {
 /// CLIENT format.
 fn js_renderer(reads_client_format: bool) -> Box<dyn Party> {
     let mut party = JsHabits::new();
-    party.info.capabilities.retain(|c| reads_client_format || c != "obfuscated");
+    party.info.capabilities = Capabilities::new(
+        party.info.capabilities.iter().filter(|c| reads_client_format || **c != Capability::Obfuscated).cloned(),
+    );
     Box::new(party)
 }
 

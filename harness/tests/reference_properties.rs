@@ -10,7 +10,7 @@ use proptest::test_runner::{Config, RngSeed};
 use serde_json::{Map, Value};
 use ufc_harness::distribution::chi_square_p_value;
 use ufc_harness::fuzz::strategies;
-use ufc_harness::protocol::CaseInput;
+use ufc_protocol::CaseInput;
 use ufc_reference::bandit::{self, BanditModels, BanditRequest, ModelData};
 use ufc_reference::{AttributeValue, Attributes, Configuration, FlagRequest, Timestamp, VariationType};
 
@@ -53,12 +53,12 @@ fn evaluate_everything(document: &Value) {
 }
 
 /// The flag requests of a scenario, with their attributes converted.
-fn flag_cases(cases: &[CaseInput]) -> Vec<(&ufc_harness::protocol::FlagCase, Attributes, VariationType)> {
+fn flag_cases(cases: &[CaseInput]) -> Vec<(&ufc_protocol::FlagCase, Attributes, VariationType)> {
     cases
         .iter()
         .filter_map(|case| match case {
             CaseInput::Flag(c) => {
-                Some((c, attributes_of(&c.subject_attributes), VariationType::parse(&c.variation_type)?))
+                Some((c, attributes_of(&c.subject_attributes), VariationType::parse(c.variation_type.as_str())?))
             }
             CaseInput::Bandit(_) => None,
         })

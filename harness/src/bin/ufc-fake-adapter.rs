@@ -20,8 +20,8 @@ use std::time::Duration;
 use clap::Parser;
 use serde_json::{json, Value};
 use ufc_harness::party::reference::ReferenceParty;
-use ufc_harness::party::{ConfigSet, Party};
-use ufc_harness::protocol::{capability, CaseResult, Request, Response, SdkInfo, PROTOCOL_VERSION};
+use ufc_harness::party::{ConfigSet, Party, Question};
+use ufc_protocol::{Capabilities, Capability, CaseResult, Request, Response, SdkInfo, PROTOCOL_VERSION};
 
 /// A fake adapter for the harness's own tests. Misbehaves on request.
 #[derive(Debug, Parser)]
@@ -129,18 +129,14 @@ fn main() {
                         package: Some("ufc-fake-adapter".into()),
                         version: env!("CARGO_PKG_VERSION").into(),
                     }),
-                    capabilities: Some(
-                        [
-                            capability::ASSIGN,
-                            capability::DETAILS,
-                            capability::EVENTS,
-                            capability::BANDITS,
-                            capability::BANDIT_DETAILS,
-                            capability::BENCH,
-                        ]
-                        .map(String::from)
-                        .to_vec(),
-                    ),
+                    capabilities: Some(Capabilities::new([
+                        Capability::Assign,
+                        Capability::Details,
+                        Capability::Events,
+                        Capability::Bandits,
+                        Capability::BanditDetails,
+                        Capability::Bench,
+                    ])),
                     ..Response::default()
                 });
                 if told.exit_early {
@@ -158,7 +154,7 @@ fn main() {
             }
             Request::Configure { id, flags, bandits } => {
                 let outcome = party.configure(&ConfigSet { flags, bandit_models: bandits });
-                answer(&Response { id, ok: outcome.is_ok(), error: outcome.err(), ..Response::default() });
+                answer(&Response { id, ok: outcome.is_ok(), error: outcome.err().map(|e| e.to_string()), ..Response::default() });
             }
             Request::Evaluate { id, cases } => {
                 let count = evaluations;
@@ -187,7 +183,17 @@ fn main() {
                     });
                     continue;
                 }
-                let mut results = party.evaluate(&cases);
+                let questions: Vec<Question<'_>> =
+                    cases.iter().map(|c| Question { id: c.case_id.as_ref(), input: c.input.as_ref() }).collect();
+                let mut results: Vec<CaseResult> = party
+                    .evaluate(&questions)
+                    .into_iter()
+                    .zip(&questions)
+                    .map(|(reply, question)| match reply {
+                        Ok(answer) => answer.to_wire(question.id),
+                        Err(lost) => CaseResult::raised(question.id, lost.message),
+                    })
+                    .collect();
                 if told.wrong_answers {
                     results.iter_mut().for_each(spoil);
                 }
@@ -206,8 +212,8 @@ fn main() {
                     id,
                     ok: outcome.is_ok(),
                     iterations: outcome.is_ok().then_some(bench.iterations),
-                    elapsed_ns: outcome.as_ref().ok().copied(),
-                    error: outcome.err(),
+                    elapsed_ns: outcome.as_ref().ok().map(|elapsed| elapsed.as_nanos() as u64),
+                    error: outcome.err().map(|e| e.to_string()),
                     ..Response::default()
                 });
             }

@@ -2,7 +2,8 @@
 //! folder (idempotent, pinned versions) and list what is installed.
 
 use clap::Subcommand;
-use ufc_harness::{exit_codes, install};
+use ufc_harness::install;
+use ufc_protocol::exit_codes;
 
 #[derive(clap::Args)]
 pub(super) struct AdaptersArgs {

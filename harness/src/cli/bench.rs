@@ -6,10 +6,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use ufc_harness::exit_codes;
+use ufc_protocol::exit_codes;
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party};
-use ufc_harness::protocol::{capability, ActionInput, BanditCase, BenchRequest, BenchSubject, CaseInput, Source};
+use ufc_harness::session::Session;
+use ufc_protocol::{ActionInput, BanditCase, BenchMode, BenchRequest, BenchSubject, Capability, CaseInput, VariationType};
 use ufc_harness::report;
 use ufc_harness::suite::{Case, Suite};
 
@@ -44,20 +45,14 @@ pub(super) struct BenchArgs {
 }
 
 struct Workload {
-    mode: &'static str,
+    mode: BenchMode,
     config: ConfigSet,
     request: BenchRequest,
 }
 
 fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
     let mut out = Vec::new();
-    let config_of = |group: usize| ConfigSet {
-        flags: Source::Path(std::path::absolute(&suite.groups[group].flags).unwrap_or_default()),
-        bandit_models: suite.groups[group]
-            .bandit_models
-            .as_ref()
-            .map(|p| Source::Path(std::path::absolute(p).unwrap_or_default())),
-    };
+    let config_of = |group: usize| suite.groups[group].config_set();
     let flag_cases: Vec<_> = suite
         .cases
         .iter()
@@ -77,14 +72,14 @@ fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
             subject_attributes: serde_json::Value::Object(f.subject_attributes.clone()),
         })
         .collect();
-    for mode in ["assign", "details"] {
+    for mode in [BenchMode::Assign, BenchMode::Details] {
         out.push(Workload {
             mode,
             config: config_of(case.group),
             request: BenchRequest {
-                mode: mode.into(),
+                mode,
                 flag: args.flag.clone(),
-                variation_type: first.variation_type.clone(),
+                variation_type: first.variation_type,
                 default_value: first.default_value.clone(),
                 subjects: subjects.clone(),
                 actions: Vec::new(),
@@ -106,12 +101,12 @@ fn workloads(suite: &Suite, args: &BenchArgs) -> anyhow::Result<Vec<Workload>> {
     if let Some((case, first)) = bandit_cases.first() {
         let actions: Vec<ActionInput> = first.actions.clone();
         out.push(Workload {
-            mode: "bandit",
+            mode: BenchMode::Bandit,
             config: config_of(case.group),
             request: BenchRequest {
-                mode: "bandit".into(),
+                mode: BenchMode::Bandit,
                 flag: args.bandit_flag.clone(),
-                variation_type: "STRING".into(),
+                variation_type: VariationType::String,
                 default_value: first.default_value.clone(),
                 subjects: bandit_cases
                     .iter()
@@ -178,23 +173,24 @@ pub(super) fn bench_command(args: BenchArgs) -> anyhow::Result<i32> {
     all.extend(parties::spawn(&specs, &args.parties));
 
     // rows: (mode, party, sdk label, evaluations per second or why not)
-    let mut rows: Vec<(&str, String, String, Result<f64, String>)> = Vec::new();
+    let mut rows: Vec<(BenchMode, String, String, Result<f64, String>)> = Vec::new();
     for load in &loads {
         for party in all.iter_mut() {
-            let info = party.info().clone();
+            let mut session = Session::new(party.as_mut());
+            let info = session.info().clone();
             let label = format!("{} {}", info.sdk.package.as_deref().unwrap_or(&info.sdk.name), info.sdk.version);
-            let measured = if !info.can(capability::BENCH) {
+            let measured = if !info.can(&Capability::Bench) {
                 Err("no bench capability".to_owned())
-            } else if load.mode == "bandit" && !info.can(capability::BANDITS) {
+            } else if load.mode == BenchMode::Bandit && !info.can(&Capability::Bandits) {
                 Err("no bandit support".to_owned())
             } else {
                 eprintln!("bench: {} {} ...", info.name, load.mode);
-                party.configure(&load.config).and_then(|()| {
+                session.configure("the bench configuration", &load.config).and_then(|_| {
                     let warmup =
                         BenchRequest { iterations: (load.request.iterations / 10).max(1), ..load.request.clone() };
-                    party.bench(&warmup)?;
-                    let ns = party.bench(&load.request)?;
-                    Ok(load.request.iterations as f64 / (ns.max(1) as f64 / 1e9))
+                    session.bench(&warmup).map_err(|e| e.to_string())?;
+                    let elapsed = session.bench(&load.request).map_err(|e| e.to_string())?;
+                    Ok(load.request.iterations as f64 / elapsed.as_secs_f64().max(1e-9))
                 })
             };
             rows.push((load.mode, info.name.clone(), label, measured));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use ufc_harness::distribution::{self, Verdict};
-use ufc_harness::exit_codes;
+use ufc_protocol::exit_codes;
 
 use super::parse_now;
 

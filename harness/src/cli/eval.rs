@@ -1,7 +1,7 @@
 //! `ufc-harness eval`: one flag (or bandit) for one subject, explained.
 
 use anyhow::{bail, Context};
-use ufc_harness::exit_codes;
+use ufc_protocol::exit_codes;
 
 use super::{parse_now, EvalArgs};
 

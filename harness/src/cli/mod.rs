@@ -23,11 +23,13 @@ mod report;
 mod run;
 
 use std::io::{IsTerminal, Write};
+
+use ufc_protocol::report::Severity;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ufc_harness::exit_codes;
+use ufc_protocol::exit_codes;
 
 #[derive(Parser)]
 #[command(name = "ufc-harness", version, about = "Conformance harness and reference evaluator for Eppo UFC SDKs", after_help = EXAMPLES)]
@@ -159,4 +161,14 @@ fn color_enabled() -> bool {
 fn write_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+/// `--fail-on` values: the severities, by name.
+fn severity_parser() -> impl clap::builder::TypedValueParser<Value = Severity> {
+    clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["critical", "major", "minor"]), |name| match name.as_str() {
+        "critical" => Severity::Critical,
+        "major" => Severity::Major,
+        // The parser admits only the three names.
+        _ => Severity::Minor,
+    })
 }

@@ -2,7 +2,7 @@
 //! subject of a suite, and the result is checked against the reference.
 
 use anyhow::bail;
-use ufc_harness::exit_codes;
+use ufc_protocol::exit_codes;
 use ufc_harness::precompute::{self, PartyPrecompute};
 use ufc_harness::suite::Suite;
 

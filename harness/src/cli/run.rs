@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::ValueEnum;
 use ufc_harness::compare::Severity;
-use ufc_harness::exit_codes;
+use ufc_protocol::exit_codes;
 use ufc_harness::expectations::KnownFailures;
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::Party;
@@ -59,7 +59,7 @@ pub(super) struct RunArgs {
     #[arg(long)]
     obfuscated: bool,
     /// Severities that fail a case (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "critical,major")]
+    #[arg(long, value_parser = super::severity_parser(), value_delimiter = ',', default_value = "critical,major")]
     fail_on: Vec<Severity>,
     /// Folder of known-failure manifests (<sdk>.toml); default: harness/expectations.
     #[arg(long, value_name = "DIR")]

@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 use super::minimize::Minimized;
 use super::{Disagreement, FuzzOptions, FuzzReport, Scenario, Signature};
 use crate::party::PartyInfo;
-use crate::protocol::{CaseInput, CaseResult};
+use ufc_protocol::{CaseInput, CaseResult};
 
 /// What one party answered for each case of a finding.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::{ask, disagreement_at, flag_and_subject, Disagreement, PartyRun, Scenario};
 use crate::party::{Party, PartyInfo};
-use crate::protocol::CaseInput;
+use ufc_protocol::CaseInput;
 
 /// Where minimization starts: a batch, the disagreeing case in it, and what
 /// the parties answered.
@@ -381,8 +381,8 @@ fn as_string_flag(scenario: &Scenario, flag_key: &str, flag: &Value) -> Option<S
     }
     for case in &mut candidate.cases {
         if let CaseInput::Flag(c) = case {
-            if c.flag == flag_key && c.variation_type == old_type {
-                c.variation_type = "STRING".into();
+            if c.flag == flag_key && c.variation_type.as_str() == old_type {
+                c.variation_type = ufc_protocol::VariationType::String;
                 c.default_value = Value::from("default");
             }
         }
@@ -440,7 +440,7 @@ fn simpler(value: &Value) -> Vec<Value> {
                 } else {
                     Value::from(candidate)
                 };
-                if !crate::compare::json_equal(&json, value) && !out.contains(&json) {
+                if !crate::observation::json_equal(&json, value) && !out.contains(&json) {
                     out.push(json);
                 }
             }
@@ -563,7 +563,7 @@ fn model_edits(models: &Value) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::FlagCase;
+    use ufc_protocol::FlagCase;
     use serde_json::json;
 
     fn scenario() -> Scenario {
@@ -582,14 +582,14 @@ mod tests {
             cases: vec![
                 CaseInput::Flag(FlagCase {
                     flag: "g".into(),
-                    variation_type: "STRING".into(),
+                    variation_type: ufc_protocol::VariationType::String,
                     default_value: json!("d"),
                     subject_key: "bob".into(),
                     subject_attributes: Map::new(),
                 }),
                 CaseInput::Flag(FlagCase {
                     flag: "f".into(),
-                    variation_type: "INTEGER".into(),
+                    variation_type: ufc_protocol::VariationType::Integer,
                     default_value: json!(0),
                     subject_key: "alice".into(),
                     subject_attributes: json!({"n": 1e21, "m": "xyz"}).as_object().cloned().unwrap_or_default(),

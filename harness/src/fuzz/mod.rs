@@ -36,7 +36,6 @@ pub mod minimize;
 pub mod signature;
 pub mod strategies;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -49,8 +48,9 @@ pub use signature::{Disagreement, Field, Signature};
 
 use ufc_reference::obfuscation::obfuscate_configuration;
 
-use crate::party::{ConfigSet, Party, PartyInfo};
-use crate::protocol::{capability, CaseInput, CaseResult, Source, WireCase};
+use crate::party::{ConfigSet, Party, PartyInfo, Question};
+use crate::session::{CaseReply, Session};
+use ufc_protocol::{Capability, CaseInput, CaseResult, Source};
 use signature::{observe, Observation};
 
 /// A configuration and the cases to evaluate against it: one batch, or one
@@ -78,21 +78,16 @@ impl Scenario {
     /// Case ids `<prefix>/<flag>/<subjectKey>`, with `#2`, `#3`... for
     /// repeats so that they stay unique.
     pub fn case_ids(&self, prefix: &str) -> Vec<String> {
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        self.cases
+        let mut ids: Vec<String> = self
+            .cases
             .iter()
             .map(|case| {
                 let (flag, subject) = flag_and_subject(case);
-                let id = format!("{prefix}/{flag}/{subject}");
-                let count = seen.entry(id.clone()).or_insert(0);
-                *count += 1;
-                if *count > 1 {
-                    format!("{id}#{count}")
-                } else {
-                    id
-                }
+                format!("{prefix}/{flag}/{subject}")
             })
-            .collect()
+            .collect();
+        crate::suite::make_unique(&mut ids);
+        ids
     }
 
     /// A size for "smallest example": cases first, then document length.
@@ -354,19 +349,16 @@ impl PartyRun {
 /// each, concurrently.
 pub(crate) fn ask(parties: &mut [Box<dyn Party>], scenario: &Scenario, ids: &[String]) -> Vec<PartyRun> {
     let config = scenario.config_set();
-    let wire: Vec<WireCase<'_>> = ids
-        .iter()
-        .zip(&scenario.cases)
-        .map(|(id, input)| WireCase { case_id: Cow::Borrowed(id.as_str()), input: Cow::Borrowed(input) })
-        .collect();
+    let questions: Vec<Question<'_>> =
+        ids.iter().zip(&scenario.cases).map(|(id, input)| Question { id: id.as_str(), input }).collect();
     let Some((first, rest)) = parties.split_first_mut() else { return Vec::new() };
-    let (config, wire, obfuscated) = (&config, &wire[..], scenario.obfuscated);
+    let (config, questions, obfuscated) = (&config, &questions[..], scenario.obfuscated);
     std::thread::scope(|scope| {
         let handles: Vec<_> = rest
             .iter_mut()
-            .map(|party| scope.spawn(move || ask_one(party.as_mut(), config, wire, obfuscated)))
+            .map(|party| scope.spawn(move || ask_one(party.as_mut(), config, questions, obfuscated)))
             .collect();
-        let mut runs = vec![ask_one(first.as_mut(), config, wire, obfuscated)];
+        let mut runs = vec![ask_one(first.as_mut(), config, questions, obfuscated)];
         for handle in handles {
             runs.push(handle.join().unwrap_or_else(|_| PartyRun {
                 answer: PartyAnswer::Failed("the party panicked".into()),
@@ -377,47 +369,40 @@ pub(crate) fn ask(parties: &mut [Box<dyn Party>], scenario: &Scenario, ids: &[St
     })
 }
 
-fn ask_one(party: &mut dyn Party, config: &ConfigSet, wire: &[WireCase<'_>], obfuscated: bool) -> PartyRun {
-    if obfuscated && !party.info().can(capability::OBFUSCATED) {
+fn ask_one(party: &mut dyn Party, config: &ConfigSet, questions: &[Question<'_>], obfuscated: bool) -> PartyRun {
+    let mut session = Session::new(party);
+    if obfuscated && !session.info().can(&Capability::Obfuscated) {
         // Sits the scenario out: every case unanswered, which is no finding.
-        return PartyRun { answer: PartyAnswer::Answered(vec![None; wire.len()]), busy: Duration::ZERO };
+        return PartyRun { answer: PartyAnswer::Answered(vec![None; questions.len()]), busy: Duration::ZERO };
     }
     let started = Instant::now();
-    if let Err(err) = party.configure(config) {
-        return PartyRun { answer: PartyAnswer::Failed(format!("configure failed: {err}")), busy: started.elapsed() };
+    if let Err(message) = session.configure("the scenario", config) {
+        return PartyRun { answer: PartyAnswer::Failed(message), busy: started.elapsed() };
     }
-    let info = party.info();
-    let runnable: Vec<usize> = wire
-        .iter()
-        .enumerate()
-        .filter(|(_, case)| match case.input.as_ref() {
-            CaseInput::Flag(_) => info.can(capability::ASSIGN),
-            CaseInput::Bandit(_) => info.can(capability::BANDITS),
-        })
-        .map(|(index, _)| index)
-        .collect();
-    let batch: Vec<WireCase<'_>> = runnable.iter().map(|i| wire[*i].clone()).collect();
-    let results = if batch.is_empty() { Vec::new() } else { party.evaluate(&batch) };
+    let replies = session.ask(questions, obfuscated);
     let busy = started.elapsed();
-    let mut answers: Vec<Option<CaseResult>> = vec![None; wire.len()];
-    for (position, index) in runnable.iter().enumerate() {
-        let id = &wire[*index].case_id;
-        let result = results
-            .get(position)
-            .filter(|r| r.case_id == *id)
-            .cloned()
-            .unwrap_or_else(|| CaseResult::fault(id, "the party returned no result for this case"));
-        answers[*index] = Some(result);
+    // A raised error is an answer (the SDK's behaviour); a lost case (crash,
+    // hang, garbage) is not, and that party sits the case out. A batch lost
+    // entirely is the adapter's failure, not a finding.
+    let asked = replies.iter().filter(|r| !matches!(r, CaseReply::Skipped { .. })).count();
+    let lost: Vec<&str> = replies
+        .iter()
+        .filter_map(|r| match r {
+            CaseReply::Lost { error, .. } => Some(error.as_str()),
+            _ => None,
+        })
+        .collect();
+    if asked > 0 && lost.len() == asked {
+        return PartyRun { answer: PartyAnswer::Failed(format!("every case was lost: {}", lost[0])), busy };
     }
-    // A raised error is an answer (the SDK's behaviour); a fault (crash,
-    // hang, garbage) is not. A batch lost entirely to faults is the
-    // adapter's failure, not a finding.
-    let asked = answers.iter().flatten().count();
-    let faults: Vec<&CaseResult> = answers.iter().flatten().filter(|r| r.fault).collect();
-    if asked > 0 && faults.len() == asked {
-        let message = faults[0].error.clone().unwrap_or_else(|| "no answer".into());
-        return PartyRun { answer: PartyAnswer::Failed(format!("every case was lost: {message}")), busy };
-    }
+    let answers = replies
+        .iter()
+        .zip(questions)
+        .map(|(reply, question)| match reply {
+            CaseReply::Answered(answer) => Some(answer.to_wire(question.id)),
+            CaseReply::Skipped { .. } | CaseReply::Lost { .. } => None,
+        })
+        .collect();
     PartyRun { answer: PartyAnswer::Answered(answers), busy }
 }
 
@@ -437,7 +422,7 @@ pub(crate) fn disagreement_at(
         .map(|(run, info)| {
             // A case lost to a fault says nothing about the SDK: that party
             // sits the case out.
-            let result = run.results()?.get(index)?.as_ref().filter(|r| !r.fault)?;
+            let result = run.results()?.get(index)?.as_ref()?;
             Some(observe(info, input, result))
         })
         .collect();
@@ -489,7 +474,7 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
             stats.busy += run.busy;
             match &run.answer {
                 PartyAnswer::Answered(results) => {
-                    stats.cases += results.iter().flatten().filter(|r| !r.fault).count() as u64
+                    stats.cases += results.iter().flatten().count() as u64
                 }
                 PartyAnswer::Failed(message) => {
                     if report.party_failures.len() < MAX_PARTY_FAILURES {

@@ -24,9 +24,9 @@ use ufc_reference::rules::{Check, Condition};
 use ufc_reference::VariationType;
 
 use super::Scenario;
-use crate::compare::json_equal;
+use crate::observation::json_equal;
 use crate::party::PartyInfo;
-use crate::protocol::{capability, CaseInput, CaseResult};
+use ufc_protocol::{Capability, CaseInput, CaseResult};
 
 /// A field on which parties can disagree, most telling first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -243,15 +243,15 @@ pub(crate) struct Observation<'a> {
 /// Reduces a result to what is compared, given what the party declared.
 pub(crate) fn observe<'a>(info: &PartyInfo, input: &CaseInput, result: &'a CaseResult) -> Observation<'a> {
     let bandit = matches!(input, CaseInput::Bandit(_));
-    let gives_details = if bandit { info.can(capability::BANDIT_DETAILS) } else { info.can(capability::DETAILS) };
+    let gives_details = if bandit { info.can(&Capability::BanditDetails) } else { info.can(&Capability::Details) };
     Observation {
         error: result.error.is_some() || result.value.is_none(),
         value: result.value.as_ref(),
         code: gives_details
             .then(|| result.details.as_ref().and_then(|d| d.get("flagEvaluationCode")).and_then(Value::as_str))
             .flatten(),
-        assignment_event: info.can(capability::EVENTS).then_some(!result.assignment_events.is_empty()),
-        bandit_event: (bandit && info.can(capability::BANDIT_DETAILS)).then_some(!result.bandit_events.is_empty()),
+        assignment_event: info.can(&Capability::Events).then_some(!result.assignment_events.is_empty()),
+        bandit_event: (bandit && info.can(&Capability::BanditDetails)).then_some(!result.bandit_events.is_empty()),
     }
 }
 
@@ -373,7 +373,7 @@ fn flag_features(flag: &Value, input: &CaseInput, attributes: &Map<String, Value
         out.insert(format!("variation-type:{flag_type}"));
     }
     if let CaseInput::Flag(case) = input {
-        if case.variation_type != flag_type {
+        if case.variation_type.as_str() != flag_type {
             out.insert("type-mismatch".into());
         }
     }
@@ -606,7 +606,7 @@ fn attribute_features(name: &str, value: Option<&Value>, out: &mut BTreeSet<Stri
     }
 }
 
-fn bandit_features(scenario: &Scenario, case: &crate::protocol::BanditCase, out: &mut BTreeSet<String>) {
+fn bandit_features(scenario: &Scenario, case: &ufc_protocol::BanditCase, out: &mut BTreeSet<String>) {
     let has = |key: &str| scenario.flags.get(key).is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()));
     match (has("bandits"), has("banditReferences")) {
         (true, false) => {
@@ -682,15 +682,15 @@ mod tests {
     fn info(name: &str, capabilities: &[&str]) -> PartyInfo {
         PartyInfo {
             name: name.into(),
-            sdk: crate::protocol::SdkInfo::default(),
-            capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+            sdk: ufc_protocol::SdkInfo::default(),
+            capabilities: ufc_protocol::Capabilities::new(capabilities.iter().map(|c| ufc_protocol::Capability::parse(c))),
         }
     }
 
     fn flag_input() -> CaseInput {
-        CaseInput::Flag(crate::protocol::FlagCase {
+        CaseInput::Flag(ufc_protocol::FlagCase {
             flag: "f".into(),
-            variation_type: "INTEGER".into(),
+            variation_type: ufc_protocol::VariationType::Integer,
             default_value: json!(0),
             subject_key: "s".into(),
             subject_attributes: Map::new(),

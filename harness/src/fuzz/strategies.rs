@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 use ufc_reference::VariationType;
 
 use super::Scenario;
-use crate::protocol::{ActionInput, BanditCase, CaseInput, ContextAttributes, FlagCase};
+use ufc_protocol::{ActionInput, BanditCase, CaseInput, ContextAttributes, FlagCase};
 
 /// Attribute names shared by conditions and subjects (`id` exercises the
 /// subject-key fallback; `ñame` a non-ASCII key).
@@ -599,7 +599,8 @@ pub fn flag_scenario() -> BoxedStrategy<Scenario> {
                 cases.extend(requests.into_iter().map(|(subject_key, attributes, requested)| {
                     CaseInput::Flag(FlagCase {
                         flag: key.clone(),
-                        variation_type: requested.as_str().to_owned(),
+                        variation_type: ufc_protocol::VariationType::parse(requested.as_str())
+                            .unwrap_or(ufc_protocol::VariationType::String),
                         default_value: default_value(requested),
                         subject_key,
                         subject_attributes: attributes,

@@ -44,10 +44,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{ConfigSet, Party, PartyInfo};
-use crate::protocol::{
-    capability, BenchRequest, CaseResult, PrecomputeSubject, Request, Response, SdkInfo, WireCase, PROTOCOL_VERSION,
-};
+use ufc_protocol::{BenchRequest, Capability, CaseResult, Request, Response, SdkInfo, WireCase, PROTOCOL_VERSION};
+
+use super::{ConfigSet, Lost, Party, PartyError, PartyInfo, PrecomputeSubject, Question, Reply};
+use crate::observation::Answer as CaseAnswer;
 
 /// How long a process that closed its stdout gets to exit before it is
 /// reported as "closed its stdout" rather than with its exit status.
@@ -526,27 +526,25 @@ fn human(duration: Duration) -> String {
     }
 }
 
-/// Pairs an `evaluate` answer's results with the batch's cases by `caseId`:
-/// an adapter that reorders, drops or invents results costs only the cases
-/// it got wrong.
-fn match_results(cases: &[WireCase<'_>], results: Vec<CaseResult>) -> Vec<CaseResult> {
+/// Pairs an `evaluate` answer's results with the batch's questions by
+/// `caseId` and parses each: an adapter that reorders, drops, invents or
+/// garbles results costs only the cases it got wrong.
+fn match_results(batch: &[Question<'_>], results: Vec<CaseResult>) -> Vec<Reply> {
     let answered = results.len();
     let mut by_id: HashMap<String, VecDeque<CaseResult>> = HashMap::new();
     for result in results {
         by_id.entry(result.case_id.clone()).or_default().push_back(result);
     }
-    cases
+    batch
         .iter()
-        .map(|case| {
-            by_id.get_mut(case.case_id.as_ref()).and_then(VecDeque::pop_front).unwrap_or_else(|| {
-                CaseResult::fault(
-                    &case.case_id,
-                    format!(
-                        "the adapter returned no result for this case ({answered} results for {} cases)",
-                        cases.len()
-                    ),
-                )
-            })
+        .map(|question| {
+            let Some(result) = by_id.get_mut(question.id).and_then(VecDeque::pop_front) else {
+                return Err(Lost::new(format!(
+                    "the adapter returned no result for this case ({answered} results for {} cases)",
+                    batch.len()
+                )));
+            };
+            CaseAnswer::from_wire(&result).map_err(|err| Lost::new(err.to_string()))
         })
         .collect()
 }
@@ -585,7 +583,7 @@ impl AdapterParty {
     pub fn spawn(name: &str, command: Vec<String>, options: AdapterOptions) -> Result<AdapterParty, AdapterError> {
         let tail = Arc::new(Mutex::new(StderrTail { lines: VecDeque::new(), capacity: options.stderr_tail_lines }));
         let mut party = AdapterParty {
-            info: PartyInfo { name: name.to_owned(), sdk: SdkInfo::default(), capabilities: Vec::new() },
+            info: PartyInfo { name: name.to_owned(), sdk: SdkInfo::default(), capabilities: Default::default() },
             command,
             options,
             process: None,
@@ -595,7 +593,19 @@ impl AdapterParty {
             last_fault: None,
             tail,
         };
-        let (process, hello) = party.start()?;
+        // A start that fails the way a crash does (no answer, an exit,
+        // garbage) is retried within the same restart budget as a crash.
+        let (process, hello) = loop {
+            match party.start() {
+                Ok(started) => break started,
+                Err(err @ AdapterError::Handshake { .. }) if party.restarts < party.options.max_restarts => {
+                    party.restarts += 1;
+                    let attempt = format!("start retry {} of {}", party.restarts, party.options.max_restarts);
+                    push_tail(&party.tail, [format!("[ufc-harness] adapter {attempt}, after: {}", err.without_stderr_tail())]);
+                }
+                Err(err) => return Err(err),
+            }
+        };
         party.process = Some(process);
         party.info.sdk = hello.sdk.unwrap_or_else(|| SdkInfo { name: name.to_owned(), ..SdkInfo::default() });
         party.info.capabilities = hello.capabilities.unwrap_or_default();
@@ -747,56 +757,60 @@ impl Party for AdapterParty {
         &self.info
     }
 
-    fn configure(&mut self, config: &ConfigSet) -> Result<(), String> {
+    fn configure(&mut self, config: &ConfigSet) -> Result<(), PartyError> {
         // Forget the old configuration first: a restart made for this
         // request should not replay a configuration about to be replaced.
         self.last_config = None;
-        let response = self.request(|id| configure_request(id, config), self.options.request_timeout)?;
+        let response = self
+            .request(|id| configure_request(id, config), self.options.request_timeout)
+            .map_err(PartyError::Configuration)?;
         if !response.ok {
             let said = response.error.unwrap_or_else(|| "no error text".into());
-            return Err(format!("the adapter refused the configuration: {said}"));
+            return Err(PartyError::Configuration(format!("the adapter refused the configuration: {said}")));
         }
         self.last_config = Some(config.clone());
         Ok(())
     }
 
-    fn evaluate(&mut self, cases: &[WireCase<'_>]) -> Vec<CaseResult> {
-        let all_errored = |message: &str| cases.iter().map(|c| CaseResult::fault(&c.case_id, message)).collect();
+    fn evaluate(&mut self, batch: &[Question<'_>]) -> Vec<Reply> {
+        let all_lost = |message: &str| batch.iter().map(|_| Err(Lost::new(message))).collect();
         let wire = || {
-            cases
+            batch
                 .iter()
-                .map(|c| WireCase {
-                    case_id: c.case_id.as_ref().into(),
-                    input: std::borrow::Cow::Borrowed(c.input.as_ref()),
-                })
+                .map(|q| WireCase { case_id: q.id.into(), input: std::borrow::Cow::Borrowed(q.input) })
                 .collect()
         };
         match self.request(|id| Request::Evaluate { id, cases: wire() }, self.options.request_timeout) {
-            Err(message) => all_errored(&message),
+            Err(message) => all_lost(&message),
             Ok(response) if !response.ok => {
                 let said = response.error.unwrap_or_else(|| "no error text".into());
-                all_errored(&format!("the adapter failed the batch: {said}"))
+                all_lost(&format!("the adapter failed the batch: {said}"))
             }
-            Ok(Response { results: None, .. }) => all_errored("the adapter's answer has no results"),
-            Ok(Response { results: Some(results), .. }) => match_results(cases, results),
+            Ok(Response { results: None, .. }) => all_lost("the adapter's answer has no results"),
+            Ok(Response { results: Some(results), .. }) => match_results(batch, results),
         }
     }
 
-    fn bench(&mut self, request: &BenchRequest) -> Result<u64, String> {
-        if !self.info.can(capability::BENCH) {
-            return Err(format!("{} does not declare the \"bench\" capability", self.info.name));
+    fn bench(&mut self, request: &BenchRequest) -> Result<Duration, PartyError> {
+        if !self.info.can(&Capability::Bench) {
+            return Err(PartyError::unsupported(&self.info.name, &Capability::Bench));
         }
         let timeout = self.options.request_timeout.max(self.options.bench_timeout);
-        let response = self.request(|id| Request::Bench { id, bench: request.clone() }, timeout)?;
+        let response =
+            self.request(|id| Request::Bench { id, bench: request.clone() }, timeout).map_err(PartyError::Failed)?;
         if !response.ok {
-            return Err(format!("the adapter failed the bench: {}", response.error.unwrap_or_default()));
+            let said = response.error.unwrap_or_default();
+            return Err(PartyError::Failed(format!("the adapter failed the bench: {said}")));
         }
-        response.elapsed_ns.ok_or_else(|| "the adapter's bench answer has no elapsedNs".to_owned())
+        let elapsed = response.elapsed_ns.ok_or_else(|| {
+            PartyError::Failed("the adapter's bench answer has no elapsedNs".to_owned())
+        })?;
+        Ok(Duration::from_nanos(elapsed))
     }
 
-    fn precompute(&mut self, subject: &PrecomputeSubject) -> Result<Value, String> {
-        if !self.info.can(capability::PRECOMPUTE) {
-            return Err(format!("{} does not declare the \"precompute\" capability", self.info.name));
+    fn precompute(&mut self, subject: &PrecomputeSubject) -> Result<Value, PartyError> {
+        if !self.info.can(&Capability::Precompute) {
+            return Err(PartyError::unsupported(&self.info.name, &Capability::Precompute));
         }
         let request = |id| Request::Precompute {
             id,
@@ -805,17 +819,17 @@ impl Party for AdapterParty {
             bandit_actions: subject.bandit_actions.clone(),
             salt: PRECOMPUTE_SALT.to_owned(),
         };
-        let response = self.request(request, self.options.request_timeout)?;
+        let failed = |message: String| PartyError::Failed(message);
+        let response = self.request(request, self.options.request_timeout).map_err(failed)?;
         if !response.ok {
-            return Err(format!("the adapter failed to precompute: {}", response.error.unwrap_or_default()));
+            return Err(failed(format!("the adapter failed to precompute: {}", response.error.unwrap_or_default())));
         }
         match response.configuration {
             // JSON text, as SDKs hand it out: parsed here.
-            Some(Value::String(text)) => {
-                serde_json::from_str(&text).map_err(|e| format!("the precomputed configuration is not JSON: {e}"))
-            }
+            Some(Value::String(text)) => serde_json::from_str(&text)
+                .map_err(|e| failed(format!("the precomputed configuration is not JSON: {e}"))),
             Some(document) => Ok(document),
-            None => Err("the adapter's precompute answer has no configuration".to_owned()),
+            None => Err(failed("the adapter's precompute answer has no configuration".to_owned())),
         }
     }
 
@@ -839,17 +853,17 @@ impl Drop for AdapterParty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{CaseInput, FlagCase};
+    use crate::observation::Json;
+    use ufc_protocol::{CaseInput, FlagCase, VariationType};
 
-    fn case(id: &str) -> WireCase<'static> {
-        let input = CaseInput::Flag(FlagCase {
+    fn input() -> CaseInput {
+        CaseInput::Flag(FlagCase {
             flag: "f".into(),
-            variation_type: "STRING".into(),
+            variation_type: VariationType::String,
             default_value: Value::from("d"),
             subject_key: "s".into(),
             subject_attributes: serde_json::Map::new(),
-        });
-        WireCase { case_id: id.to_owned().into(), input: std::borrow::Cow::Owned(input) }
+        })
     }
 
     fn answered(id: &str) -> CaseResult {
@@ -858,14 +872,21 @@ mod tests {
 
     #[test]
     fn results_are_paired_by_case_id_whatever_their_order() {
-        let cases = [case("a"), case("b"), case("c")];
-        let results = match_results(&cases, vec![answered("c"), answered("x"), answered("a")]);
-        assert_eq!(results[0], answered("a"));
+        let input = input();
+        let batch = ["a", "b", "c"].map(|id| Question { id, input: &input });
+        let results = match_results(&batch, vec![answered("c"), answered("x"), answered("a")]);
+        let value = |reply: &Reply| match reply {
+            Ok(CaseAnswer::Observed(observation)) => Some(observation.value.clone()),
+            _ => None,
+        };
+        assert_eq!(value(&results[0]), Some(Json(Value::from("a"))));
         assert!(results[1]
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("no result") && e.contains("3 results for 3 cases")));
-        assert_eq!(results[2], answered("c"));
+            .as_ref()
+            .is_err_and(|e| e.message.contains("no result") && e.message.contains("3 results for 3 cases")));
+        assert_eq!(value(&results[2]), Some(Json(Value::from("c"))));
+        let garbled = CaseResult { details: Some(Value::from(3)), ..answered("a") };
+        let results = match_results(&batch[..1], vec![garbled]);
+        assert!(results[0].as_ref().is_err_and(|e| e.message.contains("$.details")), "{results:?}");
     }
 
     #[test]

@@ -4,10 +4,10 @@ use serde_json::{Map, Value};
 use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, ContextAttributes};
 use ufc_reference::{AttributeValue, Attributes, Configuration, FlagRequest, Timestamp, VariationType};
 
-use super::{ConfigSet, Party, PartyInfo};
-use crate::protocol::{
-    capability, BanditCase, BenchRequest, CaseInput, CaseResult, FlagCase, SdkInfo, Source, WireCase,
-};
+use ufc_protocol::{BanditCase, BenchMode, BenchRequest, Capabilities, Capability, CaseInput, FlagCase, SdkInfo, Source};
+
+use super::{ConfigSet, Party, PartyError, PartyInfo, Question, Reply};
+use crate::observation::{Answer, Details, Event, Json, Observation};
 
 /// The in-process reference party.
 pub struct ReferenceParty {
@@ -29,17 +29,15 @@ impl ReferenceParty {
                     package: Some("ufc-reference".into()),
                     version: ufc_reference::VERSION.into(),
                 },
-                capabilities: [
-                    capability::ASSIGN,
-                    capability::DETAILS,
-                    capability::EVENTS,
-                    capability::BANDITS,
-                    capability::BANDIT_DETAILS,
-                    capability::BENCH,
-                    capability::OBFUSCATED,
-                ]
-                .map(String::from)
-                .to_vec(),
+                capabilities: Capabilities::new([
+                    Capability::Assign,
+                    Capability::Details,
+                    Capability::Events,
+                    Capability::Bandits,
+                    Capability::BanditDetails,
+                    Capability::Bench,
+                    Capability::Obfuscated,
+                ]),
             },
             now,
             config: None,
@@ -59,12 +57,9 @@ impl ReferenceParty {
         &self.warnings
     }
 
-    fn evaluate_bandit(&self, case_id: &str, case: &BanditCase) -> CaseResult {
+    fn evaluate_bandit(&self, case: &BanditCase) -> Answer {
         let Some(default_variation) = case.default_value.as_str() else {
-            return CaseResult::error(
-                case_id,
-                format!("a bandit's defaultValue must be a string, found {}", case.default_value),
-            );
+            return Answer::Raised(format!("a bandit's defaultValue must be a string, found {}", case.default_value));
         };
         let (flag_attributes, subject) = subject_inputs(&case.subject_attributes);
         let actions = actions_of(&case.actions);
@@ -77,46 +72,65 @@ impl ReferenceParty {
             default_variation,
         };
         let outcome = bandit::evaluate(self.config.as_ref(), self.models.as_ref(), &request, self.now, true);
-        CaseResult {
-            case_id: case_id.to_owned(),
-            value: Some(outcome.assignment_json()),
-            details: outcome.details.as_ref().map(|d| d.to_json()),
-            assignment_events: outcome.assignment_event(&request, self.now).map(|e| e.to_json()).into_iter().collect(),
-            bandit_events: outcome.bandit_event(&request, self.now).map(|e| e.to_json()).into_iter().collect(),
-            error: None,
-            fault: false,
-        }
+        Answer::Observed(Observation {
+            value: Json(outcome.assignment_json()),
+            details: outcome.details.as_ref().map(observed_details),
+            assignment_events: outcome.assignment_event(&request, self.now).map(|e| event(e.to_json())).into_iter().collect(),
+            bandit_events: outcome.bandit_event(&request, self.now).map(|e| event(e.to_json())).into_iter().collect(),
+        })
     }
 
-    fn evaluate_flag(&self, case_id: &str, case: &FlagCase) -> CaseResult {
-        let Some(expected_type) = VariationType::parse(&case.variation_type) else {
-            return CaseResult::error(case_id, format!("unknown variationType {:?}", case.variation_type));
-        };
+    fn evaluate_flag(&self, case: &FlagCase) -> Answer {
+        let expected_type = reference_type(case.variation_type);
         let attributes = attributes_of(&case.subject_attributes);
         let request = FlagRequest::new(&case.flag, &case.subject_key, &attributes, expected_type);
         let (outcome, details) = ufc_reference::eval::evaluate_details(self.config.as_ref(), &request, self.now);
-        CaseResult {
-            case_id: case_id.to_owned(),
-            value: Some(outcome.value_or(&case.default_value)),
-            details: Some(details.to_json()),
-            assignment_events: outcome.assignment_event(&request, self.now).map(|e| e.to_json()).into_iter().collect(),
+        Answer::Observed(Observation {
+            value: Json(outcome.value_or(&case.default_value)),
+            details: Some(observed_details(&details)),
+            assignment_events: outcome.assignment_event(&request, self.now).map(|e| event(e.to_json())).into_iter().collect(),
             bandit_events: Vec::new(),
-            error: None,
-            fault: false,
-        }
+        })
+    }
+}
+
+/// The reference's details in the observed shape: through their JSON
+/// rendering, so they read exactly as an adapter's would.
+fn observed_details(details: &ufc_reference::EvaluationDetails) -> Details {
+    // The reference's own rendering always has the shape; the default is
+    // never reached.
+    Details::from_json(&details.to_json(), "$.details").unwrap_or_default()
+}
+
+/// One of the reference's events in the observed shape.
+fn event(json: Value) -> Event {
+    match json {
+        Value::Object(map) => Event { fields: map.into_iter().map(|(k, v)| (k, Json(v))).collect() },
+        _ => Event::default(),
+    }
+}
+
+/// The protocol's name for a type, as the reference's.
+pub fn reference_type(variation_type: ufc_protocol::VariationType) -> VariationType {
+    match variation_type {
+        ufc_protocol::VariationType::String => VariationType::String,
+        ufc_protocol::VariationType::Integer => VariationType::Integer,
+        ufc_protocol::VariationType::Numeric => VariationType::Numeric,
+        ufc_protocol::VariationType::Boolean => VariationType::Boolean,
+        ufc_protocol::VariationType::Json => VariationType::Json,
     }
 }
 
 /// A bandit subject's inputs: the merged attributes its flag is evaluated
 /// with, and the cleaned attributes its actions are scored with.
-pub fn subject_inputs(attributes: &crate::protocol::ContextAttributes) -> (Attributes, ContextAttributes) {
+pub fn subject_inputs(attributes: &ufc_protocol::ContextAttributes) -> (Attributes, ContextAttributes) {
     let numeric = &attributes.numeric_attributes;
     let categorical = &attributes.categorical_attributes;
     (bandit::merged_attributes(numeric, categorical), ContextAttributes::from_json(numeric, categorical))
 }
 
 /// Protocol actions as reference actions.
-pub fn actions_of(actions: &[crate::protocol::ActionInput]) -> Vec<Action> {
+pub fn actions_of(actions: &[ufc_protocol::ActionInput]) -> Vec<Action> {
     actions
         .iter()
         .map(|a| Action {
@@ -134,12 +148,14 @@ pub fn attributes_of(map: &Map<String, Value>) -> Attributes {
     map.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))).collect()
 }
 
-fn load(source: &Source) -> Result<Value, String> {
+fn load(source: &Source) -> Result<Value, PartyError> {
     match source {
         Source::Inline(value) => Ok(value.clone()),
         Source::Path(path) => {
-            let bytes = std::fs::read(path).map_err(|err| format!("{}: cannot read: {err}", path.display()))?;
-            serde_json::from_slice(&bytes).map_err(|err| format!("{}: not valid JSON: {err}", path.display()))
+            let bytes = std::fs::read(path)
+                .map_err(|err| PartyError::Configuration(format!("{}: cannot read: {err}", path.display())))?;
+            serde_json::from_slice(&bytes)
+                .map_err(|err| PartyError::Configuration(format!("{}: not valid JSON: {err}", path.display())))
         }
     }
 }
@@ -149,7 +165,7 @@ impl Party for ReferenceParty {
         &self.info
     }
 
-    fn configure(&mut self, config: &ConfigSet) -> Result<(), String> {
+    fn configure(&mut self, config: &ConfigSet) -> Result<(), PartyError> {
         self.config = None;
         self.models = None;
         self.warnings.clear();
@@ -158,23 +174,27 @@ impl Party for ReferenceParty {
             Source::Path(p) => p.display().to_string(),
             Source::Inline(_) => "inline configuration".into(),
         };
-        let configuration = Configuration::from_value(&flags).map_err(|err| format!("{where_}: {err}"))?;
+        let configuration = Configuration::from_value(&flags)
+            .map_err(|err| PartyError::Configuration(format!("{where_}: {err}")))?;
         self.warnings.extend(configuration.flag_errors().iter().map(|e| format!("{where_}: flag {:?}: {e}", e.key)));
         self.config = Some(configuration);
         if let Some(source) = &config.bandit_models {
-            let models = BanditModels::from_value(&load(source)?).map_err(|err| format!("bandit models: {err}"))?;
+            let models = BanditModels::from_value(&load(source)?)
+                .map_err(|err| PartyError::Configuration(format!("bandit models: {err}")))?;
             self.warnings.extend(models.errors().iter().map(|e| format!("bandit models: bandit {:?}: {e}", e.key)));
             self.models = Some(models);
         }
         Ok(())
     }
 
-    fn evaluate(&mut self, cases: &[WireCase<'_>]) -> Vec<CaseResult> {
-        cases
+    fn evaluate(&mut self, batch: &[Question<'_>]) -> Vec<Reply> {
+        batch
             .iter()
-            .map(|case| match case.input.as_ref() {
-                CaseInput::Flag(flag) => self.evaluate_flag(&case.case_id, flag),
-                CaseInput::Bandit(bandit) => self.evaluate_bandit(&case.case_id, bandit),
+            .map(|question| {
+                Ok(match question.input {
+                    CaseInput::Flag(flag) => self.evaluate_flag(flag),
+                    CaseInput::Bandit(bandit) => self.evaluate_bandit(bandit),
+                })
             })
             .collect()
     }
@@ -186,17 +206,18 @@ impl Party for ReferenceParty {
     /// The loop does what an SDK call does: evaluate and build the
     /// assignment event a logger would receive (and, for bandits, the bandit
     /// event), so the comparison with SDK loops is like for like.
-    fn bench(&mut self, request: &BenchRequest) -> Result<u64, String> {
-        let config = self.config.as_ref().ok_or("no configuration loaded")?;
+    fn bench(&mut self, request: &BenchRequest) -> Result<std::time::Duration, PartyError> {
+        let failed = |why: &str| PartyError::Failed(why.to_owned());
+        let config = self.config.as_ref().ok_or_else(|| failed("no configuration loaded"))?;
         if request.subjects.is_empty() {
-            return Err("no subjects".into());
+            return Err(failed("no subjects"));
         }
         let now = self.now;
         let mut sink = 0usize;
         let start;
-        match request.mode.as_str() {
-            "assign" | "details" => {
-                let expected_type = VariationType::parse(&request.variation_type).ok_or("unknown variationType")?;
+        match request.mode {
+            BenchMode::Assign | BenchMode::Details => {
+                let expected_type = reference_type(request.variation_type);
                 let subjects: Vec<(String, Attributes)> = request
                     .subjects
                     .iter()
@@ -204,7 +225,7 @@ impl Party for ReferenceParty {
                         (s.subject_key.clone(), s.subject_attributes.as_object().map(attributes_of).unwrap_or_default())
                     })
                     .collect();
-                let details = request.mode == "details";
+                let details = request.mode == BenchMode::Details;
                 start = std::time::Instant::now();
                 for i in 0..request.iterations {
                     let (key, attributes) = &subjects[(i as usize) % subjects.len()];
@@ -220,7 +241,7 @@ impl Party for ReferenceParty {
                     }
                 }
             }
-            "bandit" => {
+            BenchMode::Bandit => {
                 let default_variation = request.default_value.as_str().unwrap_or("default");
                 let actions = actions_of(&request.actions);
                 let subjects: Vec<(String, Attributes, ContextAttributes)> = request
@@ -254,9 +275,8 @@ impl Party for ReferenceParty {
                     sink = sink.wrapping_add(outcome.bandit_event(&bandit_request, now).is_some() as usize);
                 }
             }
-            other => return Err(format!("mode {other:?} is not supported")),
         }
         std::hint::black_box(sink);
-        Ok(start.elapsed().as_nanos() as u64)
+        Ok(start.elapsed())
     }
 }

@@ -2,8 +2,11 @@
 //! every case it would have answered is reported as errored, with the
 //! reason, instead of the whole run stopping.
 
-use super::{ConfigSet, Party, PartyInfo};
-use crate::protocol::{capability, BenchRequest, CaseResult, SdkInfo, WireCase};
+use std::time::Duration;
+
+use ufc_protocol::{BenchRequest, Capabilities, Capability, SdkInfo};
+
+use super::{ConfigSet, Lost, Party, PartyError, PartyInfo, Question, Reply};
 
 /// Answers every request with the start-up error.
 pub struct UnavailableParty {
@@ -19,10 +22,14 @@ impl UnavailableParty {
                 name: name.to_owned(),
                 sdk: SdkInfo { name: name.to_owned(), package: None, version: "unavailable".into() },
                 // Claim the case capabilities so its cases count as errored, not skipped.
-                capabilities: vec![capability::ASSIGN.into(), capability::BANDITS.into()],
+                capabilities: Capabilities::new([Capability::Assign, Capability::Bandits]),
             },
             reason,
         }
+    }
+
+    fn message(&self) -> String {
+        format!("the adapter did not start: {}", self.reason)
     }
 }
 
@@ -31,18 +38,15 @@ impl Party for UnavailableParty {
         &self.info
     }
 
-    fn configure(&mut self, _: &ConfigSet) -> Result<(), String> {
-        Err(format!("the adapter did not start: {}", self.reason))
+    fn configure(&mut self, _: &ConfigSet) -> Result<(), PartyError> {
+        Err(PartyError::Configuration(self.message()))
     }
 
-    fn evaluate(&mut self, cases: &[WireCase<'_>]) -> Vec<CaseResult> {
-        cases
-            .iter()
-            .map(|c| CaseResult::fault(&c.case_id, format!("the adapter did not start: {}", self.reason)))
-            .collect()
+    fn evaluate(&mut self, batch: &[Question<'_>]) -> Vec<Reply> {
+        batch.iter().map(|_| Err(Lost::new(self.message()))).collect()
     }
 
-    fn bench(&mut self, _: &BenchRequest) -> Result<u64, String> {
-        Err(format!("the adapter did not start: {}", self.reason))
+    fn bench(&mut self, _: &BenchRequest) -> Result<Duration, PartyError> {
+        Err(PartyError::Failed(self.message()))
     }
 }

@@ -85,7 +85,7 @@ fn cell(o: &CaseOutcome) -> String {
         // Full diffs only where something fails; a passing cell lists its
         // minor fields, which keeps the page small.
         if o.status != Status::Passed {
-            body.push_str(&super::json_diff(&d.expected, &d.actual));
+            body.push_str(&super::json_diff(&d.expected.0, &d.actual.0));
         }
     }
     if let Some(t) = &o.stderr_tail {

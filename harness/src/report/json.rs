@@ -1,48 +1,70 @@
-//! The machine-readable JSON report (format version [`super::REPORT_VERSION`]).
+//! The machine-readable JSON report: a [`RunReport`] (format version
+//! [`REPORT_VERSION`], `docs/report-schema.json`) built from a finished run.
 
-use serde_json::{json, Value};
+use ufc_protocol::report::{
+    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, RunReport, Status, Tool, REPORT_VERSION,
+};
 
-use crate::run::{RunResult, Status};
+use crate::run::{CaseOutcome, RunResult};
 
-/// The report as JSON.
-pub fn render(result: &RunResult) -> Value {
-    let parties: Vec<Value> = result
-        .parties
-        .iter()
-        .map(|p| {
-            json!({
-                "name": p.name,
-                "sdk": p.sdk,
-                "capabilities": p.capabilities,
-                "summary": result.party_summary(&p.name),
+/// The report of a run.
+pub fn report(result: &RunResult) -> RunReport {
+    RunReport {
+        report_version: REPORT_VERSION,
+        tool: Tool { name: "ufc-harness".into(), version: env!("CARGO_PKG_VERSION").into() },
+        suite: result.suite.clone(),
+        fail_on: result.fail_on.clone(),
+        summary: result.summary(),
+        parties: result
+            .parties
+            .iter()
+            .map(|p| PartyReport {
+                name: p.name.clone(),
+                sdk: p.sdk.clone(),
+                capabilities: p.capabilities.clone(),
+                summary: result.party_summary(&p.name),
             })
-        })
-        .collect();
-    let cases: Vec<Value> = result
-        .outcomes
-        .iter()
-        .map(|o| {
-            let mut value = serde_json::to_value(o).unwrap_or(Value::Null);
-            // What a passing party answered is noise; keep it for the rest.
-            if o.status == Status::Passed {
-                if let Some(map) = value.as_object_mut() {
-                    map.remove("observed");
-                }
-            }
-            value
-        })
-        .collect();
-    let load_errors: Vec<Value> =
-        result.load_errors.iter().map(|e| json!({"file": e.file, "path": e.path, "message": e.message})).collect();
-    json!({
-        "reportVersion": super::REPORT_VERSION,
-        "tool": {"name": "ufc-harness", "version": env!("CARGO_PKG_VERSION")},
-        "suite": result.suite,
-        "failOn": result.fail_on,
-        "summary": result.summary(),
-        "parties": parties,
-        "loadErrors": load_errors,
-        "configErrors": result.config_errors,
-        "cases": cases,
-    })
+            .collect(),
+        load_errors: result
+            .load_errors
+            .iter()
+            .map(|e| LoadErrorReport { file: e.file.clone(), path: e.path.clone(), message: e.message.clone() })
+            .collect(),
+        config_errors: result.config_errors.clone(),
+        cases: result.outcomes.iter().map(case_report).collect(),
+    }
+}
+
+/// The report as pretty JSON text, with a final newline.
+pub fn render(result: &RunResult) -> String {
+    serde_json::to_string_pretty(&report(result)).unwrap_or_default() + "\n"
+}
+
+fn case_report(outcome: &CaseOutcome) -> CaseReport {
+    CaseReport {
+        case_id: outcome.case_id.clone(),
+        party: outcome.party.clone(),
+        status: outcome.status,
+        file: outcome.file.clone(),
+        differences: outcome
+            .differences
+            .iter()
+            .map(|d| DifferenceReport {
+                field: d.field.clone(),
+                severity: d.severity,
+                expected: d.expected.0.clone(),
+                actual: d.actual.0.clone(),
+            })
+            .collect(),
+        error: outcome.error.clone(),
+        skip_reason: outcome.skip_reason.clone(),
+        stderr_tail: outcome.stderr_tail.clone(),
+        known_failure: outcome.known_failure.clone(),
+        causes: outcome.causes.clone(),
+        // What a passing party answered is noise; keep it for the rest.
+        observed: match outcome.status {
+            Status::Passed => None,
+            _ => outcome.observed.as_ref().map(|answer| answer.to_wire(&outcome.case_id)),
+        },
+    }
 }

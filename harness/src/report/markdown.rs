@@ -105,8 +105,8 @@ pub fn render(result: &RunResult) -> String {
                     format!(
                         "`{}` expected `{}`, got `{}`",
                         d.field,
-                        super::short(&d.expected, 60),
-                        super::short(&d.actual, 60)
+                        super::short(&d.expected.0, 60),
+                        super::short(&d.actual.0, 60)
                     )
                 });
             let _ = writeln!(
@@ -144,8 +144,8 @@ fn render_minor(out: &mut String, result: &RunResult) {
                 entry.1 = format!(
                     "`{}`: expected `{}`, got `{}`",
                     o.case_id,
-                    super::short(&d.expected, 50),
-                    super::short(&d.actual, 50)
+                    super::short(&d.expected.0, 50),
+                    super::short(&d.actual.0, 50)
                 );
             }
         }

@@ -14,8 +14,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-/// The JSON report's format version.
-pub const REPORT_VERSION: u32 = 1;
+pub use ufc_protocol::report::REPORT_VERSION;
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// directory, flushed, then renamed over the target, so a reader never sees

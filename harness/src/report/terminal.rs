@@ -146,13 +146,13 @@ fn render_case(out: &mut String, outcome: &CaseOutcome, style: Style) {
 fn render_difference(out: &mut String, diff: &Difference, style: Style) {
     let _ = writeln!(out, "    [{}] {}", diff.severity.as_str(), diff.field);
     let scalar =
-        !diff.expected.is_object() && !diff.expected.is_array() && !diff.actual.is_object() && !diff.actual.is_array();
+        !diff.expected.0.is_object() && !diff.expected.0.is_array() && !diff.actual.0.is_object() && !diff.actual.0.is_array();
     if scalar {
-        let _ = writeln!(out, "      {} {}", style.red("-"), style.red(&super::short(&diff.expected, 200)));
-        let _ = writeln!(out, "      {} {}", style.green("+"), style.green(&super::short(&diff.actual, 200)));
+        let _ = writeln!(out, "      {} {}", style.red("-"), style.red(&super::short(&diff.expected.0, 200)));
+        let _ = writeln!(out, "      {} {}", style.green("+"), style.green(&super::short(&diff.actual.0, 200)));
         return;
     }
-    for line in super::json_diff(&diff.expected, &diff.actual).lines() {
+    for line in super::json_diff(&diff.expected.0, &diff.actual.0).lines() {
         let painted = if line.starts_with('+') && !line.starts_with("+++") {
             style.green(line)
         } else if line.starts_with('-') && !line.starts_with("---") {

@@ -1,33 +1,53 @@
-//! Adapter protocol, version 1: the message types exchanged with adapters
-//! as JSON lines (documented in `docs/protocol.md`, schemas in
-//! `docs/protocol/`). The suite's cases are stored in the same shape as the
-//! `evaluate` request's cases, so a case goes to an adapter unchanged.
+//! The messages of protocol v1: requests the harness writes to an
+//! adapter's stdin and the responses it reads from its stdout, one JSON
+//! object per line (`docs/protocol.md`; schemas in `docs/protocol/`).
+//!
+//! These are wire types: they say what travels, not how the harness models
+//! cases and answers. Values an SDK may get wrong on purpose (attributes of
+//! the wrong type, malformed details) stay raw JSON here, so that they reach
+//! each party unchanged and are judged by the harness, not by this parser.
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The protocol version this harness speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+use crate::capability::{BenchMode, Capabilities};
 
-/// Capabilities an adapter can declare in its `hello` answer.
-pub mod capability {
-    /// Flag evaluation returning the typed value.
-    pub const ASSIGN: &str = "assign";
-    /// Flag evaluation details.
-    pub const DETAILS: &str = "details";
-    /// Assignment events.
-    pub const EVENTS: &str = "events";
-    /// Bandit action selection.
-    pub const BANDITS: &str = "bandits";
-    /// Bandit details and bandit events.
-    pub const BANDIT_DETAILS: &str = "bandit-details";
-    /// The in-process `bench` loop.
-    pub const BENCH: &str = "bench";
-    /// Evaluating obfuscated (CLIENT) configurations (spec section 6).
-    pub const OBFUSCATED: &str = "obfuscated";
-    /// The `precompute` op: every flag for one subject, as a precomputed
-    /// configuration (spec section 7).
-    pub const PRECOMPUTE: &str = "precompute";
+/// The type a flag evaluation asks for (`variationType` on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VariationType {
+    /// `STRING`.
+    String,
+    /// `INTEGER`.
+    Integer,
+    /// `NUMERIC`.
+    Numeric,
+    /// `BOOLEAN`.
+    Boolean,
+    /// `JSON`.
+    Json,
+}
+
+impl VariationType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VariationType::String => "STRING",
+            VariationType::Integer => "INTEGER",
+            VariationType::Numeric => "NUMERIC",
+            VariationType::Boolean => "BOOLEAN",
+            VariationType::Json => "JSON",
+        }
+    }
+
+    /// The type a wire name stands for.
+    pub fn parse(name: &str) -> Option<VariationType> {
+        [VariationType::String, VariationType::Integer, VariationType::Numeric, VariationType::Boolean, VariationType::Json]
+            .into_iter()
+            .find(|t| t.as_str() == name)
+    }
 }
 
 /// One evaluation to perform: a flag for a subject, or a bandit action.
@@ -46,8 +66,8 @@ pub enum CaseInput {
 pub struct FlagCase {
     /// The flag key.
     pub flag: String,
-    /// `STRING`, `INTEGER`, `NUMERIC`, `BOOLEAN` or `JSON`.
-    pub variation_type: String,
+    /// The type the caller asks for.
+    pub variation_type: VariationType,
     /// The default value.
     pub default_value: Value,
     /// The subject key.
@@ -110,10 +130,10 @@ pub struct ActionInput {
 #[serde(rename_all = "camelCase")]
 pub struct WireCase<'a> {
     /// The case id.
-    pub case_id: std::borrow::Cow<'a, str>,
+    pub case_id: Cow<'a, str>,
     /// The evaluation.
     #[serde(flatten)]
-    pub input: std::borrow::Cow<'a, CaseInput>,
+    pub input: Cow<'a, CaseInput>,
 }
 
 /// What a party answered for one case.
@@ -138,22 +158,12 @@ pub struct CaseResult {
     /// the SDK's behaviour, compared like any answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Set by the harness (never by adapters) when the case was lost to a
-    /// fault: a crash, hang, garbage or a missing result. Such cases are
-    /// reported as errored rather than compared.
-    #[serde(skip)]
-    pub fault: bool,
 }
 
 impl CaseResult {
-    /// The party raised instead of answering.
-    pub fn error(case_id: &str, message: impl Into<String>) -> CaseResult {
+    /// The SDK raised instead of answering.
+    pub fn raised(case_id: &str, message: impl Into<String>) -> CaseResult {
         CaseResult { case_id: case_id.to_owned(), error: Some(message.into()), ..CaseResult::default() }
-    }
-
-    /// The case was lost to a fault of the party's process.
-    pub fn fault(case_id: &str, message: impl Into<String>) -> CaseResult {
-        CaseResult { fault: true, ..CaseResult::error(case_id, message) }
     }
 }
 
@@ -229,27 +239,16 @@ pub enum Request<'a> {
     },
 }
 
-/// Whom to precompute for (the `precompute` request without its id).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PrecomputeSubject {
-    /// The subject key.
-    pub subject_key: String,
-    /// Flat attributes, or `{numericAttributes, categoricalAttributes}`.
-    pub subject_attributes: Value,
-    /// `{flagKey: {actionKey: {numericAttributes, categoricalAttributes}}}`.
-    pub bandit_actions: serde_json::Map<String, Value>,
-}
-
 /// The parameters of a `bench` request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BenchRequest {
-    /// `assign`, `details` or `bandit`.
-    pub mode: String,
+    /// What each iteration does.
+    pub mode: BenchMode,
     /// The flag.
     pub flag: String,
     /// Its type.
-    pub variation_type: String,
+    pub variation_type: VariationType,
     /// The default value.
     pub default_value: Value,
     /// Subjects cycled through.
@@ -290,7 +289,7 @@ pub struct Response {
     pub sdk: Option<SdkInfo>,
     /// `hello`: capabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Vec<String>>,
+    pub capabilities: Option<Capabilities>,
     /// `evaluate`: one result per case.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<CaseResult>>,

@@ -1,0 +1,211 @@
+//! The JSON report of `ufc-harness run` (and `report`), format version
+//! [`REPORT_VERSION`], described by `docs/report-schema.json`.
+//!
+//! A field that changes meaning or shape bumps [`REPORT_VERSION`]; the
+//! change is recorded in `docs/report-schema.json`'s description.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::capability::Capabilities;
+use crate::messages::{CaseResult, SdkInfo};
+
+/// The report's format version.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// [`REPORT_VERSION`].
+    pub report_version: u32,
+    /// The tool that wrote it.
+    pub tool: Tool,
+    /// The suite root (several suites: their labels joined with ` + `).
+    pub suite: PathBuf,
+    /// Severities that fail a case.
+    pub fail_on: Vec<Severity>,
+    /// Totals over every party.
+    pub summary: Summary,
+    /// Each party, the reference first.
+    pub parties: Vec<PartyReport>,
+    /// Test files that could not be read.
+    pub load_errors: Vec<LoadErrorReport>,
+    /// Configuration problems (a malformed flag, a file that is not UFC).
+    pub config_errors: Vec<String>,
+    /// One entry per case and party, grouped by party.
+    pub cases: Vec<CaseReport>,
+}
+
+/// The tool that wrote a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// `ufc-harness`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// One party of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartyReport {
+    /// Its name in the run (`reference`, `python`, ...).
+    pub name: String,
+    /// The SDK behind it.
+    pub sdk: SdkInfo,
+    /// What it declared.
+    pub capabilities: Capabilities,
+    /// Its totals.
+    pub summary: Summary,
+}
+
+/// A test file that could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadErrorReport {
+    /// The file.
+    pub file: PathBuf,
+    /// The JSON path of the fault (`$.subjects[3].subjectKey`).
+    pub path: String,
+    /// What was expected there.
+    pub message: String,
+}
+
+/// The verdict on one case for one party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// No difference at a failing severity.
+    Passed,
+    /// A difference at a failing severity.
+    Failed,
+    /// The party could not answer (crash, hang, garbage).
+    Errored,
+    /// The party lacks a capability the case needs.
+    Skipped,
+    /// Failed, as the known-failure manifest says it does.
+    KnownFailure,
+    /// Listed as a known failure, but passed: the list is stale.
+    UnexpectedPass,
+}
+
+impl Status {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Errored => "errored",
+            Status::Skipped => "skipped",
+            Status::KnownFailure => "known-failure",
+            Status::UnexpectedPass => "unexpected-pass",
+        }
+    }
+}
+
+/// How much a difference matters; the command line chooses which fail a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The served value or bandit action.
+    Critical,
+    /// Events, details codes and the structure of details.
+    Major,
+    /// Details wording, extra event fields.
+    Minor,
+}
+
+impl Severity {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Major => "major",
+            Severity::Minor => "minor",
+        }
+    }
+}
+
+/// Totals over a set of case outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Every outcome.
+    pub total: usize,
+    /// Passed.
+    pub passed: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Errored.
+    pub errored: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Known failures that still fail.
+    pub known_failures: usize,
+    /// Known failures that now pass.
+    pub unexpected_passes: usize,
+}
+
+impl Summary {
+    /// Counts one more outcome.
+    pub fn add(&mut self, status: Status) {
+        self.total += 1;
+        match status {
+            Status::Passed => self.passed += 1,
+            Status::Failed => self.failed += 1,
+            Status::Errored => self.errored += 1,
+            Status::Skipped => self.skipped += 1,
+            Status::KnownFailure => self.known_failures += 1,
+            Status::UnexpectedPass => self.unexpected_passes += 1,
+        }
+    }
+}
+
+/// One field that differs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DifferenceReport {
+    /// Where: `value`, `details.flagEvaluationCode`, `assignmentEvents[0].variation`, ...
+    pub field: String,
+    /// How much it matters.
+    pub severity: Severity,
+    /// What the test file (for events: the reference) says.
+    pub expected: Value,
+    /// What the party answered.
+    pub actual: Value,
+}
+
+/// One case, one party.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseReport {
+    /// The case id.
+    pub case_id: String,
+    /// The party's name.
+    pub party: String,
+    /// The verdict.
+    pub status: Status,
+    /// The test file.
+    pub file: PathBuf,
+    /// Every difference found, failing or not.
+    pub differences: Vec<DifferenceReport>,
+    /// Why it errored, or what the SDK raised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why it was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// The adapter's recent stderr, for errored cases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr_tail: Option<String>,
+    /// The known-failure entry that applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_failure: Option<String>,
+    /// The divergence causes this failure is attributed to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
+    /// What the party answered, as it said it (left out for passed cases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<CaseResult>,
+}
