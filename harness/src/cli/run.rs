@@ -94,7 +94,7 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
     write_reports(&result, &args)?;
     let stdout = match args.format {
         Format::Text => report::terminal::render(&result, report::terminal::Style::new(color_enabled()), args.verbose),
-        Format::Json => serde_json::to_string_pretty(&report::json::render(&result))? + "\n",
+        Format::Json => report::json::render(&result),
         Format::Junit => report::junit::render(&result),
         Format::Markdown => report::markdown::render(&result),
     };
@@ -170,7 +170,7 @@ fn write_reports(result: &RunResult, args: &RunArgs) -> anyhow::Result<()> {
         }
         Ok(())
     };
-    write(&args.json, serde_json::to_string_pretty(&report::json::render(result))? + "\n")?;
+    write(&args.json, report::json::render(result))?;
     write(&args.junit, report::junit::render(result))?;
     write(&args.markdown, report::markdown::render(result))?;
     write(&args.html, report::html::render(result))?;

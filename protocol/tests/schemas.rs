@@ -1,0 +1,245 @@
+//! The types of this crate against the JSON Schemas in `docs/`: every
+//! message the harness writes and every response shape it reads, and the
+//! run report, serialized from the types, must validate; and the schemas
+//! must reject what the types cannot produce, so a schema that accepts
+//! anything fails here too.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use ufc_protocol::report::{
+    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, RunReport, Severity, Status, Summary, Tool,
+    REPORT_VERSION,
+};
+use ufc_protocol::{
+    ActionInput, BanditCase, BenchMode, BenchRequest, BenchSubject, Capabilities, Capability, CaseInput, CaseResult,
+    ContextAttributes, FlagCase, Request, Response, SdkInfo, Source, VariationType, WireCase, PROTOCOL_VERSION,
+};
+
+fn docs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("docs")
+}
+
+fn validator(relative: &str) -> jsonschema::Validator {
+    let path = docs().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{}: not a schema: {e}", path.display()))
+}
+
+fn assert_valid(schema: &str, document: &Value) {
+    let validator = validator(schema);
+    let errors: Vec<String> = validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "{schema} rejects {document}:\n{}", errors.join("\n"));
+}
+
+fn assert_invalid(schema: &str, document: &Value) {
+    assert!(!validator(schema).is_valid(document), "{schema} should reject {document}");
+}
+
+fn flag_case() -> CaseInput {
+    CaseInput::Flag(FlagCase {
+        flag: "greeting".into(),
+        variation_type: VariationType::String,
+        default_value: json!("hi"),
+        subject_key: "alice".into(),
+        subject_attributes: json!({"country": "US", "age": 30}).as_object().cloned().unwrap_or_default(),
+    })
+}
+
+fn bandit_case() -> CaseInput {
+    let attributes = ContextAttributes {
+        numeric_attributes: json!({"age": 30}).as_object().cloned().unwrap_or_default(),
+        categorical_attributes: json!({"country": "US"}).as_object().cloned().unwrap_or_default(),
+    };
+    CaseInput::Bandit(BanditCase {
+        flag: "banner".into(),
+        default_value: json!("control"),
+        subject_key: "alice".into(),
+        subject_attributes: attributes.clone(),
+        actions: vec![ActionInput { action_key: "nike".into(), attributes }],
+    })
+}
+
+fn encoded(request: &Request<'_>) -> Value {
+    serde_json::to_value(request).expect("requests serialize")
+}
+
+#[test]
+fn every_request_the_harness_writes_has_its_schema() {
+    let flag = flag_case();
+    let bandit = bandit_case();
+    assert_valid("protocol/hello.request.schema.json", &encoded(&Request::Hello { id: 0, protocol: PROTOCOL_VERSION }));
+    let configure = Request::Configure {
+        id: 1,
+        flags: Source::Path("/abs/flags-v1.json".into()),
+        bandits: Some(Source::Inline(json!({"bandits": {}}))),
+    };
+    assert_valid("protocol/configure.request.schema.json", &encoded(&configure));
+    let cases = vec![
+        WireCase { case_id: Cow::Borrowed("f/alice"), input: Cow::Borrowed(&flag) },
+        WireCase { case_id: Cow::Borrowed("b/alice"), input: Cow::Borrowed(&bandit) },
+    ];
+    assert_valid("protocol/evaluate.request.schema.json", &encoded(&Request::Evaluate { id: 2, cases }));
+    for mode in BenchMode::ALL {
+        let bench = BenchRequest {
+            mode,
+            flag: "greeting".into(),
+            variation_type: VariationType::String,
+            default_value: json!("hi"),
+            subjects: vec![BenchSubject { subject_key: "alice".into(), subject_attributes: json!({"age": 3}) }],
+            actions: Vec::new(),
+            iterations: 10,
+        };
+        assert_valid("protocol/bench.request.schema.json", &encoded(&Request::Bench { id: 3, bench }));
+    }
+    let precompute = Request::Precompute {
+        id: 4,
+        subject_key: "alice".into(),
+        subject_attributes: json!({"age": 3}),
+        bandit_actions: json!({"banner": {"nike": {"numericAttributes": {}, "categoricalAttributes": {}}}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        salt: "salt".into(),
+    };
+    assert_valid("protocol/precompute.request.schema.json", &encoded(&precompute));
+    assert_valid("protocol/shutdown.request.schema.json", &encoded(&Request::Shutdown { id: 5 }));
+}
+
+#[test]
+fn the_schemas_reject_what_the_types_cannot_write() {
+    let mut hello = encoded(&Request::Hello { id: 0, protocol: PROTOCOL_VERSION });
+    hello["protocol"] = json!("one");
+    assert_invalid("protocol/hello.request.schema.json", &hello);
+    let flag = flag_case();
+    let mut evaluate = encoded(&Request::Evaluate {
+        id: 2,
+        cases: vec![WireCase { case_id: Cow::Borrowed("f/alice"), input: Cow::Borrowed(&flag) }],
+    });
+    evaluate["cases"][0]["variationType"] = json!("TEXT");
+    assert_invalid("protocol/evaluate.request.schema.json", &evaluate);
+}
+
+/// A response as the harness reads it: parsed into [`Response`] and written
+/// back, so what validates is what the types keep.
+fn round_trip(response: Value) -> Value {
+    let parsed: Response = serde_json::from_value(response).expect("the response parses");
+    serde_json::to_value(parsed).expect("responses serialize")
+}
+
+#[test]
+fn every_response_shape_the_harness_reads_has_its_schema() {
+    let hello = Response {
+        id: 0,
+        ok: true,
+        protocol: Some(PROTOCOL_VERSION),
+        sdk: Some(SdkInfo { name: "python".into(), package: Some("eppo-server-sdk".into()), version: "4.4.1".into() }),
+        capabilities: Some(Capabilities::new(Capability::KNOWN)),
+        ..Response::default()
+    };
+    assert_valid("protocol/hello.response.schema.json", &serde_json::to_value(&hello).expect("serializes"));
+    // A capability from a newer protocol is kept, not refused.
+    let newer = round_trip(json!({"id": 0, "ok": true, "protocol": 1,
+        "sdk": {"name": "x", "package": "x", "version": "1"}, "capabilities": ["assign", "teleport"]}));
+    assert_eq!(newer["capabilities"], json!(["assign", "teleport"]));
+    assert_valid("protocol/hello.response.schema.json", &newer);
+
+    let answered = CaseResult {
+        case_id: "f/alice".into(),
+        value: Some(json!("hello")),
+        details: None,
+        assignment_events: vec![json!({"featureFlag": "greeting"})],
+        bandit_events: Vec::new(),
+        error: None,
+    };
+    let raised = CaseResult::raised("f/bob", "TypeError: bad attribute");
+    let evaluate = Response { id: 2, ok: true, results: Some(vec![answered, raised]), ..Response::default() };
+    assert_valid("protocol/evaluate.response.schema.json", &serde_json::to_value(&evaluate).expect("serializes"));
+
+    let bench = round_trip(json!({"id": 3, "ok": true, "iterations": 10, "elapsedNs": 12345}));
+    assert_valid("protocol/bench.response.schema.json", &bench);
+    let configure = round_trip(json!({"id": 1, "ok": true}));
+    assert_valid("protocol/configure.response.schema.json", &configure);
+    let error = round_trip(json!({"id": 1, "ok": false, "error": "no such file"}));
+    assert_valid("protocol/error.response.schema.json", &error);
+    let precompute = round_trip(json!({"id": 4, "ok": true, "configuration": "{\"precomputed\": {}}"}));
+    assert_valid("protocol/precompute.response.schema.json", &precompute);
+}
+
+fn summary(passed: usize, failed: usize) -> Summary {
+    Summary { total: passed + failed, passed, failed, ..Summary::default() }
+}
+
+fn report() -> RunReport {
+    let sdk = SdkInfo { name: "node".into(), package: Some("@eppo/node-server-sdk".into()), version: "3.10.2".into() };
+    RunReport {
+        report_version: REPORT_VERSION,
+        tool: Tool { name: "ufc-harness".into(), version: "0.1.0".into() },
+        suite: "test-data".into(),
+        fail_on: vec![Severity::Critical, Severity::Major],
+        summary: summary(1, 1),
+        parties: vec![PartyReport {
+            name: "node".into(),
+            sdk,
+            capabilities: Capabilities::new([Capability::Assign, Capability::Unknown("teleport".into())]),
+            summary: summary(1, 1),
+        }],
+        load_errors: vec![LoadErrorReport {
+            file: "ufc/tests/x.json".into(),
+            path: "$.subjects[0].subjectKey".into(),
+            message: "expected a string".into(),
+        }],
+        config_errors: vec!["flag \"f\": no variations".into()],
+        cases: vec![
+            CaseReport {
+                case_id: "f/alice".into(),
+                party: "node".into(),
+                status: Status::Passed,
+                file: "ufc/tests/f.json".into(),
+                differences: Vec::new(),
+                error: None,
+                skip_reason: None,
+                stderr_tail: None,
+                known_failure: None,
+                causes: Vec::new(),
+                observed: None,
+            },
+            CaseReport {
+                case_id: "f/bob".into(),
+                party: "node".into(),
+                status: Status::KnownFailure,
+                file: "ufc/tests/f.json".into(),
+                differences: vec![DifferenceReport {
+                    field: "details.flagEvaluationCode".into(),
+                    severity: Severity::Major,
+                    expected: json!("MATCH"),
+                    actual: json!("TYPE_MISMATCH"),
+                }],
+                error: None,
+                skip_reason: None,
+                stderr_tail: Some("warning".into()),
+                known_failure: Some("node.toml: f/*".into()),
+                causes: vec!["js-type-mismatch".into()],
+                observed: Some(CaseResult::raised("f/bob", "TypeError")),
+            },
+        ],
+    }
+}
+
+#[test]
+fn the_run_report_has_its_schema_and_round_trips() {
+    let report = report();
+    let document = serde_json::to_value(&report).expect("the report serializes");
+    assert_valid("report-schema.json", &document);
+    let back: RunReport = serde_json::from_value(document.clone()).expect("the report parses back");
+    assert_eq!(back, report);
+
+    let mut wrong_version = document.clone();
+    wrong_version["reportVersion"] = json!(REPORT_VERSION + 1);
+    assert_invalid("report-schema.json", &wrong_version);
+    let mut wrong_status = document;
+    wrong_status["cases"][0]["status"] = json!("fine");
+    assert_invalid("report-schema.json", &wrong_status);
+}
