@@ -12,7 +12,8 @@
 //!   rules, allocations with dates and `doLog`, splits with
 //!   `extraLogging`, variations of every type) and the subjects evaluated
 //!   against them, as [`Scenario`]s;
-//! * [`malformed`]: configurations with damaged flags or a broken top;
+//! * [`malformed`]: configurations with damaged flags or a broken top,
+//!   and arbitrary JSON for the parser's never-panics properties;
 //! * [`bandits`]: bandit model data, actions, and bandit scenarios;
 //! * [`shards`]: random shard ranges, and flags whose splits partition the
 //!   shard space ([`shards::PartitionedFlag`]).
