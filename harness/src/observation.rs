@@ -75,6 +75,9 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
 }
 
 /// What a party did with one case.
+// Nearly every answer is an observation; boxing it would cost an allocation
+// per case for the rare `Raised`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
     /// It answered.

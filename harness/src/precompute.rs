@@ -16,10 +16,10 @@ use ufc_reference::{Attributes, Configuration, FlagEvaluationCode, FlagRequest, 
 
 use crate::observation::json_equal;
 use crate::party::reference::{actions_of, attributes_of, subject_inputs};
-use crate::party::{ConfigSet, Party};
-use ufc_protocol::{ActionInput, Capability, CaseInput, ContextAttributes, Source};
 use crate::party::PrecomputeSubject;
+use crate::party::{ConfigSet, Party};
 use crate::suite::Suite;
+use ufc_protocol::{ActionInput, Capability, CaseInput, ContextAttributes, Source};
 
 /// One subject to precompute for.
 #[derive(Debug, Clone, PartialEq)]

@@ -131,7 +131,12 @@ pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
 
 /// Runs `suite` against the reference and then every other party in
 /// parallel. The first party must be the reference.
-pub fn run(suite: &Suite, mut parties: Vec<Box<dyn Party>>, settings: &RunSettings, progress: Progress<'_>) -> RunResult {
+pub fn run(
+    suite: &Suite,
+    mut parties: Vec<Box<dyn Party>>,
+    settings: &RunSettings,
+    progress: Progress<'_>,
+) -> RunResult {
     let mut config_errors = Vec::new();
     let infos: Vec<PartyInfo> = parties.iter().map(|p| p.info().clone()).collect();
     let mut outcomes = Vec::new();
@@ -236,7 +241,9 @@ fn judge(
     settings: &RunSettings,
 ) -> CaseOutcome {
     let answer = match reply {
-        CaseReply::Skipped { reason } => return outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = Some(reason)),
+        CaseReply::Skipped { reason } => {
+            return outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = Some(reason))
+        }
         CaseReply::Lost { error, stderr_tail } => {
             return outcome(case, &info.name, Status::Errored, |o| {
                 o.error = Some(error);

@@ -18,6 +18,8 @@ use crate::observation::Answer;
 use crate::party::{ConfigSet, Lost, Party, PartyError, PartyInfo, PrecomputeSubject, Question};
 
 /// What became of one case put to a party.
+// Nearly every reply is an answer; see `Answer`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CaseReply {
     /// The party answered (or its SDK raised).
@@ -92,8 +94,10 @@ impl<'p> Session<'p> {
     /// Puts a batch to the party in one request (skipping what it cannot
     /// answer); one reply per question, in order.
     pub fn ask(&mut self, batch: &[Question<'_>], obfuscated: bool) -> Vec<CaseReply> {
-        let mut replies: Vec<Option<CaseReply>> =
-            batch.iter().map(|q| self.skip_reason(q.input, obfuscated).map(|reason| CaseReply::Skipped { reason })).collect();
+        let mut replies: Vec<Option<CaseReply>> = batch
+            .iter()
+            .map(|q| self.skip_reason(q.input, obfuscated).map(|reason| CaseReply::Skipped { reason }))
+            .collect();
         let asked: Vec<Question<'_>> =
             batch.iter().zip(&replies).filter(|(_, reply)| reply.is_none()).map(|(q, _)| *q).collect();
         if !asked.is_empty() {

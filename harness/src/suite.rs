@@ -304,7 +304,7 @@ fn load_flag_file(file: &Path) -> Result<Loaded, LoadError> {
             let expected = expected(file, index, s.assignment, s.evaluation_details)?;
             let input = CaseInput::Flag(FlagCase {
                 flag: test.flag.clone(),
-                variation_type: test.variation_type.clone(),
+                variation_type: test.variation_type,
                 default_value: test.default_value.clone(),
                 subject_key: s.subject_key.clone(),
                 subject_attributes: s.subject_attributes,
@@ -318,9 +318,15 @@ fn load_flag_file(file: &Path) -> Result<Loaded, LoadError> {
 fn expected(file: &Path, index: usize, assignment: Value, details: Option<Value>) -> Result<Expected, LoadError> {
     let details = match details {
         None | Some(Value::Null) => None,
-        Some(details) => Some(Details::from_json(&details, &format!("$.subjects[{index}].evaluationDetails")).map_err(
-            |err| LoadError { file: file.to_owned(), path: err.path, message: format!("expected {}, found {}", err.expected, err.found) },
-        )?),
+        Some(details) => {
+            Some(Details::from_json(&details, &format!("$.subjects[{index}].evaluationDetails")).map_err(|err| {
+                LoadError {
+                    file: file.to_owned(),
+                    path: err.path,
+                    message: format!("expected {}, found {}", err.expected, err.found),
+                }
+            })?)
+        }
     };
     Ok(Expected { value: Json(assignment), details })
 }

@@ -19,9 +19,9 @@ use ufc_harness::compare::Severity;
 use ufc_harness::party::adapter::{AdapterError, AdapterOptions, AdapterParty};
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party, Question};
-use ufc_protocol::{BenchMode, BenchRequest, BenchSubject, Capability, Source, VariationType};
 use ufc_harness::run::{run, CaseOutcome, RunResult, RunSettings, Status};
 use ufc_harness::suite::Suite;
+use ufc_protocol::{BenchMode, BenchRequest, BenchSubject, Capability, Source, VariationType};
 
 const FAKE: &str = "fake";
 const FILES: [&str; 3] = ["test-a-greeting", "test-b-max-items", "test-c-discount"];

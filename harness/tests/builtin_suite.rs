@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use ufc_harness::compare::{compare, Scope};
-use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::observation::Answer;
+use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{Party, Question};
 use ufc_harness::suite::{Case, Suite};
 

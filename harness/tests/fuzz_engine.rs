@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use ufc_harness::fuzz::{fuzz, scenario_for_batch, write_findings, Budget, Field, Finding, FuzzOptions, FuzzReport};
-use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::observation::Answer;
+use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party, PartyError, PartyInfo, Question, Reply};
-use ufc_protocol::{BenchRequest, Capabilities, Capability, CaseInput, Source};
 use ufc_harness::run::{self, RunSettings, Status};
 use ufc_harness::suite::Suite;
+use ufc_protocol::{BenchRequest, Capabilities, Capability, CaseInput, Source};
 use ufc_reference::Timestamp;
 
 fn now() -> Timestamp {

@@ -1,5 +1,5 @@
 //! Properties of the reference evaluator over the fuzzer's generators
-//! (`ufc_harness::fuzz::strategies`). Every property runs with a fixed seed
+//! (the `ufc-strategies` crate). Every property runs with a fixed seed
 //! and a fixed number of cases, so the file is deterministic: a failure
 //! here is a bug in the reference or in a generator, never bad luck.
 
@@ -9,10 +9,11 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::{Map, Value};
 use ufc_harness::distribution::chi_square_p_value;
-use ufc_harness::fuzz::strategies;
 use ufc_protocol::CaseInput;
 use ufc_reference::bandit::{self, BanditModels, BanditRequest, ModelData};
 use ufc_reference::{AttributeValue, Attributes, Configuration, FlagRequest, Timestamp, VariationType};
+use ufc_strategies as strategies;
+use ufc_strategies::{Case, FlagCase};
 
 fn settings(cases: u32, seed: u64) -> Config {
     Config { cases, rng_seed: RngSeed::Fixed(seed), failure_persistence: None, ..Config::default() }
@@ -53,14 +54,12 @@ fn evaluate_everything(document: &Value) {
 }
 
 /// The flag requests of a scenario, with their attributes converted.
-fn flag_cases(cases: &[CaseInput]) -> Vec<(&ufc_protocol::FlagCase, Attributes, VariationType)> {
+fn flag_cases(cases: &[Case]) -> Vec<(&FlagCase, Attributes, VariationType)> {
     cases
         .iter()
         .filter_map(|case| match case {
-            CaseInput::Flag(c) => {
-                Some((c, attributes_of(&c.subject_attributes), VariationType::parse(c.variation_type.as_str())?))
-            }
-            CaseInput::Bandit(_) => None,
+            Case::Flag(c) => Some((c, attributes_of(&c.subject_attributes), c.variation_type)),
+            Case::Bandit(_) => None,
         })
         .collect()
 }
@@ -173,7 +172,7 @@ proptest! {
     #[test]
     fn partitioned_splits_always_assign(
         flag in strategies::partitioned_flag(),
-        subjects in prop::collection::vec((strategies::subject_key(), strategies::subject_attributes()), 1..=16),
+        subjects in prop::collection::vec((strategies::values::subject_key(), strategies::values::subject_attributes()), 1..=16),
     ) {
         let config = Configuration::from_value(&flag.configuration).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(config.flag_errors().is_empty(), "{:?}", config.flag_errors());
@@ -238,7 +237,7 @@ proptest! {
     /// Action probabilities are a distribution: each in [0, 1], summing to
     /// 1 within 1e-9 (for gamma >= 0 and a floor in [0, 1]).
     #[test]
-    fn bandit_weights_sum_to_one(data in strategies::model_data(), scores in strategies::bandit_scores()) {
+    fn bandit_weights_sum_to_one(data in strategies::bandits::model_data(), scores in strategies::bandits::bandit_scores()) {
         let model: ModelData = serde_json::from_value(data).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let best = scores
             .iter()
@@ -265,6 +264,9 @@ proptest! {
         let models_document = scenario.bandit_models.clone().unwrap_or(Value::Null);
         let models = BanditModels::from_value(&models_document).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(models.errors().is_empty(), "{:?}", models.errors());
+        // Through the fuzzer's conversion and the reference party's inputs:
+        // what a fuzz run asks the reference.
+        let scenario = ufc_harness::fuzz::Scenario::from(scenario);
         for case in &scenario.cases {
             let CaseInput::Bandit(case) = case else { continue };
             let (flag_attributes, subject) = ufc_harness::party::reference::subject_inputs(&case.subject_attributes);

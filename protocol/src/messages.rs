@@ -44,9 +44,15 @@ impl VariationType {
 
     /// The type a wire name stands for.
     pub fn parse(name: &str) -> Option<VariationType> {
-        [VariationType::String, VariationType::Integer, VariationType::Numeric, VariationType::Boolean, VariationType::Json]
-            .into_iter()
-            .find(|t| t.as_str() == name)
+        [
+            VariationType::String,
+            VariationType::Integer,
+            VariationType::Numeric,
+            VariationType::Boolean,
+            VariationType::Json,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
     }
 }
 

@@ -4,6 +4,9 @@
 //! must reject what the types cannot produce, so a schema that accepts
 //! anything fails here too.
 
+// Helpers outside #[test] functions fail by panicking too.
+#![allow(clippy::panic)]
+
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
@@ -30,7 +33,8 @@ fn validator(relative: &str) -> jsonschema::Validator {
 
 fn assert_valid(schema: &str, document: &Value) {
     let validator = validator(schema);
-    let errors: Vec<String> = validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    let errors: Vec<String> =
+        validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path)).collect();
     assert!(errors.is_empty(), "{schema} rejects {document}:\n{}", errors.join("\n"));
 }
 

@@ -154,7 +154,12 @@ fn main() {
             }
             Request::Configure { id, flags, bandits } => {
                 let outcome = party.configure(&ConfigSet { flags, bandit_models: bandits });
-                answer(&Response { id, ok: outcome.is_ok(), error: outcome.err().map(|e| e.to_string()), ..Response::default() });
+                answer(&Response {
+                    id,
+                    ok: outcome.is_ok(),
+                    error: outcome.err().map(|e| e.to_string()),
+                    ..Response::default()
+                });
             }
             Request::Evaluate { id, cases } => {
                 let count = evaluations;

@@ -6,13 +6,15 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use ufc_protocol::exit_codes;
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party};
-use ufc_harness::session::Session;
-use ufc_protocol::{ActionInput, BanditCase, BenchMode, BenchRequest, BenchSubject, Capability, CaseInput, VariationType};
 use ufc_harness::report;
+use ufc_harness::session::Session;
 use ufc_harness::suite::{Case, Suite};
+use ufc_protocol::exit_codes;
+use ufc_protocol::{
+    ActionInput, BanditCase, BenchMode, BenchRequest, BenchSubject, Capability, CaseInput, VariationType,
+};
 
 use super::parse_now;
 use super::parties::{self, PartyArgs};

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use ufc_protocol::exit_codes;
 use ufc_harness::fuzz::{self, Budget, FuzzOptions, FuzzProgress};
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::Party;
+use ufc_protocol::exit_codes;
 
 use super::parse_now;
 use super::parties::{self, PartyArgs};

@@ -24,8 +24,8 @@ mod run;
 
 use std::io::{IsTerminal, Write};
 
-use ufc_protocol::report::Severity;
 use std::path::PathBuf;
+use ufc_protocol::report::Severity;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -165,10 +165,13 @@ fn write_stdout(text: &str) {
 
 /// `--fail-on` values: the severities, by name.
 fn severity_parser() -> impl clap::builder::TypedValueParser<Value = Severity> {
-    clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["critical", "major", "minor"]), |name| match name.as_str() {
-        "critical" => Severity::Critical,
-        "major" => Severity::Major,
-        // The parser admits only the three names.
-        _ => Severity::Minor,
-    })
+    clap::builder::TypedValueParser::map(
+        clap::builder::PossibleValuesParser::new(["critical", "major", "minor"]),
+        |name| match name.as_str() {
+            "critical" => Severity::Critical,
+            "major" => Severity::Major,
+            // The parser admits only the three names.
+            _ => Severity::Minor,
+        },
+    )
 }

@@ -2,9 +2,9 @@
 //! subject of a suite, and the result is checked against the reference.
 
 use anyhow::bail;
-use ufc_protocol::exit_codes;
 use ufc_harness::precompute::{self, PartyPrecompute};
 use ufc_harness::suite::Suite;
+use ufc_protocol::exit_codes;
 
 use super::parse_now;
 use super::parties::{self, PartyArgs};

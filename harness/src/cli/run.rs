@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::ValueEnum;
 use ufc_harness::compare::Severity;
-use ufc_protocol::exit_codes;
 use ufc_harness::expectations::KnownFailures;
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::Party;
 use ufc_harness::report;
 use ufc_harness::run::{self, RunResult, RunSettings};
 use ufc_harness::suite::Suite;
+use ufc_protocol::exit_codes;
 
 use super::parties::{self, PartyArgs};
 use super::{color_enabled, parse_now};

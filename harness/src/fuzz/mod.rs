@@ -5,8 +5,9 @@
 //!
 //! The module owns the engine loop and how parties are asked; its parts are:
 //!
-//! * [`strategies`]: every generator (configurations, subjects, bandits,
-//!   malformed documents);
+//! * the generators (configurations, subjects, bandits, malformed
+//!   documents) live in the `ufc-strategies` crate; [`Scenario`] converts
+//!   what they draw into protocol cases;
 //! * [`signature`]: what counts as a disagreement and how one is named;
 //! * [`minimize`]: greedy shrinking of a disagreeing case;
 //! * [`finding`]: findings and how they are written out as suites.
@@ -34,14 +35,12 @@
 pub mod finding;
 pub mod minimize;
 pub mod signature;
-pub mod strategies;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value};
+use ufc_strategies::Generator;
 
 pub use finding::{summary_markdown, write_findings, Finding, PartyAnswers, WriteError};
 pub use signature::{Disagreement, Field, Signature};
@@ -50,8 +49,8 @@ use ufc_reference::obfuscation::obfuscate_configuration;
 
 use crate::party::{ConfigSet, Party, PartyInfo, Question};
 use crate::session::{CaseReply, Session};
-use ufc_protocol::{Capability, CaseInput, CaseResult, Source};
 use signature::{observe, Observation};
+use ufc_protocol::{ActionInput, BanditCase, Capability, CaseInput, CaseResult, ContextAttributes, FlagCase, Source};
 
 /// A configuration and the cases to evaluate against it: one batch, or one
 /// candidate of the minimizer, or one finding.
@@ -99,6 +98,50 @@ impl Scenario {
     /// The number of flags in the document.
     pub fn flag_count(&self) -> usize {
         self.flags.get("flags").and_then(Value::as_object).map_or(0, Map::len)
+    }
+}
+
+/// A generated scenario as protocol cases; never obfuscated (the fuzzer
+/// decides that per run).
+impl From<ufc_strategies::Scenario> for Scenario {
+    fn from(generated: ufc_strategies::Scenario) -> Scenario {
+        Scenario {
+            flags: generated.flags,
+            bandit_models: generated.bandit_models,
+            cases: generated.cases.into_iter().map(case_input).collect(),
+            obfuscated: false,
+        }
+    }
+}
+
+/// A generated case as the protocol's case input.
+fn case_input(case: ufc_strategies::Case) -> CaseInput {
+    match case {
+        ufc_strategies::Case::Flag(c) => CaseInput::Flag(FlagCase {
+            flag: c.flag,
+            variation_type: crate::party::reference::wire_type(c.variation_type),
+            default_value: c.default_value,
+            subject_key: c.subject_key,
+            subject_attributes: c.subject_attributes,
+        }),
+        ufc_strategies::Case::Bandit(c) => CaseInput::Bandit(BanditCase {
+            flag: c.flag,
+            default_value: c.default_value,
+            subject_key: c.subject_key,
+            subject_attributes: context_attributes(c.subject_attributes),
+            actions: c
+                .actions
+                .into_iter()
+                .map(|a| ActionInput { action_key: a.action_key, attributes: context_attributes(a.attributes) })
+                .collect(),
+        }),
+    }
+}
+
+fn context_attributes(generated: ufc_strategies::ContextAttributes) -> ContextAttributes {
+    ContextAttributes {
+        numeric_attributes: generated.numeric_attributes,
+        categorical_attributes: generated.categorical_attributes,
     }
 }
 
@@ -250,36 +293,32 @@ const MAX_PARTY_FAILURES: usize = 100;
 
 /// The RNG of batch `batch`: ChaCha seeded with the seed and the batch
 /// number, so every batch can be regenerated on its own.
-fn batch_runner(seed: u64, batch: u64) -> TestRunner {
+fn batch_generator(seed: u64, batch: u64) -> Generator {
     let mut bytes = [0_u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     bytes[8..16].copy_from_slice(&batch.to_le_bytes());
     bytes[16..24].copy_from_slice(b"ufc-fuzz");
-    TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
-}
-
-fn draw<S: Strategy>(runner: &mut TestRunner, strategy: &S) -> Option<S::Value> {
-    strategy.new_tree(runner).ok().map(|tree| tree.current())
+    Generator::from_seed(bytes)
 }
 
 /// Generates batch `batch` of a run with `options` (its seed, batch size
 /// and scenario kinds); the rest of the options do not matter.
 pub fn scenario_for_batch(options: &FuzzOptions, batch: u64) -> Scenario {
-    let mut runner = batch_runner(options.seed, batch);
-    let roll = draw(&mut runner, &(0..100_u32)).unwrap_or(0);
+    let mut generator = batch_generator(options.seed, batch);
+    let roll = generator.draw(&(0..100_u32)).unwrap_or(0);
     if options.bandits && !options.obfuscated && roll < 15 {
-        if let Some(scenario) = draw(&mut runner, &strategies::bandit_scenario()) {
-            return scenario;
+        if let Some(scenario) = generator.draw(&ufc_strategies::bandit_scenario()) {
+            return scenario.into();
         }
     }
     let malformed = options.malformed && (15..30).contains(&roll);
-    let strategy = if malformed { strategies::malformed_scenario() } else { strategies::flag_scenario() };
+    let strategy = if malformed { ufc_strategies::malformed_scenario() } else { ufc_strategies::flag_scenario() };
     let mut parts = Vec::new();
     let mut cases = 0;
     // Groups of flags are merged until the batch is full; the cap keeps a
     // batch size of zero or one from looping.
     while cases < options.batch_size.max(1) && parts.len() < 256 {
-        let Some(part) = draw(&mut runner, &strategy) else { break };
+        let Some(part) = generator.draw(&strategy).map(Scenario::from) else { break };
         cases += part.cases.len();
         parts.push(part);
     }
@@ -315,7 +354,12 @@ fn merge(parts: Vec<Scenario>) -> Scenario {
             cases.push(case);
         }
     }
-    Scenario { flags: strategies::configuration_document(flags, None), bandit_models: None, cases, obfuscated: false }
+    Scenario {
+        flags: ufc_strategies::configuration_document(flags, None),
+        bandit_models: None,
+        cases,
+        obfuscated: false,
+    }
 }
 
 /// What one party answered for a scenario.
@@ -473,9 +517,7 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         for ((run, stats), info) in runs.iter().zip(&mut report.throughput).zip(&infos) {
             stats.busy += run.busy;
             match &run.answer {
-                PartyAnswer::Answered(results) => {
-                    stats.cases += results.iter().flatten().count() as u64
-                }
+                PartyAnswer::Answered(results) => stats.cases += results.iter().flatten().count() as u64,
                 PartyAnswer::Failed(message) => {
                     if report.party_failures.len() < MAX_PARTY_FAILURES {
                         report.party_failures.push(PartyFailure {

@@ -683,7 +683,9 @@ mod tests {
         PartyInfo {
             name: name.into(),
             sdk: ufc_protocol::SdkInfo::default(),
-            capabilities: ufc_protocol::Capabilities::new(capabilities.iter().map(|c| ufc_protocol::Capability::parse(c))),
+            capabilities: ufc_protocol::Capabilities::new(
+                capabilities.iter().map(|c| ufc_protocol::Capability::parse(c)),
+            ),
         }
     }
 

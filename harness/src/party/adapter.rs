@@ -601,7 +601,10 @@ impl AdapterParty {
                 Err(err @ AdapterError::Handshake { .. }) if party.restarts < party.options.max_restarts => {
                     party.restarts += 1;
                     let attempt = format!("start retry {} of {}", party.restarts, party.options.max_restarts);
-                    push_tail(&party.tail, [format!("[ufc-harness] adapter {attempt}, after: {}", err.without_stderr_tail())]);
+                    push_tail(
+                        &party.tail,
+                        [format!("[ufc-harness] adapter {attempt}, after: {}", err.without_stderr_tail())],
+                    );
                 }
                 Err(err) => return Err(err),
             }
@@ -802,9 +805,9 @@ impl Party for AdapterParty {
             let said = response.error.unwrap_or_default();
             return Err(PartyError::Failed(format!("the adapter failed the bench: {said}")));
         }
-        let elapsed = response.elapsed_ns.ok_or_else(|| {
-            PartyError::Failed("the adapter's bench answer has no elapsedNs".to_owned())
-        })?;
+        let elapsed = response
+            .elapsed_ns
+            .ok_or_else(|| PartyError::Failed("the adapter's bench answer has no elapsedNs".to_owned()))?;
         Ok(Duration::from_nanos(elapsed))
     }
 

@@ -4,7 +4,9 @@ use serde_json::{Map, Value};
 use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, ContextAttributes};
 use ufc_reference::{AttributeValue, Attributes, Configuration, FlagRequest, Timestamp, VariationType};
 
-use ufc_protocol::{BanditCase, BenchMode, BenchRequest, Capabilities, Capability, CaseInput, FlagCase, SdkInfo, Source};
+use ufc_protocol::{
+    BanditCase, BenchMode, BenchRequest, Capabilities, Capability, CaseInput, FlagCase, SdkInfo, Source,
+};
 
 use super::{ConfigSet, Party, PartyError, PartyInfo, Question, Reply};
 use crate::observation::{Answer, Details, Event, Json, Observation};
@@ -75,7 +77,11 @@ impl ReferenceParty {
         Answer::Observed(Observation {
             value: Json(outcome.assignment_json()),
             details: outcome.details.as_ref().map(observed_details),
-            assignment_events: outcome.assignment_event(&request, self.now).map(|e| event(e.to_json())).into_iter().collect(),
+            assignment_events: outcome
+                .assignment_event(&request, self.now)
+                .map(|e| event(e.to_json()))
+                .into_iter()
+                .collect(),
             bandit_events: outcome.bandit_event(&request, self.now).map(|e| event(e.to_json())).into_iter().collect(),
         })
     }
@@ -88,7 +94,11 @@ impl ReferenceParty {
         Answer::Observed(Observation {
             value: Json(outcome.value_or(&case.default_value)),
             details: Some(observed_details(&details)),
-            assignment_events: outcome.assignment_event(&request, self.now).map(|e| event(e.to_json())).into_iter().collect(),
+            assignment_events: outcome
+                .assignment_event(&request, self.now)
+                .map(|e| event(e.to_json()))
+                .into_iter()
+                .collect(),
             bandit_events: Vec::new(),
         })
     }
@@ -107,6 +117,17 @@ fn event(json: Value) -> Event {
     match json {
         Value::Object(map) => Event { fields: map.into_iter().map(|(k, v)| (k, Json(v))).collect() },
         _ => Event::default(),
+    }
+}
+
+/// The reference's type, as the protocol names it.
+pub fn wire_type(variation_type: VariationType) -> ufc_protocol::VariationType {
+    match variation_type {
+        VariationType::String => ufc_protocol::VariationType::String,
+        VariationType::Integer => ufc_protocol::VariationType::Integer,
+        VariationType::Numeric => ufc_protocol::VariationType::Numeric,
+        VariationType::Boolean => ufc_protocol::VariationType::Boolean,
+        VariationType::Json => ufc_protocol::VariationType::Json,
     }
 }
 
@@ -174,8 +195,8 @@ impl Party for ReferenceParty {
             Source::Path(p) => p.display().to_string(),
             Source::Inline(_) => "inline configuration".into(),
         };
-        let configuration = Configuration::from_value(&flags)
-            .map_err(|err| PartyError::Configuration(format!("{where_}: {err}")))?;
+        let configuration =
+            Configuration::from_value(&flags).map_err(|err| PartyError::Configuration(format!("{where_}: {err}")))?;
         self.warnings.extend(configuration.flag_errors().iter().map(|e| format!("{where_}: flag {:?}: {e}", e.key)));
         self.config = Some(configuration);
         if let Some(source) = &config.bandit_models {

@@ -145,8 +145,10 @@ fn render_case(out: &mut String, outcome: &CaseOutcome, style: Style) {
 
 fn render_difference(out: &mut String, diff: &Difference, style: Style) {
     let _ = writeln!(out, "    [{}] {}", diff.severity.as_str(), diff.field);
-    let scalar =
-        !diff.expected.0.is_object() && !diff.expected.0.is_array() && !diff.actual.0.is_object() && !diff.actual.0.is_array();
+    let scalar = !diff.expected.0.is_object()
+        && !diff.expected.0.is_array()
+        && !diff.actual.0.is_object()
+        && !diff.actual.0.is_array();
     if scalar {
         let _ = writeln!(out, "      {} {}", style.red("-"), style.red(&super::short(&diff.expected.0, 200)));
         let _ = writeln!(out, "      {} {}", style.green("+"), style.green(&super::short(&diff.actual.0, 200)));

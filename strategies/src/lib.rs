@@ -1,0 +1,152 @@
+//! Every proptest generator of the project, in one place: UFC flag
+//! configurations and their subjects, bandit models and actions, malformed
+//! documents, and the special-purpose flags the reference's property tests
+//! need. The `ufc-harness` fuzzer draws its batches from here at run time
+//! (through [`Generator`]); the property tests use the strategies directly.
+//!
+//! The topics, one module each:
+//!
+//! * [`values`]: the pools of adversarial subject keys, attribute names and
+//!   values, numbers and strings that the other generators draw from;
+//! * [`flags`]: valid flag configurations (conditions with every operator,
+//!   rules, allocations with dates and `doLog`, splits with
+//!   `extraLogging`, variations of every type) and the subjects evaluated
+//!   against them, as [`Scenario`]s;
+//! * [`malformed`]: configurations with damaged flags or a broken top,
+//!   and arbitrary JSON for the parser's never-panics properties;
+//! * [`bandits`]: bandit model data, actions, and bandit scenarios;
+//! * [`shards`]: random shard ranges, and flags whose splits partition the
+//!   shard space ([`shards::PartitionedFlag`]).
+//!
+//! The generators lean on fixed pools of adversarial inputs rather than on
+//! uniform randomness: the interesting behaviour of UFC evaluators lives in
+//! a few dozen values, the ones listed in section 8 of the spec. Attribute
+//! names come from one small pool shared by conditions and subjects so that
+//! conditions usually see the attribute they test.
+//!
+//! Contract: every configuration produced here is valid UFC for the
+//! reference (`Configuration::from_value` succeeds with no flag errors),
+//! except those of [`malformed`]. Generated flags are small (1–3 flags, ≤3
+//! allocations, rules, conditions and splits, 1–8 subjects per flag) so
+//! that minimizing and round-tripping them through an SDK stays cheap.
+//!
+//! Reproducibility: a strategy drawn by a [`Generator`] with the same seed
+//! gives the same value, and the fuzzer's seeded batches (and the README's
+//! claims about them) rely on it. Changing what a generator draws, or in
+//! which order, changes every seeded run.
+
+#![warn(missing_docs)]
+
+pub mod bandits;
+pub mod flags;
+pub mod malformed;
+pub mod shards;
+pub mod values;
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde_json::{Map, Value};
+use ufc_reference::VariationType;
+
+pub use bandits::bandit_scenario;
+pub use flags::{configuration, configuration_document, flag_scenario};
+pub use malformed::{malformed_configuration, malformed_scenario};
+pub use shards::{partitioned_flag, PartitionedFlag};
+
+/// A generated configuration and the cases to evaluate against it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The `flags-v1.json` document.
+    pub flags: Value,
+    /// The `bandit-models-v1.json` document, for bandit scenarios.
+    pub bandit_models: Option<Value>,
+    /// The cases, flag or bandit.
+    pub cases: Vec<Case>,
+}
+
+/// One generated evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Case {
+    /// A flag assignment.
+    Flag(FlagCase),
+    /// A bandit action.
+    Bandit(BanditCase),
+}
+
+/// A generated flag assignment request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagCase {
+    /// The flag key.
+    pub flag: String,
+    /// The type asked for (usually the flag's own).
+    pub variation_type: VariationType,
+    /// The default value ([`flags::default_value`] of the type asked for).
+    pub default_value: Value,
+    /// The subject key.
+    pub subject_key: String,
+    /// The subject's attributes, as raw JSON.
+    pub subject_attributes: Map<String, Value>,
+}
+
+/// A generated bandit action request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BanditCase {
+    /// The flag key.
+    pub flag: String,
+    /// The default variation (a string).
+    pub default_value: Value,
+    /// The subject key.
+    pub subject_key: String,
+    /// The subject's numeric and categorical attributes.
+    pub subject_attributes: ContextAttributes,
+    /// The candidate actions.
+    pub actions: Vec<Action>,
+}
+
+/// Numeric and categorical attribute maps, kept as raw JSON: the generators
+/// put wrongly typed values in both on purpose.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContextAttributes {
+    /// Attributes meant as numbers.
+    pub numeric_attributes: Map<String, Value>,
+    /// Attributes meant as categories.
+    pub categorical_attributes: Map<String, Value>,
+}
+
+/// A generated candidate bandit action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    /// The action key.
+    pub action_key: String,
+    /// The action's attributes.
+    pub attributes: ContextAttributes,
+}
+
+/// Draws values from strategies with a seeded RNG, outside any property
+/// test: what the fuzzer generates its batches with.
+///
+/// The same seed and the same sequence of draws give the same values, on
+/// every platform (ChaCha, proptest's default configuration).
+pub struct Generator {
+    runner: TestRunner,
+}
+
+impl Generator {
+    /// A generator whose RNG is ChaCha seeded with `seed`.
+    pub fn from_seed(seed: [u8; 32]) -> Generator {
+        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed);
+        Generator { runner: TestRunner::new_with_rng(Config::default(), rng) }
+    }
+
+    /// The next value of `strategy`, or `None` when the strategy rejected
+    /// every attempt (none of this crate's do).
+    pub fn draw<S: Strategy>(&mut self, strategy: &S) -> Option<S::Value> {
+        strategy.new_tree(&mut self.runner).ok().map(|tree| tree.current())
+    }
+}
+
+impl std::fmt::Debug for Generator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generator").finish_non_exhaustive()
+    }
+}
