@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod bandit;
+mod codes;
 mod compile;
 pub mod config;
 pub mod details;
@@ -26,8 +27,10 @@ mod envelope;
 pub mod error;
 pub mod eval;
 pub mod events;
+mod flag;
 pub mod keymap;
 pub mod obfuscation;
+mod outcome;
 pub mod precomputed;
 pub mod rules;
 pub mod shard;

@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::compile::variation_type_at;
-use crate::config::Split;
 use crate::envelope;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
 use crate::eval::FlagEvaluationCode;
 use crate::events::AssignmentEvent;
+use crate::flag::Split;
 use crate::obfuscation::{decode_base64, md5_hex, typed_variation_value};
 use crate::value::{AttributeValue, Attributes, TypedValue, VariationType};
 use crate::Timestamp;
