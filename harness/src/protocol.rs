@@ -85,6 +85,21 @@ pub struct ContextAttributes {
     pub categorical_attributes: Map<String, Value>,
 }
 
+/// The reference reads the raw maps itself (`SubjectAttributes::from_json`).
+impl From<&ContextAttributes> for ufc_reference::bandit::SubjectAttributes {
+    fn from(attributes: &ContextAttributes) -> Self {
+        Self::from_json(&attributes.numeric_attributes, &attributes.categorical_attributes)
+    }
+}
+
+/// The reference reads the raw maps itself (`Action::from_json`).
+impl From<&ActionInput> for ufc_reference::bandit::Action {
+    fn from(action: &ActionInput) -> Self {
+        let attributes = &action.attributes;
+        Self::from_json(&action.action_key, &attributes.numeric_attributes, &attributes.categorical_attributes)
+    }
+}
+
 impl ContextAttributes {
     /// Whether every numeric attribute is a number and every categorical one
     /// a string: what the typed SDK APIs accept without a type error.

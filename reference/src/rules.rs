@@ -387,10 +387,7 @@ mod tests {
     use serde_json::json;
 
     fn attrs(value: Value) -> Attributes {
-        value
-            .as_object()
-            .map(|map| map.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))).collect())
-            .unwrap_or_default()
+        value.as_object().map(Attributes::from_json).unwrap_or_default()
     }
 
     fn holds(operator: &str, value: Value, attribute: Value) -> bool {

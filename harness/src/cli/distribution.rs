@@ -49,7 +49,7 @@ pub(super) fn distribution_command(args: DistributionArgs) -> anyhow::Result<i32
     let Some(map) = attributes.as_object() else {
         bail!("--attributes must be a JSON object, found {attributes}");
     };
-    let attributes = ufc_harness::party::reference::attributes_of(map);
+    let attributes = ufc_reference::Attributes::from_json(map);
     let report =
         distribution::distribution(&config, &args.flag, args.subjects, &attributes, now).map_err(anyhow::Error::msg)?;
     if args.format == "json" {
