@@ -5,7 +5,7 @@
 pub use crate::codes::{AllocationEvaluationCode, FlagEvaluationCode};
 use crate::config::Configuration;
 use crate::details::EvaluationDetails;
-use crate::flag::{Flag, FlagEntry, ShardRule};
+use crate::flag::{Allocation, Flag, FlagEntry, Rule, ShardRule};
 use crate::obfuscation::{md5_hex, Naming};
 pub use crate::outcome::{Decision, FlagOutcome, FlagRequest};
 use crate::value::Attributes;
@@ -160,27 +160,11 @@ fn decide<'c, T: Trace>(
 ) -> Option<Decision<'c>> {
     let mut shards = ShardMemo::new();
     for (allocation_index, allocation) in flag.allocations.iter().enumerate() {
-        if allocation.start_at.is_some_and(|start| now < start) {
-            trace.rejected(AllocationEvaluationCode::BeforeStartTime);
-            continue;
-        }
-        if allocation.end_at.is_some_and(|end| now > end) {
-            trace.rejected(AllocationEvaluationCode::AfterEndTime);
-            continue;
-        }
-        let rule = if allocation.rules.is_empty() {
-            None
-        } else {
-            let passing = allocation
-                .rules
-                .iter()
-                .find(|rule| rule.conditions.iter().all(|c| c.holds(request.subject_key, request.attributes)));
-            match passing {
-                Some(rule) => Some(rule),
-                None => {
-                    trace.rejected(AllocationEvaluationCode::FailingRule);
-                    continue;
-                }
+        let rule = match eligibility(allocation, request.subject_key, request.attributes, now) {
+            Ok(rule) => rule,
+            Err(code) => {
+                trace.rejected(code);
+                continue;
             }
         };
         let split = allocation.splits.iter().find(|split| {
@@ -197,6 +181,45 @@ fn decide<'c, T: Trace>(
         return Some(Decision { allocation_index, allocation, rule, split, variation });
     }
     None
+}
+
+/// Whether `allocation` may serve the subject, before traffic (spec
+/// section 2, steps 2 and 3): `now` within `startAt`/`endAt`, both
+/// inclusive, and no rules or a rule whose conditions all hold. `Ok` holds
+/// the first passing rule (`None` for an allocation without rules); `Err`
+/// the code that rejects it. `attributes` are named as the configuration
+/// names them (see [`named_attributes`]).
+#[inline]
+pub(crate) fn eligibility<'c>(
+    allocation: &'c Allocation,
+    subject_key: &str,
+    attributes: &Attributes,
+    now: Timestamp,
+) -> Result<Option<&'c Rule>, AllocationEvaluationCode> {
+    if allocation.start_at.is_some_and(|start| now < start) {
+        return Err(AllocationEvaluationCode::BeforeStartTime);
+    }
+    if allocation.end_at.is_some_and(|end| now > end) {
+        return Err(AllocationEvaluationCode::AfterEndTime);
+    }
+    if allocation.rules.is_empty() {
+        return Ok(None);
+    }
+    allocation
+        .rules
+        .iter()
+        .find(|rule| rule.conditions.iter().all(|c| c.holds(subject_key, attributes)))
+        .map(Some)
+        .ok_or(AllocationEvaluationCode::FailingRule)
+}
+
+/// The subject's attributes named as `naming` names them: as they are, or
+/// with each name hashed for a CLIENT configuration.
+pub(crate) fn named_attributes(naming: Naming, attributes: &Attributes) -> std::borrow::Cow<'_, Attributes> {
+    match naming {
+        Naming::Plain => std::borrow::Cow::Borrowed(attributes),
+        Naming::Md5 => std::borrow::Cow::Owned(hash_names(attributes)),
+    }
 }
 
 /// The subject's shard under each salt of the flag, computed on first use:

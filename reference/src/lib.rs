@@ -31,6 +31,7 @@ mod flag;
 pub mod keymap;
 pub mod obfuscation;
 mod outcome;
+pub mod population;
 pub mod precomputed;
 pub mod rules;
 pub mod shard;
@@ -40,7 +41,7 @@ mod wire;
 
 pub use config::Configuration;
 pub use details::EvaluationDetails;
-pub use error::{ConfigurationError, FlagConfigError};
+pub use error::{ConditionError, ConfigurationError, FlagConfigError, FlagLookupError};
 pub use eval::{FlagEvaluationCode, FlagOutcome, FlagRequest};
 pub use events::AssignmentEvent;
 pub use value::{AttributeValue, Attributes, TypedValue, VariationType};
