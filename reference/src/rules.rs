@@ -548,4 +548,17 @@ mod tests {
         assert!(!holds("CONTAINS", json!("a"), json!("a")));
         assert!(!holds_missing("CONTAINS", json!("a")));
     }
+
+    #[test]
+    fn an_unusable_condition_says_which_operator_and_value() {
+        let reason = |operator: &str, value: Value| match Condition::compile("a", operator, &value).check {
+            Check::Invalid { reason } => reason.to_string(),
+            other => format!("not invalid: {other:?}"),
+        };
+        assert_eq!(reason("CONTAINS", json!("a")), "unknown operator \"CONTAINS\"");
+        assert_eq!(reason("IS_NULL", json!("yes")), "IS_NULL needs a bool, found \"yes\"");
+        assert_eq!(reason("GT", json!("soon")), "GT needs strict semver or a number, found \"soon\"");
+        assert_eq!(reason("ONE_OF", json!(["a", 1])), "ONE_OF needs only strings in its array, found 1");
+        assert!(reason("MATCHES", json!("(")).starts_with("MATCHES pattern \"(\" is not a valid regex"));
+    }
 }
