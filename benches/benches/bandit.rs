@@ -1,4 +1,4 @@
-//! `bandit`: `ufc_reference::bandit::evaluate` over the bandit test
+//! `bandit`: `Configuration::evaluate_bandit` (and `_details`) over the bandit test
 //! subjects: one benchmark per flag (without details), plus `all` with and
 //! without details; throughput in evaluations.
 
@@ -7,18 +7,17 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ufc_benches::{now, BanditSubject, Fixtures};
-use ufc_reference::bandit::{self, BanditModels, BanditRequest};
+use ufc_reference::bandit::{BanditModels, BanditRequest};
 use ufc_reference::Configuration;
 
 fn request(subject: &BanditSubject) -> BanditRequest<'_> {
-    BanditRequest {
-        flag_key: &subject.flag,
-        subject_key: &subject.subject_key,
-        flag_attributes: &subject.flag_attributes,
-        subject: &subject.subject,
-        actions: &subject.actions,
-        default_variation: &subject.default_variation,
-    }
+    BanditRequest::new(
+        &subject.flag,
+        &subject.subject_key,
+        &subject.attributes,
+        &subject.actions,
+        &subject.default_variation,
+    )
 }
 
 fn bandits(c: &mut Criterion) {
@@ -56,8 +55,14 @@ fn bandits(c: &mut Criterion) {
                 b.iter(|| {
                     for subject in subjects {
                         let request = request(subject);
-                        let outcome =
-                            bandit::evaluate(Some(&config), Some(&models), black_box(&request), now, *with_details);
+                        let outcome = if *with_details {
+                            let (outcome, details) =
+                                config.evaluate_bandit_details(Some(&models), black_box(&request), now);
+                            black_box(details);
+                            outcome
+                        } else {
+                            config.evaluate_bandit(Some(&models), black_box(&request), now)
+                        };
                         // The events a logger would receive, as SDK calls build them.
                         black_box((outcome.assignment_event(&request, now), outcome.bandit_event(&request, now)));
                     }

@@ -12,9 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
-use ufc_reference::bandit::{self, Action, ContextAttributes};
-use ufc_reference::{AttributeValue, Attributes, VariationType};
+use serde_json::Value;
+use ufc_reference::bandit::{Action, SubjectAttributes};
+use ufc_reference::{Attributes, VariationType};
 
 /// The shared Eppo data, relative to this crate.
 pub const SHARED_DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/eppo-sdk-test-data");
@@ -87,10 +87,8 @@ pub struct BanditSubject {
     pub subject_key: String,
     /// The default variation.
     pub default_variation: String,
-    /// Both attribute maps merged, for the flag's rules.
-    pub flag_attributes: Attributes,
-    /// Cleaned attributes, for scoring.
-    pub subject: ContextAttributes,
+    /// The attributes, merged for the flag's rules and cleaned for scoring.
+    pub attributes: SubjectAttributes,
     /// Candidate actions.
     pub actions: Vec<Action>,
 }
@@ -176,7 +174,7 @@ fn load_flag_group(name: &str, config: &Path, tests: &Path) -> Option<FlagGroup>
         let subjects = test.get("subjects").and_then(Value::as_array).into_iter().flatten().filter_map(|s| {
             let key = s.get("subjectKey")?.as_str()?.to_owned();
             let attributes =
-                s.get("subjectAttributes").and_then(Value::as_object).map(attributes_of).unwrap_or_default();
+                s.get("subjectAttributes").and_then(Value::as_object).map(Attributes::from_json).unwrap_or_default();
             Some((key, attributes))
         });
         match flags.iter_mut().find(|f| f.flag == flag && f.variation_type == variation_type) {
@@ -200,40 +198,18 @@ fn load_bandit_group(name: &str, config: &Path, models: &Path, tests: &Path) -> 
         };
         for s in test.get("subjects").and_then(Value::as_array).into_iter().flatten() {
             let Some(subject_key) = s.get("subjectKey").and_then(Value::as_str) else { continue };
-            let (numeric, categorical) = context_maps(s.get("subjectAttributes"));
-            let actions = s
-                .get("actions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|a| {
-                    let key = a.get("actionKey")?.as_str()?.to_owned();
-                    let (n, c) = context_maps(Some(a));
-                    Some(Action { key, attributes: ContextAttributes::from_json(&n, &c) })
-                })
-                .collect();
+            let actions =
+                s.get("actions").and_then(Value::as_array).into_iter().flatten().filter_map(Action::from_value);
             subjects.push(BanditSubject {
                 flag: flag.to_owned(),
                 subject_key: subject_key.to_owned(),
                 default_variation: default_variation.to_owned(),
-                flag_attributes: bandit::merged_attributes(&numeric, &categorical),
-                subject: ContextAttributes::from_json(&numeric, &categorical),
-                actions,
+                attributes: s.get("subjectAttributes").map(SubjectAttributes::from_value).unwrap_or_default(),
+                actions: actions.collect(),
             });
         }
     }
     Some(BanditGroup { name: name.to_owned(), config_json, config_file: file_name(config), models_json, subjects })
-}
-
-/// `numericAttributes` and `categoricalAttributes` of an object (empty when absent).
-fn context_maps(value: Option<&Value>) -> (Map<String, Value>, Map<String, Value>) {
-    let map = |key: &str| value.and_then(|v| v.get(key)).and_then(Value::as_object).cloned().unwrap_or_default();
-    (map("numericAttributes"), map("categoricalAttributes"))
-}
-
-/// Flat JSON attributes as reference attributes.
-pub fn attributes_of(map: &Map<String, Value>) -> Attributes {
-    map.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))).collect()
 }
 
 fn read_json(file: &Path) -> Option<Value> {

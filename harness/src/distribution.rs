@@ -1,51 +1,38 @@
 //! Sample-ratio-mismatch (SRM) check for one flag: evaluate many synthetic
 //! subjects with the reference, count what each variation received, and test
 //! the counts against the shares the flag's traffic splits promise with a
-//! chi-square goodness-of-fit test.
+//! chi-square goodness-of-fit test. The pipeline ends in a typed
+//! [`DistributionReport`]; `report::distribution` renders it.
 //!
 //! **Subjects.** `subject-0` … `subject-<N-1>`, all with the same caller-given
 //! attributes, evaluated at one fixed "now" with the flag's own variation type.
 //!
-//! **Expected shares: the exact rule.** Dates and rules do not depend on the
-//! subject key here (every synthetic subject has the same attributes and the
-//! same "now"), so each allocation is decided once: it is *eligible* when
-//! now is within `startAt`/`endAt` and it has no rules or one of its rules
-//! holds for those attributes. Only the traffic splits vary from subject to
-//! subject. Their shares are computed by exact enumeration, not sampled:
+//! **Expected shares** are the reference's
+//! ([`Configuration::population_shares`]): its own date and rule checks
+//! decide which allocations are eligible for those attributes (so CLIENT
+//! configurations work as they evaluate), and the shard ranges are read as
+//! exact probabilities under a uniform MD5 (see `ufc_reference::population`).
 //!
-//! * Each distinct salt is modelled as an independent shard value `s` in
-//!   `[0, totalShards)`, with `P(s)` = (number of 32-bit values `v` with
-//!   `v % totalShards == s`) / 2³². This is the distribution of the first
-//!   four MD5 bytes modulo `totalShards` if MD5 is uniform, including the
-//!   tiny modulo bias (for 10,000 shards a 50 % range covers 50.00006 %).
-//! * The range bounds of every shard of every eligible allocation cut each
-//!   salt's shard space into intervals whose members all match or all miss
-//!   every shard rule. The check enumerates every combination of one
-//!   interval per salt (at most [`MAX_COMBINATIONS`]), walks the eligible
-//!   allocations in order for it, as the evaluator does, and credits the
-//!   combination's probability to the variation of the first split all of
-//!   whose shards match, or to the default when none does. A split naming a
-//!   variation the flag does not define, or whose value does not convert to
-//!   the flag's type, serves the default, so its share goes there too.
-//!
-//! **Limits.** The prediction is exact for the model above; the model
-//! assumes MD5 behaves uniformly and independently per salt (two shards with
-//! the same salt are perfectly correlated, which the enumeration honours).
-//! It cannot predict a flag whose eligible allocations have a rule on `id`
-//! when the attributes carry no `id`: `id` then falls back to the subject
-//! key, so the rule varies per subject. Such a flag, or one needing more
-//! than [`MAX_COMBINATIONS`] combinations, gets observed counts only and the
-//! verdict [`Verdict::Unpredictable`]. The chi-square test is an
-//! approximation that needs every expected count to be about 5 or more; the
-//! report notes when one is not.
+//! **Limits.** A flag whose eligible allocations have a rule on `id` when
+//! the attributes carry no `id` (the rule then reads the subject key), or
+//! one needing more than [`MAX_COMBINATIONS`] salt-interval combinations,
+//! gets observed counts only and the verdict [`Verdict::Unpredictable`]. The
+//! chi-square test is an approximation that needs every expected count to be
+//! about 5 or more; the report notes when one is not.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use ufc_reference::config::{Allocation, Flag, FlagEntry, ShardRule};
-use ufc_reference::{Attributes, Configuration, FlagEvaluationCode, FlagRequest, Timestamp};
+use ufc_reference::config::Flag;
+pub use ufc_reference::population::MAX_COMBINATIONS;
+use ufc_reference::population::{PopulationShares, SharesError};
+use ufc_reference::{Attributes, Configuration, ConfigurationError, FlagLookupError, FlagRequest, Timestamp};
+
+use crate::report::distribution::DistributionFormat;
+use ufc_protocol::exit_codes;
 
 /// Synthetic subject keys are this prefix followed by 0, 1, 2, ….
 pub const SUBJECT_PREFIX: &str = "subject-";
@@ -54,8 +41,52 @@ pub const SUBJECT_PREFIX: &str = "subject-";
 /// threshold because they run on every experiment and a false alarm stops one.
 pub const ALPHA: f64 = 0.001;
 
-/// The most salt-interval combinations the expected shares are enumerated over.
-pub const MAX_COMBINATIONS: u64 = 1 << 22;
+/// What `ufc-harness distribution` was asked, validated.
+#[derive(Debug, Clone)]
+pub struct DistributionOptions {
+    /// The flag configuration file (plain or CLIENT, or a configuration-wire envelope).
+    pub config: PathBuf,
+    /// The flag key.
+    pub flag: String,
+    /// How many synthetic subjects to evaluate.
+    pub subjects: usize,
+    /// The attributes every subject has.
+    pub attributes: Attributes,
+    /// The evaluation clock.
+    pub now: Timestamp,
+    /// How the report is rendered.
+    pub format: DistributionFormat,
+}
+
+/// Why a distribution check could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DistributionError {
+    /// The configuration file cannot be read.
+    #[error("reading {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a UFC configuration.
+    #[error("{} is not a UFC configuration", path.display())]
+    NotAConfiguration {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: ConfigurationError,
+    },
+    /// The flag is missing or unreadable.
+    #[error(transparent)]
+    Flag(#[from] FlagLookupError),
+    /// `--subjects 0`.
+    #[error("the distribution check needs at least one subject")]
+    NoSubjects,
+}
 
 /// The outcome of the check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,6 +107,15 @@ impl Verdict {
             Verdict::Consistent => "consistent",
             Verdict::Mismatch => "mismatch",
             Verdict::Unpredictable => "unpredictable",
+        }
+    }
+
+    /// The exit code of `ufc-harness distribution` for the verdict.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Consistent => exit_codes::SUCCESS,
+            Verdict::Mismatch => exit_codes::FAILURES,
+            Verdict::Unpredictable => exit_codes::ERRORS,
         }
     }
 }
@@ -133,6 +173,15 @@ pub struct GoodnessOfFit {
     pub p_value: f64,
 }
 
+/// Reads the configuration named in `options` and runs the check.
+pub fn check(options: &DistributionOptions) -> Result<DistributionReport, DistributionError> {
+    let path = &options.config;
+    let bytes = std::fs::read(path).map_err(|source| DistributionError::Read { path: path.clone(), source })?;
+    let config = Configuration::from_json(&bytes)
+        .map_err(|source| DistributionError::NotAConfiguration { path: path.clone(), source })?;
+    distribution(&config, &options.flag, options.subjects, &options.attributes, options.now)
+}
+
 /// Evaluates `subjects` synthetic subjects (`subject-0` …) with `attributes`
 /// against `flag` at `now`, in parallel, and tests the counts against the
 /// configured split. Fails when the flag is missing or unreadable, or when
@@ -143,25 +192,23 @@ pub fn distribution(
     subjects: usize,
     attributes: &Attributes,
     now: Timestamp,
-) -> Result<DistributionReport, String> {
-    let flag = match config.flag(flag_key) {
-        Some(FlagEntry::Valid(flag)) => flag,
-        Some(FlagEntry::Invalid(err)) => return Err(format!("flag {flag_key:?} cannot be evaluated: {err}")),
-        None => return Err(format!("flag {flag_key:?} is not in the configuration")),
-    };
+) -> Result<DistributionReport, DistributionError> {
+    let flag = config.valid_flag(flag_key)?;
     if subjects == 0 {
-        return Err("the distribution check needs at least one subject".to_owned());
+        return Err(DistributionError::NoSubjects);
     }
-    let rows = RowIndex::of(flag);
-    let observed = observe(config, flag_key, flag, &rows, subjects, attributes, now);
     let mut notes = Vec::new();
-    let expected = match expected_shares(flag, &rows, attributes, now) {
-        Ok(expected) => Some(expected),
-        Err(reason) => {
-            notes.push(reason);
+    let shares = match config.population_shares(flag_key, attributes, now) {
+        Ok(shares) => Some(shares),
+        Err(SharesError::Flag(err)) => return Err(err.into()),
+        Err(unpredictable) => {
+            notes.push(unpredictable.to_string());
             None
         }
     };
+    let rows = RowIndex::of(flag);
+    let observed = observe(config, flag_key, flag.variation_type, &rows, subjects, attributes, now);
+    let expected = shares.as_ref().map(|shares| rows.expected(shares));
 
     let total = subjects as f64;
     let report_rows = rows
@@ -200,51 +247,6 @@ pub fn distribution(
         verdict,
         notes,
     })
-}
-
-/// The report as aligned text, one line per row, then the test's result.
-pub fn render_text(report: &DistributionReport) -> String {
-    let mut out = String::new();
-    let last = report.subjects.saturating_sub(1);
-    let _ = writeln!(
-        out,
-        "Flag {}: {} subjects ({SUBJECT_PREFIX}0 .. {SUBJECT_PREFIX}{last})",
-        report.flag, report.subjects
-    );
-    let name = |row: &DistributionRow| row.variation.clone().unwrap_or_else(|| "(default)".to_owned());
-    let width = report.rows.iter().map(|r| name(r).chars().count()).chain([9]).max().unwrap_or(9);
-    let _ = writeln!(out, "  {:<width$}  {:>10}  {:>10}  {:>10}", "variation", "subjects", "observed", "expected");
-    for row in &report.rows {
-        let expected = row.expected_share.map_or_else(|| "?".to_owned(), |e| format!("{:.3} %", e * 100.0));
-        let _ = writeln!(
-            out,
-            "  {:<width$}  {:>10}  {:>10}  {:>10}",
-            name(row),
-            row.observed,
-            format!("{:.3} %", row.observed_share * 100.0),
-            expected
-        );
-    }
-    match (report.chi_square, report.p_value) {
-        (Some(chi_square), Some(p)) => {
-            let _ = writeln!(
-                out,
-                "chi-square {chi_square:.3} with {} degree(s) of freedom, p = {p:.4}: {}",
-                report.degrees_of_freedom,
-                match report.verdict {
-                    Verdict::Consistent => format!("consistent with the configured split (alpha {})", report.alpha),
-                    _ => format!("SAMPLE RATIO MISMATCH (p < {})", report.alpha),
-                }
-            );
-        }
-        _ => {
-            let _ = writeln!(out, "expected shares cannot be predicted: no test");
-        }
-    }
-    for note in &report.notes {
-        let _ = writeln!(out, "note: {note}");
-    }
-    out
 }
 
 /// Pearson's chi-square test of `observed` counts against `expected_shares`
@@ -371,8 +373,9 @@ fn ln_gamma(x: f64) -> f64 {
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
 }
 
-/// The report's rows: variation keys in the order the splits first name
-/// them, then the flag's other variations by key, then the default (`None`).
+/// The report's rows: the variations in the order the reference lists them
+/// (as the splits first name them, then the others by key), then the
+/// default (`None`).
 struct RowIndex {
     keys: Vec<Option<String>>,
     by_key: HashMap<String, usize>,
@@ -380,18 +383,9 @@ struct RowIndex {
 
 impl RowIndex {
     fn of(flag: &Flag) -> RowIndex {
-        let mut keys: Vec<String> = Vec::new();
-        let named = flag.allocations.iter().flat_map(|a| &a.splits).map(|s| &*s.variation_key);
-        for key in named {
-            if flag.variations.contains_key(key) && !keys.iter().any(|k| k == key) {
-                keys.push(key.to_owned());
-            }
-        }
-        let mut others: Vec<&String> = flag.variations.keys().filter(|k| !keys.contains(k)).collect();
-        others.sort();
-        keys.extend(others.into_iter().cloned());
-        let by_key = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
-        let mut keys: Vec<Option<String>> = keys.into_iter().map(Some).collect();
+        let order = flag.variation_keys_in_split_order();
+        let by_key = order.iter().enumerate().map(|(i, key)| ((*key).to_owned(), i)).collect();
+        let mut keys: Vec<Option<String>> = order.into_iter().map(|key| Some(key.to_owned())).collect();
         keys.push(None);
         RowIndex { keys, by_key }
     }
@@ -400,15 +394,17 @@ impl RowIndex {
         self.keys.len() - 1
     }
 
-    /// The row a split's variation key lands in: its own, or the default
-    /// when the flag cannot serve it.
-    fn served(&self, flag: &Flag, variation_key: &str) -> usize {
-        match flag.variations.get(variation_key) {
-            Some(variation) if variation.typed.is_some() => {
-                self.by_key.get(variation_key).copied().unwrap_or(self.default_row())
+    /// Each row's expected share (the reference lists the variations in
+    /// the rows' order).
+    fn expected(&self, shares: &PopulationShares<'_>) -> Vec<f64> {
+        let mut expected = vec![0.0; self.keys.len()];
+        for variation in &shares.variations {
+            if let Some(&row) = self.by_key.get(variation.key) {
+                expected[row] = variation.share;
             }
-            _ => self.default_row(),
         }
+        expected[self.default_row()] = shares.default;
+        expected
     }
 }
 
@@ -416,7 +412,7 @@ impl RowIndex {
 fn observe(
     config: &Configuration,
     flag_key: &str,
-    flag: &Flag,
+    variation_type: ufc_reference::VariationType,
     rows: &RowIndex,
     subjects: usize,
     attributes: &Attributes,
@@ -431,10 +427,14 @@ fn observe(
             |(mut key, mut counts), i| {
                 key.clear();
                 let _ = write!(key, "{SUBJECT_PREFIX}{i}");
-                let request = FlagRequest::new(flag_key, &key, attributes, flag.variation_type);
+                let request = FlagRequest::new(flag_key, &key, attributes, variation_type);
                 let outcome = config.evaluate(&request, now);
-                let row = match (outcome.code, outcome.decision) {
-                    (FlagEvaluationCode::Match, Some(decision)) => rows.served(flag, &decision.split.variation_key),
+                // A served value means a MATCH, whose split names a variation
+                // the flag defines; anything else serves the default.
+                let row = match (outcome.value(), outcome.decision) {
+                    (Some(_), Some(decision)) => {
+                        rows.by_key.get(&*decision.split.variation_key).copied().unwrap_or(rows.default_row())
+                    }
                     _ => rows.default_row(),
                 };
                 counts[row] += 1;
@@ -451,160 +451,10 @@ fn observe(
         )
 }
 
-/// One salt's shard space cut into intervals by every range bound that
-/// uses the salt.
-struct SaltSpace<'f> {
-    salt: &'f str,
-    /// Interval starts, ascending, the first 0; each interval ends where the next starts.
-    bounds: Vec<u32>,
-    /// The probability of each interval.
-    weights: Vec<f64>,
-}
-
-/// A shard rule over its salt's intervals.
-struct ShardPlan {
-    /// Index into the salt spaces.
-    salt: usize,
-    /// Whether the rule admits each interval.
-    admitted: Vec<bool>,
-}
-
-/// A split: its shard rules and the row it serves.
-struct SplitPlan {
-    shards: Vec<ShardPlan>,
-    row: usize,
-}
-
-/// The expected share of each row (see the module docs for the rule).
-fn expected_shares(flag: &Flag, rows: &RowIndex, attributes: &Attributes, now: Timestamp) -> Result<Vec<f64>, String> {
-    let mut shares = vec![0.0; rows.keys.len()];
-    if !flag.enabled {
-        shares[rows.default_row()] = 1.0;
-        return Ok(shares);
-    }
-    let mut eligible: Vec<&Allocation> = Vec::new();
-    for allocation in &flag.allocations {
-        if allocation.start_at.is_some_and(|start| now < start) || allocation.end_at.is_some_and(|end| now > end) {
-            continue;
-        }
-        let reads_subject_key = !attributes.contains_key("id")
-            && allocation.rules.iter().flat_map(|r| &r.conditions).any(|c| c.attribute == "id");
-        if reads_subject_key {
-            return Err(format!(
-                "allocation {:?} has a rule on \"id\", which falls back to the subject key when the attributes have no \"id\": \
-                 its outcome varies per subject, so the expected shares cannot be computed (pass an \"id\" attribute to fix it)",
-                allocation.key
-            ));
-        }
-        // Every synthetic subject has the same attributes, so any key decides
-        // the rules the same way.
-        let passes = allocation.rules.is_empty()
-            || allocation.rules.iter().any(|rule| rule.conditions.iter().all(|c| c.holds(SUBJECT_PREFIX, attributes)));
-        if passes {
-            eligible.push(allocation);
-        }
-    }
-
-    // Cut each salt's shard space at every range bound that uses it.
-    let total_shards = flag.total_shards;
-    let mut spaces: Vec<SaltSpace<'_>> = Vec::new();
-    let shard_rules = eligible.iter().flat_map(|a| &a.splits).flat_map(|s| &s.shards);
-    for rule in shard_rules.clone() {
-        let salt = rule.sharder.salt();
-        let index = match spaces.iter().position(|s| s.salt == salt) {
-            Some(index) => index,
-            None => {
-                spaces.push(SaltSpace { salt, bounds: vec![0], weights: Vec::new() });
-                spaces.len() - 1
-            }
-        };
-        for range in &rule.ranges {
-            spaces[index].bounds.extend([range.start.min(total_shards), range.end.min(total_shards)]);
-        }
-    }
-    let mut combinations: u64 = 1;
-    for space in &mut spaces {
-        space.bounds.sort_unstable();
-        space.bounds.dedup();
-        space.bounds.retain(|b| *b < total_shards);
-        let ends = space.bounds.iter().skip(1).copied().chain([total_shards]);
-        space.weights =
-            space.bounds.iter().zip(ends).map(|(&start, end)| interval_probability(start, end, total_shards)).collect();
-        combinations = combinations.saturating_mul(space.bounds.len() as u64);
-    }
-    if combinations > MAX_COMBINATIONS {
-        return Err(format!(
-            "the eligible allocations use {} salts whose ranges combine {combinations} ways (more than {MAX_COMBINATIONS}): \
-             the expected shares are not enumerated",
-            spaces.len()
-        ));
-    }
-
-    let admits = |rule: &ShardRule| -> ShardPlan {
-        let salt = rule.sharder.salt();
-        let salt = spaces.iter().position(|s| s.salt == salt).unwrap_or_default();
-        let admitted = spaces[salt].bounds.iter().map(|&shard| rule.admits_shard(shard)).collect();
-        ShardPlan { salt, admitted }
-    };
-    // Per eligible allocation, its splits.
-    let plan: Vec<Vec<SplitPlan>> = eligible
-        .iter()
-        .map(|allocation| {
-            allocation
-                .splits
-                .iter()
-                .map(|split| SplitPlan {
-                    shards: split.shards.iter().map(admits).collect(),
-                    row: rows.served(flag, &split.variation_key),
-                })
-                .collect()
-        })
-        .collect();
-
-    // Odometer over one interval per salt.
-    let mut choice = vec![0usize; spaces.len()];
-    loop {
-        let probability: f64 = spaces.iter().zip(&choice).map(|(space, &i)| space.weights[i]).product();
-        let row = plan
-            .iter()
-            .find_map(|splits| {
-                splits
-                    .iter()
-                    .find(|split| split.shards.iter().all(|shard| shard.admitted[choice[shard.salt]]))
-                    .map(|split| split.row)
-            })
-            .unwrap_or(rows.default_row());
-        shares[row] += probability;
-
-        let mut digit = 0;
-        loop {
-            if digit == choice.len() {
-                return Ok(shares);
-            }
-            choice[digit] += 1;
-            if choice[digit] < spaces[digit].bounds.len() {
-                break;
-            }
-            choice[digit] = 0;
-            digit += 1;
-        }
-    }
-}
-
-/// `P(start <= v % total < end)` for `v` uniform over 32-bit values: each
-/// shard below `2³² mod total` has one more preimage than the others.
-fn interval_probability(start: u32, end: u32, total: u32) -> f64 {
-    let space = 1u64 << 32;
-    let (start, end, total) = (u64::from(start), u64::from(end), u64::from(total));
-    let per_shard = space / total;
-    let with_extra = space % total;
-    let extra = end.min(with_extra).saturating_sub(start.min(with_extra));
-    ((end - start) * per_shard + extra) as f64 / space as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::distribution::render_text;
     use ufc_reference::AttributeValue;
 
     fn now() -> Timestamp {
@@ -792,7 +642,9 @@ mod tests {
     #[test]
     fn unknown_flags_and_zero_subjects_are_errors() {
         let config = fifty_thirty_twenty();
-        assert!(distribution(&config, "nope", 10, &Attributes::new(), now()).is_err_and(|e| e.contains("nope")));
+        assert!(
+            distribution(&config, "nope", 10, &Attributes::new(), now()).is_err_and(|e| e.to_string().contains("nope"))
+        );
         assert!(distribution(&config, FIFTY_THIRTY_TWENTY, 0, &Attributes::new(), now()).is_err());
     }
 

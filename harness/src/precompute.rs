@@ -9,13 +9,12 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use ufc_reference::bandit::{self, BanditModels, BanditRequest};
+use ufc_reference::bandit::{Action, BanditModels, BanditRequest};
 use ufc_reference::config::FlagEntry;
 use ufc_reference::precomputed::PrecomputedConfiguration;
 use ufc_reference::{Attributes, Configuration, FlagEvaluationCode, FlagRequest, Timestamp, TypedValue};
 
 use crate::observation::json_equal;
-use crate::party::reference::{actions_of, attributes_of, subject_inputs};
 use crate::party::PrecomputeSubject;
 use crate::party::{ConfigSet, Party};
 use crate::suite::Suite;
@@ -124,13 +123,13 @@ pub fn subjects_of(suite: &Suite, group: usize) -> Vec<Subject> {
             CaseInput::Flag(flag) => Subject {
                 key: flag.subject_key.clone(),
                 attributes: Value::Object(flag.subject_attributes.clone()),
-                flag_attributes: attributes_of(&flag.subject_attributes),
+                flag_attributes: Attributes::from_json(&flag.subject_attributes),
                 bandit: None,
             },
             CaseInput::Bandit(case) => Subject {
                 key: case.subject_key.clone(),
                 attributes: serde_json::to_value(&case.subject_attributes).unwrap_or_default(),
-                flag_attributes: subject_inputs(&case.subject_attributes).0,
+                flag_attributes: crate::party::reference::subject_attributes(&case.subject_attributes).flag_attributes,
                 bandit: Some(BanditSubject {
                     flag: case.flag.clone(),
                     context: case.subject_attributes.clone(),
@@ -241,17 +240,10 @@ fn compare_bandit(differ: &mut Differ<'_>, oracle: &Oracle, precomputed: &Precom
     let whole = differ.subject;
     let Some(subject) = &whole.bandit else { return };
     differ.report.bandits_compared += 1;
-    let (flag_attributes, context) = subject_inputs(&subject.context);
-    let actions = actions_of(&subject.actions);
-    let request = BanditRequest {
-        flag_key: &subject.flag,
-        subject_key: &whole.key,
-        flag_attributes: &flag_attributes,
-        subject: &context,
-        actions: &actions,
-        default_variation: "",
-    };
-    let outcome = bandit::evaluate(Some(&oracle.config), oracle.models.as_ref(), &request, now, false);
+    let attributes = crate::party::reference::subject_attributes(&subject.context);
+    let actions: Vec<Action> = subject.actions.iter().map(crate::party::reference::action).collect();
+    let request = BanditRequest::new(&subject.flag, &whole.key, &attributes, &actions, "");
+    let outcome = oracle.config.evaluate_bandit(oracle.models.as_ref(), &request, now);
     let choice = outcome.choice.filter(|_| outcome.flag.code == FlagEvaluationCode::Match);
     let entry = precomputed.bandit(&subject.flag);
     let (choice, entry) = match (choice, entry) {
@@ -475,7 +467,8 @@ mod tests {
 
     fn differences(attributes: Value, flags: Value) -> Vec<(String, String)> {
         let map = attributes.as_object().cloned().unwrap_or_default();
-        let subject = Subject { key: "s".into(), flag_attributes: attributes_of(&map), attributes, bandit: None };
+        let subject =
+            Subject { key: "s".into(), flag_attributes: Attributes::from_json(&map), attributes, bandit: None };
         let precomputed = PrecomputedConfiguration::from_value(&json!({"format": "PRECOMPUTED", "flags": flags}));
         let mut report = PartyPrecompute::default();
         let mut differ = Differ { group: "g", subject: &subject, report: &mut report };

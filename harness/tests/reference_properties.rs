@@ -10,8 +10,8 @@ use proptest::test_runner::{Config, RngSeed};
 use serde_json::{Map, Value};
 use ufc_harness::distribution::chi_square_p_value;
 use ufc_protocol::CaseInput;
-use ufc_reference::bandit::{self, BanditModels, BanditRequest, ModelData};
-use ufc_reference::{AttributeValue, Attributes, Configuration, FlagRequest, Timestamp, VariationType};
+use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, ModelData};
+use ufc_reference::{Attributes, Configuration, FlagRequest, Timestamp, VariationType};
 use ufc_strategies as strategies;
 use ufc_strategies::{Case, FlagCase};
 
@@ -21,10 +21,6 @@ fn settings(cases: u32, seed: u64) -> Config {
 
 fn now() -> Timestamp {
     chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z").map(|t| t.to_utc()).unwrap_or_default()
-}
-
-fn attributes_of(map: &Map<String, Value>) -> Attributes {
-    map.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))).collect()
 }
 
 /// Evaluates every flag of `document` (and one that does not exist) with
@@ -42,7 +38,7 @@ fn evaluate_everything(document: &Value) {
     for key in &keys {
         for variation_type in VariationType::ALL {
             for (subject, attributes) in &subjects {
-                let attributes = attributes_of(attributes.as_object().unwrap_or(&Map::new()));
+                let attributes = Attributes::from_json(attributes.as_object().unwrap_or(&Map::new()));
                 let request = FlagRequest::new(key, subject, &attributes, variation_type);
                 let (outcome, details) = config.evaluate_details(&request, now());
                 let _ = outcome.assignment_event(&request, now());
@@ -58,7 +54,7 @@ fn flag_cases(cases: &[Case]) -> Vec<(&FlagCase, Attributes, VariationType)> {
     cases
         .iter()
         .filter_map(|case| match case {
-            Case::Flag(c) => Some((c, attributes_of(&c.subject_attributes), c.variation_type)),
+            Case::Flag(c) => Some((c, Attributes::from_json(&c.subject_attributes), c.variation_type)),
             Case::Bandit(_) => None,
         })
         .collect()
@@ -177,7 +173,7 @@ proptest! {
         let config = Configuration::from_value(&flag.configuration).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(config.flag_errors().is_empty(), "{:?}", config.flag_errors());
         for (subject_key, attributes) in &subjects {
-            let attributes = attributes_of(attributes);
+            let attributes = Attributes::from_json(attributes);
             let request = FlagRequest::new(&flag.flag_key, subject_key, &attributes, VariationType::String);
             let (outcome, details) = config.evaluate_details(&request, now());
             prop_assert_eq!(details.flag_evaluation_code.as_str(), "MATCH", "{}", details.to_json());
@@ -269,20 +265,14 @@ proptest! {
         let scenario = ufc_harness::fuzz::Scenario::from(scenario);
         for case in &scenario.cases {
             let CaseInput::Bandit(case) = case else { continue };
-            let (flag_attributes, subject) = ufc_harness::party::reference::subject_inputs(&case.subject_attributes);
-            let actions = ufc_harness::party::reference::actions_of(&case.actions);
-            let request = BanditRequest {
-                flag_key: &case.flag,
-                subject_key: &case.subject_key,
-                flag_attributes: &flag_attributes,
-                subject: &subject,
-                actions: &actions,
-                default_variation: "default",
-            };
-            let first = bandit::evaluate(Some(&config), Some(&models), &request, now(), true);
-            let second = bandit::evaluate(Some(&config), Some(&models), &request, now(), true);
+            let subject = ufc_harness::party::reference::subject_attributes(&case.subject_attributes);
+            let actions: Vec<Action> = case.actions.iter().map(ufc_harness::party::reference::action).collect();
+            let request = BanditRequest::new(&case.flag, &case.subject_key, &subject, &actions, "default");
+            let first = config.evaluate_bandit_details(Some(&models), &request, now());
+            let second = config.evaluate_bandit_details(Some(&models), &request, now());
             prop_assert_eq!(&first, &second);
-            if let Some(choice) = &first.choice {
+            prop_assert_eq!(&first.0, &config.evaluate_bandit(Some(&models), &request, now()));
+            if let Some(choice) = &first.0.choice {
                 prop_assert!(case.actions.iter().any(|a| a.action_key == choice.action.key));
                 prop_assert!((0.0..=1.0).contains(&choice.probability), "{}", choice.probability);
             }

@@ -34,7 +34,7 @@ fn validator(relative: &str) -> jsonschema::Validator {
 fn assert_valid(schema: &str, document: &Value) {
     let validator = validator(schema);
     let errors: Vec<String> =
-        validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{schema} rejects {document}:\n{}", errors.join("\n"));
 }
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::config::Configuration;
 use crate::details::EvaluationDetails;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
-use crate::eval::{evaluate_details, evaluate_traced, FlagEvaluationCode, FlagOutcome, FlagRequest, NoTrace};
+use crate::eval::{FlagEvaluationCode, FlagOutcome, FlagRequest};
 use crate::events::AssignmentEvent;
 use crate::shard::md5_prefix_u32;
 use crate::value::{AttributeValue, Attributes, VariationType};
@@ -188,12 +188,43 @@ fn sorted_object(entries: impl Iterator<Item = (String, Value)>) -> Value {
     Value::Object(entries.into_iter().collect())
 }
 
-/// The attributes a bandit flag is evaluated with: both maps merged, raw,
-/// the categorical value winning a clash.
-pub fn merged_attributes(numeric: &Map<String, Value>, categorical: &Map<String, Value>) -> Attributes {
-    let mut merged: Attributes = numeric.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))).collect();
-    merged.extend(categorical.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))));
-    merged
+/// A bandit subject's attributes, read both ways from one
+/// `{numericAttributes, categoricalAttributes}` pair: merged for the flag's
+/// rules, cleaned for scoring.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubjectAttributes {
+    /// Both maps merged raw, the categorical value winning a clash
+    /// ([`Attributes::from_context_json`]).
+    pub flag_attributes: Attributes,
+    /// The cleaned maps ([`ContextAttributes::from_json`]).
+    pub context: ContextAttributes,
+}
+
+impl SubjectAttributes {
+    /// Reads the numeric and categorical maps.
+    pub fn from_json(numeric: &Map<String, Value>, categorical: &Map<String, Value>) -> SubjectAttributes {
+        SubjectAttributes {
+            flag_attributes: Attributes::from_context_json(numeric, categorical),
+            context: ContextAttributes::from_json(numeric, categorical),
+        }
+    }
+
+    /// Reads an object's `numericAttributes` and `categoricalAttributes`
+    /// (the bandit test files' `subjectAttributes`); a missing or non-object
+    /// map is empty.
+    pub fn from_value(value: &Value) -> SubjectAttributes {
+        let (numeric, categorical) = context_maps(value);
+        SubjectAttributes::from_json(numeric, categorical)
+    }
+}
+
+/// `numericAttributes` and `categoricalAttributes` of `value`, empty when
+/// absent or not objects.
+fn context_maps(value: &Value) -> (&Map<String, Value>, &Map<String, Value>) {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    let empty = EMPTY.get_or_init(Map::new);
+    let map = |key: &str| value.get(key).and_then(Value::as_object).unwrap_or(empty);
+    (map("numericAttributes"), map("categoricalAttributes"))
 }
 
 /// A candidate action.
@@ -203,6 +234,22 @@ pub struct Action {
     pub key: String,
     /// Its attributes.
     pub attributes: ContextAttributes,
+}
+
+impl Action {
+    /// An action from its key and its numeric and categorical maps.
+    pub fn from_json(key: &str, numeric: &Map<String, Value>, categorical: &Map<String, Value>) -> Action {
+        Action { key: key.to_owned(), attributes: ContextAttributes::from_json(numeric, categorical) }
+    }
+
+    /// An action as the bandit test files write it: `{actionKey,
+    /// numericAttributes, categoricalAttributes}`; `None` without a string
+    /// `actionKey`.
+    pub fn from_value(value: &Value) -> Option<Action> {
+        let key = value.get("actionKey")?.as_str()?;
+        let (numeric, categorical) = context_maps(value);
+        Some(Action::from_json(key, numeric, categorical))
+    }
 }
 
 /// What to evaluate.
@@ -223,6 +270,24 @@ pub struct BanditRequest<'a> {
 }
 
 impl<'a> BanditRequest<'a> {
+    /// A request for `subject`, choosing among `actions`.
+    pub fn new(
+        flag_key: &'a str,
+        subject_key: &'a str,
+        subject: &'a SubjectAttributes,
+        actions: &'a [Action],
+        default_variation: &'a str,
+    ) -> Self {
+        BanditRequest {
+            flag_key,
+            subject_key,
+            flag_attributes: &subject.flag_attributes,
+            subject: &subject.context,
+            actions,
+            default_variation,
+        }
+    }
+
     /// The string-flag request that picks the variation.
     pub fn flag_request(&self) -> FlagRequest<'a> {
         FlagRequest::new(self.flag_key, self.subject_key, self.flag_attributes, VariationType::String)
@@ -267,8 +332,6 @@ pub struct BanditOutcome<'a> {
     pub choice: Option<ActionChoice<'a>>,
     /// Why none was, if none was.
     pub no_action: Option<NoActionReason>,
-    /// Details, when asked for.
-    pub details: Option<EvaluationDetails>,
 }
 
 impl<'a> BanditOutcome<'a> {
@@ -299,13 +362,10 @@ impl<'a> BanditOutcome<'a> {
 }
 
 impl PartialEq for BanditOutcome<'_> {
-    /// Equal when everything a caller can observe is: variation, choice,
-    /// reason and details (the events derive from these and the request).
+    /// Equal when everything a caller can observe is: variation, choice
+    /// and reason (the events derive from these and the request).
     fn eq(&self, other: &Self) -> bool {
-        self.variation == other.variation
-            && self.choice == other.choice
-            && self.no_action == other.no_action
-            && self.details == other.details
+        self.variation == other.variation && self.choice == other.choice && self.no_action == other.no_action
     }
 }
 
@@ -348,22 +408,54 @@ impl BanditEvent<'_> {
     }
 }
 
-/// Evaluates a bandit action. Never fails: every problem yields the default
-/// variation or no action, with the reason.
-pub fn evaluate<'a>(
+impl Configuration {
+    /// Evaluates a bandit: the flag picks a variation, and the bandit linked
+    /// to it, if any, picks one of the request's actions. Never fails: every
+    /// problem yields the default variation or no action, with the reason.
+    pub fn evaluate_bandit<'a>(
+        &'a self,
+        models: Option<&'a BanditModels>,
+        request: &BanditRequest<'a>,
+        now: Timestamp,
+    ) -> BanditOutcome<'a> {
+        let flag = self.evaluate(&request.flag_request(), now);
+        choose(Some(self), models, request, flag)
+    }
+
+    /// As [`Configuration::evaluate_bandit`], with the evaluation details
+    /// (spec section 3, with the bandit's key, action and codes).
+    pub fn evaluate_bandit_details<'a>(
+        &'a self,
+        models: Option<&'a BanditModels>,
+        request: &BanditRequest<'a>,
+        now: Timestamp,
+    ) -> (BanditOutcome<'a>, EvaluationDetails) {
+        evaluate_details(Some(self), models, request, now)
+    }
+}
+
+/// Evaluates a bandit with details, with or without a configuration (`None`
+/// gives `CONFIGURATION_MISSING` and the default variation), as
+/// [`crate::eval::evaluate_details`] does for flags.
+pub fn evaluate_details<'a>(
     config: Option<&'a Configuration>,
     models: Option<&'a BanditModels>,
     request: &BanditRequest<'a>,
     now: Timestamp,
-    with_details: bool,
+) -> (BanditOutcome<'a>, EvaluationDetails) {
+    let (flag, mut details) = crate::eval::evaluate_details(config, &request.flag_request(), now);
+    let outcome = choose(config, models, request, flag);
+    explain(&outcome, request, &mut details);
+    (outcome, details)
+}
+
+/// From the flag's outcome to the variation and the action.
+fn choose<'a>(
+    config: Option<&'a Configuration>,
+    models: Option<&'a BanditModels>,
+    request: &BanditRequest<'a>,
+    flag: FlagOutcome<'a>,
 ) -> BanditOutcome<'a> {
-    let flag_request = request.flag_request();
-    let (flag, mut details) = if with_details {
-        let (outcome, details) = evaluate_details(config, &flag_request, now);
-        (outcome, Some(details))
-    } else {
-        (evaluate_traced(config, &flag_request, now, &mut NoTrace), None)
-    };
     let variation = flag.value().and_then(|v| v.as_str()).unwrap_or(request.default_variation);
     let link = config.and_then(|c| c.bandit_link(request.flag_key, variation));
     let result = match link {
@@ -373,44 +465,39 @@ pub fn evaluate<'a>(
             Some(model) => choose_action(&link.bandit_key, model, request),
         },
     };
-    let mut outcome = BanditOutcome { flag, variation, choice: None, no_action: None, details: None };
     match result {
-        Ok(choice) => {
-            if let Some(details) = details.as_mut() {
-                details.bandit_key = Some(choice.bandit_key.to_owned());
-                details.bandit_action = Some(choice.action.key.clone());
-            }
-            outcome.choice = Some(choice);
-        }
-        Err(reason) => {
-            outcome.no_action = Some(reason);
-            // A served variation that yields no action is explained by the
-            // bandit code; a default served for a flag-level reason keeps it.
-            if let (Some(details), true) = (details.as_mut(), flag.code == FlagEvaluationCode::Match) {
-                let (code, description) = match reason {
-                    NoActionReason::NonBanditVariation => (
-                        FlagEvaluationCode::NonBanditVariation,
-                        format!(
-                            "Variation \"{}\" of flag \"{}\" is not linked to a bandit",
-                            variation, request.flag_key
-                        ),
-                    ),
-                    NoActionReason::NoActionsSupplied => (
-                        FlagEvaluationCode::NoActionsSuppliedForBandit,
-                        "No actions were supplied for the bandit".to_owned(),
-                    ),
-                    NoActionReason::ModelMissing => (
-                        FlagEvaluationCode::BanditError,
-                        format!("Bandit linked to variation \"{}\" has no model", variation),
-                    ),
-                };
-                details.flag_evaluation_code = code;
-                details.flag_evaluation_description = description.into();
-            }
-        }
+        Ok(choice) => BanditOutcome { flag, variation, choice: Some(choice), no_action: None },
+        Err(reason) => BanditOutcome { flag, variation, choice: None, no_action: Some(reason) },
     }
-    outcome.details = details;
-    outcome
+}
+
+/// Adds the bandit's part to the flag's details: the chosen action, or the
+/// bandit code of a served variation that yields none (a default served for
+/// a flag-level reason keeps its code).
+fn explain(outcome: &BanditOutcome<'_>, request: &BanditRequest<'_>, details: &mut EvaluationDetails) {
+    if let Some(choice) = &outcome.choice {
+        details.bandit_key = Some(choice.bandit_key.to_owned());
+        details.bandit_action = Some(choice.action.key.clone());
+        return;
+    }
+    let (Some(reason), FlagEvaluationCode::Match) = (outcome.no_action, outcome.flag.code) else {
+        return;
+    };
+    let variation = outcome.variation;
+    let (code, description) = match reason {
+        NoActionReason::NonBanditVariation => (
+            FlagEvaluationCode::NonBanditVariation,
+            format!("Variation \"{}\" of flag \"{}\" is not linked to a bandit", variation, request.flag_key),
+        ),
+        NoActionReason::NoActionsSupplied => {
+            (FlagEvaluationCode::NoActionsSuppliedForBandit, "No actions were supplied for the bandit".to_owned())
+        }
+        NoActionReason::ModelMissing => {
+            (FlagEvaluationCode::BanditError, format!("Bandit linked to variation \"{}\" has no model", variation))
+        }
+    };
+    details.flag_evaluation_code = code;
+    details.flag_evaluation_description = description.into();
 }
 
 /// Scores, weighs and selects (spec section 5, steps 3–8).

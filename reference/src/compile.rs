@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::config::{Allocation, Flag, Rule, ShardRange, ShardRule, Split, Variation};
 use crate::error::{expected, json_path, member, FlagConfigError};
+use crate::flag::{Allocation, Flag, Rule, ShardRange, ShardRule, Split, Variation};
 use crate::keymap::KeyMap;
 use crate::obfuscation::Naming;
 use crate::rules::Condition;

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::codes::{AllocationEvaluationCode, FlagEvaluationCode};
 use crate::config::Configuration;
-use crate::eval::{AllocationEvaluationCode, FlagEvaluationCode, FlagOutcome, FlagRequest};
+use crate::outcome::{FlagOutcome, FlagRequest};
 use crate::text::SharedStr;
 
 /// `evaluationDetails`, field for field and in the files' key order.
@@ -54,21 +55,6 @@ pub struct AllocationDetails {
     pub allocation_evaluation_code: AllocationEvaluationCode,
     /// 1-based position in the flag.
     pub order_position: usize,
-}
-
-impl<'de> Deserialize<'de> for AllocationEvaluationCode {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Ok(match text.as_str() {
-            "MATCH" => AllocationEvaluationCode::Match,
-            "BEFORE_START_TIME" => AllocationEvaluationCode::BeforeStartTime,
-            "AFTER_END_TIME" => AllocationEvaluationCode::AfterEndTime,
-            "FAILING_RULE" => AllocationEvaluationCode::FailingRule,
-            "TRAFFIC_EXPOSURE_MISS" => AllocationEvaluationCode::TrafficExposureMiss,
-            "UNEVALUATED" => AllocationEvaluationCode::Unevaluated,
-            other => return Err(serde::de::Error::custom(format!("unknown allocation code {other:?}"))),
-        })
-    }
 }
 
 impl EvaluationDetails {

@@ -26,6 +26,70 @@ pub enum ConfigurationError {
     },
 }
 
+/// A flag that cannot be asked about: not in the configuration, or not
+/// readable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlagLookupError {
+    /// No flag has the key.
+    #[error("flag {flag:?} is not in the configuration")]
+    Unknown {
+        /// The key asked for.
+        flag: String,
+    },
+    /// The flag could not be read.
+    #[error("flag {flag:?} cannot be evaluated: {source}")]
+    Invalid {
+        /// The key asked for.
+        flag: String,
+        /// What is wrong with it.
+        #[source]
+        source: Box<FlagConfigError>,
+    },
+}
+
+/// A condition that cannot be evaluated: an unknown operator or a value the
+/// operator cannot use. The condition is false; its flag still works (spec
+/// section 1's operator table).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConditionError {
+    /// The operator is not one UFC defines.
+    #[error("unknown operator {operator:?}")]
+    UnknownOperator {
+        /// The operator as written.
+        operator: String,
+    },
+    /// The configured value is not what the operator needs.
+    #[error("{operator} needs {expected}, found {found}")]
+    WrongValue {
+        /// The operator.
+        operator: String,
+        /// What it needs, e.g. `a bool`.
+        expected: &'static str,
+        /// The value as written (JSON).
+        found: String,
+    },
+    /// A `MATCHES`/`NOT_MATCHES` pattern that Rust's `regex` rejects (or
+    /// that compiles too large).
+    #[error("{operator} pattern {pattern:?} is not a valid regex")]
+    InvalidRegex {
+        /// The operator.
+        operator: String,
+        /// The pattern as written.
+        pattern: String,
+        /// Why the regex crate rejected it.
+        #[source]
+        source: regex::Error,
+    },
+}
+
+impl ConditionError {
+    pub(crate) fn wrong_value(operator: &str, expected: &'static str, found: &serde_json::Value) -> ConditionError {
+        ConditionError::WrongValue { operator: operator.to_owned(), expected, found: found.to_string() }
+    }
+}
+
 /// Parses bytes as JSON, or says where they stop being JSON.
 pub(crate) fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, ConfigurationError> {
     serde_json::from_slice(bytes).map_err(|err| ConfigurationError::Json {

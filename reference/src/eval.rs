@@ -2,188 +2,14 @@
 //! that says which allocation, rule, split and variation decided, or why
 //! the default is served.
 
-use serde::{Deserialize, Serialize};
-
-use crate::config::{Allocation, Configuration, Flag, FlagEntry, Rule, ShardRule, Split, Variation};
+pub use crate::codes::{AllocationEvaluationCode, FlagEvaluationCode};
+use crate::config::Configuration;
 use crate::details::EvaluationDetails;
-use crate::error::FlagConfigError;
-use crate::events::AssignmentEvent;
+use crate::flag::{Allocation, Flag, FlagEntry, Rule, ShardRule};
 use crate::obfuscation::{md5_hex, Naming};
-use crate::value::{Attributes, TypedValue, VariationType};
+pub use crate::outcome::{Decision, FlagOutcome, FlagRequest};
+use crate::value::Attributes;
 use crate::Timestamp;
-
-/// What to evaluate: one flag for one subject, asking for one type.
-#[derive(Debug, Clone, Copy)]
-pub struct FlagRequest<'a> {
-    /// The flag key.
-    pub flag_key: &'a str,
-    /// The subject key (sharding input, and the `id` fallback).
-    pub subject_key: &'a str,
-    /// The subject's attributes.
-    pub attributes: &'a Attributes,
-    /// The type the caller asked for.
-    pub expected_type: VariationType,
-}
-
-impl<'a> FlagRequest<'a> {
-    /// A request.
-    pub fn new(
-        flag_key: &'a str,
-        subject_key: &'a str,
-        attributes: &'a Attributes,
-        expected_type: VariationType,
-    ) -> Self {
-        FlagRequest { flag_key, subject_key, attributes, expected_type }
-    }
-}
-
-/// The flag-level code of spec section 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[non_exhaustive]
-pub enum FlagEvaluationCode {
-    /// A variation was served.
-    Match,
-    /// The flag is unknown or disabled.
-    FlagUnrecognizedOrDisabled,
-    /// The caller asked for another type than the flag's.
-    TypeMismatch,
-    /// The selected variation's value is not of the flag's type.
-    AssignmentError,
-    /// No allocation yielded a split.
-    DefaultAllocationNull,
-    /// No configuration is loaded.
-    ConfigurationMissing,
-    /// The flag's configuration is unusable.
-    UnexpectedConfigurationError,
-    /// Bandits: the variation is not linked to a bandit.
-    NonBanditVariation,
-    /// Bandits: no actions were supplied.
-    NoActionsSuppliedForBandit,
-    /// Bandits: the model is missing or unusable.
-    BanditError,
-}
-
-impl FlagEvaluationCode {
-    /// The code as the shared test files spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FlagEvaluationCode::Match => "MATCH",
-            FlagEvaluationCode::FlagUnrecognizedOrDisabled => "FLAG_UNRECOGNIZED_OR_DISABLED",
-            FlagEvaluationCode::TypeMismatch => "TYPE_MISMATCH",
-            FlagEvaluationCode::AssignmentError => "ASSIGNMENT_ERROR",
-            FlagEvaluationCode::DefaultAllocationNull => "DEFAULT_ALLOCATION_NULL",
-            FlagEvaluationCode::ConfigurationMissing => "CONFIGURATION_MISSING",
-            FlagEvaluationCode::UnexpectedConfigurationError => "UNEXPECTED_CONFIGURATION_ERROR",
-            FlagEvaluationCode::NonBanditVariation => "NON_BANDIT_VARIATION",
-            FlagEvaluationCode::NoActionsSuppliedForBandit => "NO_ACTIONS_SUPPLIED_FOR_BANDIT",
-            FlagEvaluationCode::BanditError => "BANDIT_ERROR",
-        }
-    }
-}
-
-impl PartialEq<str> for FlagEvaluationCode {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for FlagEvaluationCode {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl std::fmt::Display for FlagEvaluationCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The allocation-level code of spec section 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AllocationEvaluationCode {
-    /// This allocation decided.
-    Match,
-    /// Now is before `startAt`.
-    BeforeStartTime,
-    /// Now is after `endAt`.
-    AfterEndTime,
-    /// No rule passed.
-    FailingRule,
-    /// Rules passed but no split admitted the subject.
-    TrafficExposureMiss,
-    /// After the deciding allocation; not looked at.
-    Unevaluated,
-}
-
-/// Which allocation, rule, split and variation decided.
-#[derive(Debug, Clone, Copy)]
-pub struct Decision<'c> {
-    /// 0-based position of the allocation.
-    pub allocation_index: usize,
-    /// The allocation.
-    pub allocation: &'c Allocation,
-    /// The first rule that held (`None` when the allocation has no rules).
-    pub rule: Option<&'c Rule>,
-    /// The split that admitted the subject.
-    pub split: &'c Split,
-    /// The variation the split names, if the flag defines it.
-    pub variation: Option<&'c Variation>,
-}
-
-/// The result of evaluating a flag.
-#[derive(Debug, Clone, Copy)]
-pub struct FlagOutcome<'c> {
-    /// The flag-level code.
-    pub code: FlagEvaluationCode,
-    /// The flag, when it was found and valid.
-    pub flag: Option<&'c Flag>,
-    /// What decided, when an allocation yielded a split.
-    pub decision: Option<Decision<'c>>,
-    /// The configuration error, for a flag that could not be read.
-    pub config_error: Option<&'c FlagConfigError>,
-}
-
-impl<'c> FlagOutcome<'c> {
-    fn default_because(code: FlagEvaluationCode) -> Self {
-        FlagOutcome { code, flag: None, decision: None, config_error: None }
-    }
-
-    /// The served value; `None` means the caller's default is served.
-    pub fn value(&self) -> Option<&'c TypedValue> {
-        match self.code {
-            FlagEvaluationCode::Match => self.decision?.variation?.typed.as_ref(),
-            _ => None,
-        }
-    }
-
-    /// The served value as JSON, or `default`.
-    pub fn value_or(&self, default: &serde_json::Value) -> serde_json::Value {
-        self.value().map_or_else(|| default.clone(), TypedValue::to_json)
-    }
-
-    /// The assignment event a logger receives (spec section 4): only for a
-    /// served variation whose allocation has `doLog`.
-    pub fn assignment_event<'a>(&self, request: &FlagRequest<'a>, now: Timestamp) -> Option<AssignmentEvent<'a>>
-    where
-        'c: 'a,
-    {
-        let decision = self.decision?;
-        if self.code != FlagEvaluationCode::Match || !decision.allocation.do_log {
-            return None;
-        }
-        Some(AssignmentEvent {
-            flag_key: request.flag_key,
-            allocation_key: &decision.allocation.key,
-            split: decision.split,
-            subject_key: request.subject_key,
-            subject_attributes: request.attributes,
-            timestamp: now,
-        })
-    }
-}
 
 /// Receives the code of each allocation rejected before the decision. The
 /// plain evaluation path uses [`NoTrace`], which compiles to nothing.
@@ -334,27 +160,11 @@ fn decide<'c, T: Trace>(
 ) -> Option<Decision<'c>> {
     let mut shards = ShardMemo::new();
     for (allocation_index, allocation) in flag.allocations.iter().enumerate() {
-        if allocation.start_at.is_some_and(|start| now < start) {
-            trace.rejected(AllocationEvaluationCode::BeforeStartTime);
-            continue;
-        }
-        if allocation.end_at.is_some_and(|end| now > end) {
-            trace.rejected(AllocationEvaluationCode::AfterEndTime);
-            continue;
-        }
-        let rule = if allocation.rules.is_empty() {
-            None
-        } else {
-            let passing = allocation
-                .rules
-                .iter()
-                .find(|rule| rule.conditions.iter().all(|c| c.holds(request.subject_key, request.attributes)));
-            match passing {
-                Some(rule) => Some(rule),
-                None => {
-                    trace.rejected(AllocationEvaluationCode::FailingRule);
-                    continue;
-                }
+        let rule = match eligibility(allocation, request.subject_key, request.attributes, now) {
+            Ok(rule) => rule,
+            Err(code) => {
+                trace.rejected(code);
+                continue;
             }
         };
         let split = allocation.splits.iter().find(|split| {
@@ -371,6 +181,45 @@ fn decide<'c, T: Trace>(
         return Some(Decision { allocation_index, allocation, rule, split, variation });
     }
     None
+}
+
+/// Whether `allocation` may serve the subject, before traffic (spec
+/// section 2, steps 2 and 3): `now` within `startAt`/`endAt`, both
+/// inclusive, and no rules or a rule whose conditions all hold. `Ok` holds
+/// the first passing rule (`None` for an allocation without rules); `Err`
+/// the code that rejects it. `attributes` are named as the configuration
+/// names them (see [`named_attributes`]).
+#[inline]
+pub(crate) fn eligibility<'c>(
+    allocation: &'c Allocation,
+    subject_key: &str,
+    attributes: &Attributes,
+    now: Timestamp,
+) -> Result<Option<&'c Rule>, AllocationEvaluationCode> {
+    if allocation.start_at.is_some_and(|start| now < start) {
+        return Err(AllocationEvaluationCode::BeforeStartTime);
+    }
+    if allocation.end_at.is_some_and(|end| now > end) {
+        return Err(AllocationEvaluationCode::AfterEndTime);
+    }
+    if allocation.rules.is_empty() {
+        return Ok(None);
+    }
+    allocation
+        .rules
+        .iter()
+        .find(|rule| rule.conditions.iter().all(|c| c.holds(subject_key, attributes)))
+        .map(Some)
+        .ok_or(AllocationEvaluationCode::FailingRule)
+}
+
+/// The subject's attributes named as `naming` names them: as they are, or
+/// with each name hashed for a CLIENT configuration.
+pub(crate) fn named_attributes(naming: Naming, attributes: &Attributes) -> std::borrow::Cow<'_, Attributes> {
+    match naming {
+        Naming::Plain => std::borrow::Cow::Borrowed(attributes),
+        Naming::Md5 => std::borrow::Cow::Owned(hash_names(attributes)),
+    }
 }
 
 /// The subject's shard under each salt of the flag, computed on first use:

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::config::Split;
+use crate::flag::Split;
 use crate::value::Attributes;
 use crate::Timestamp;
 

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod bandit;
+mod codes;
 mod compile;
 pub mod config;
 pub mod details;
@@ -26,8 +27,11 @@ mod envelope;
 pub mod error;
 pub mod eval;
 pub mod events;
+mod flag;
 pub mod keymap;
 pub mod obfuscation;
+mod outcome;
+pub mod population;
 pub mod precomputed;
 pub mod rules;
 pub mod shard;
@@ -37,7 +41,7 @@ mod wire;
 
 pub use config::Configuration;
 pub use details::EvaluationDetails;
-pub use error::{ConfigurationError, FlagConfigError};
+pub use error::{ConditionError, ConfigurationError, FlagConfigError, FlagLookupError};
 pub use eval::{FlagEvaluationCode, FlagOutcome, FlagRequest};
 pub use events::AssignmentEvent;
 pub use value::{AttributeValue, Attributes, TypedValue, VariationType};

@@ -10,13 +10,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::compile::variation_type_at;
-use crate::config::Split;
 use crate::envelope;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
 use crate::eval::FlagEvaluationCode;
 use crate::events::AssignmentEvent;
+use crate::flag::Split;
 use crate::obfuscation::{decode_base64, md5_hex, typed_variation_value};
-use crate::value::{AttributeValue, Attributes, TypedValue, VariationType};
+use crate::value::{Attributes, TypedValue, VariationType};
 use crate::Timestamp;
 
 /// A loaded precomputed configuration.
@@ -346,11 +346,13 @@ impl PrecomputedBandit {
 /// clash, as for bandit flags), or a flat map.
 fn subject_attributes(value: &Value) -> Attributes {
     let pick = |key: &str| value.get(key).and_then(Value::as_object);
-    let maps: Vec<&Map<String, Value>> = match (pick("numericAttributes"), pick("categoricalAttributes")) {
-        (None, None) => value.as_object().into_iter().collect(),
-        (numeric, categorical) => numeric.into_iter().chain(categorical).collect(),
-    };
-    maps.into_iter().flatten().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))).collect()
+    let empty = Map::new();
+    match (pick("numericAttributes"), pick("categoricalAttributes")) {
+        (None, None) => value.as_object().map(Attributes::from_json).unwrap_or_default(),
+        (numeric, categorical) => {
+            Attributes::from_context_json(numeric.unwrap_or(&empty), categorical.unwrap_or(&empty))
+        }
+    }
 }
 
 /// Reading string fields: as they are, or base64-decoded.

@@ -9,6 +9,7 @@ use regex::Regex;
 use semver::Version;
 use serde_json::Value;
 
+use crate::error::ConditionError;
 use crate::keymap::StringSet;
 use crate::obfuscation::{md5_digest, parse_md5_hex, Naming};
 use crate::value::{render_number, AttributeValue, Attributes};
@@ -68,7 +69,7 @@ pub enum Check {
     /// regex, wrongly typed value). It is always false; the flag still works.
     Invalid {
         /// Why, for diagnostics.
-        reason: String,
+        reason: ConditionError,
     },
 }
 
@@ -121,10 +122,12 @@ impl Condition {
     /// and ONE_OF values are written as `naming` says.
     pub fn compile_named(attribute: &str, operator: &str, value: &Value, naming: Naming) -> Condition {
         let check = match (naming, operator) {
-            (Naming::Md5, "ONE_OF" | "NOT_ONE_OF") => one_of_strings(value).map(|values| Check::OneOfDigest {
-                digests: values.iter().filter_map(|v| parse_md5_hex(v)).collect(),
-                expected: operator == "ONE_OF",
-            }),
+            (Naming::Md5, "ONE_OF" | "NOT_ONE_OF") => {
+                one_of_strings(operator, value).map(|values| Check::OneOfDigest {
+                    digests: values.iter().filter_map(|v| parse_md5_hex(v)).collect(),
+                    expected: operator == "ONE_OF",
+                })
+            }
             _ => compile_check(operator, value),
         };
         let check = check.unwrap_or_else(|reason| Check::Invalid { reason });
@@ -320,63 +323,67 @@ fn compare(attribute: Operand<'_>, operator: Comparison, comparand: &Comparand) 
     ordering.is_some_and(|ordering| operator.holds(ordering))
 }
 
-fn compile_check(operator: &str, value: &Value) -> Result<Check, String> {
-    let comparison = |operator| compile_comparison(operator, value);
+fn compile_check(operator: &str, value: &Value) -> Result<Check, ConditionError> {
+    let comparison = |comparison| compile_comparison(operator, comparison, value);
     match operator {
-        "MATCHES" => compile_regex(value, true),
-        "NOT_MATCHES" => compile_regex(value, false),
+        "MATCHES" => compile_regex(operator, value, true),
+        "NOT_MATCHES" => compile_regex(operator, value, false),
         "GT" => comparison(Comparison::Gt),
         "GTE" => comparison(Comparison::Gte),
         "LT" => comparison(Comparison::Lt),
         "LTE" => comparison(Comparison::Lte),
-        "ONE_OF" => one_of_values(value).map(|values| Check::OneOf { values, expected: true }),
-        "NOT_ONE_OF" => one_of_values(value).map(|values| Check::OneOf { values, expected: false }),
+        "ONE_OF" => one_of_values(operator, value).map(|values| Check::OneOf { values, expected: true }),
+        "NOT_ONE_OF" => one_of_values(operator, value).map(|values| Check::OneOf { values, expected: false }),
         "IS_NULL" => match value {
             Value::Bool(expected) => Ok(Check::IsNull { expected: *expected }),
-            other => Err(format!("IS_NULL needs a bool, found {other}")),
+            other => Err(ConditionError::wrong_value(operator, "a bool", other)),
         },
-        other => Err(format!("unknown operator {other:?}")),
+        other => Err(ConditionError::UnknownOperator { operator: other.to_owned() }),
     }
 }
 
-fn compile_regex(value: &Value, expected: bool) -> Result<Check, String> {
+fn compile_regex(operator: &str, value: &Value, expected: bool) -> Result<Check, ConditionError> {
     let Value::String(pattern) = value else {
-        return Err(format!("a regex condition needs a string, found {value}"));
+        return Err(ConditionError::wrong_value(operator, "a string", value));
     };
-    let regex = regex::RegexBuilder::new(pattern)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|err| format!("invalid regex {pattern:?}: {err}"))?;
+    let regex = regex::RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).build().map_err(|source| {
+        ConditionError::InvalidRegex { operator: operator.to_owned(), pattern: pattern.clone(), source }
+    })?;
     Ok(Check::Regex { regex, expected })
 }
 
-fn compile_comparison(operator: Comparison, value: &Value) -> Result<Check, String> {
+fn compile_comparison(operator: &str, comparison: Comparison, value: &Value) -> Result<Check, ConditionError> {
     let comparand = match value {
         Value::String(s) => match Version::parse(s) {
             Ok(version) => Comparand::Semver(version),
-            Err(_) => Comparand::Number(s.parse::<f64>().map_err(|_| format!("{s:?} is neither semver nor a number"))?),
+            Err(_) => Comparand::Number(
+                s.parse::<f64>()
+                    .map_err(|_| ConditionError::wrong_value(operator, "strict semver or a number", value))?,
+            ),
         },
-        Value::Number(n) => Comparand::Number(n.as_f64().ok_or("number out of range")?),
-        other => return Err(format!("a comparison needs a number or a string, found {other}")),
+        Value::Number(n) => Comparand::Number(
+            n.as_f64().ok_or_else(|| ConditionError::wrong_value(operator, "a finite number", value))?,
+        ),
+        other => return Err(ConditionError::wrong_value(operator, "a number or a string", other)),
     };
-    Ok(Check::Compare { operator, comparand })
+    Ok(Check::Compare { operator: comparison, comparand })
 }
 
-fn one_of_values(value: &Value) -> Result<StringSet, String> {
-    one_of_strings(value).map(StringSet::new)
+fn one_of_values(operator: &str, value: &Value) -> Result<StringSet, ConditionError> {
+    one_of_strings(operator, value).map(StringSet::new)
 }
 
 /// The listed strings of a ONE_OF/NOT_ONE_OF; any other value makes the
 /// condition invalid.
-fn one_of_strings(value: &Value) -> Result<Vec<String>, String> {
+fn one_of_strings(operator: &str, value: &Value) -> Result<Vec<String>, ConditionError> {
     let Value::Array(items) = value else {
-        return Err(format!("ONE_OF/NOT_ONE_OF need an array of strings, found {value}"));
+        return Err(ConditionError::wrong_value(operator, "an array of strings", value));
     };
     items
         .iter()
         .map(|item| match item {
             Value::String(s) => Ok(s.clone()),
-            other => Err(format!("ONE_OF/NOT_ONE_OF need strings, found {other}")),
+            other => Err(ConditionError::wrong_value(operator, "only strings in its array", other)),
         })
         .collect()
 }
@@ -387,10 +394,7 @@ mod tests {
     use serde_json::json;
 
     fn attrs(value: Value) -> Attributes {
-        value
-            .as_object()
-            .map(|map| map.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))).collect())
-            .unwrap_or_default()
+        value.as_object().map(Attributes::from_json).unwrap_or_default()
     }
 
     fn holds(operator: &str, value: Value, attribute: Value) -> bool {
@@ -543,5 +547,18 @@ mod tests {
     fn unknown_operator_is_invalid() {
         assert!(!holds("CONTAINS", json!("a"), json!("a")));
         assert!(!holds_missing("CONTAINS", json!("a")));
+    }
+
+    #[test]
+    fn an_unusable_condition_says_which_operator_and_value() {
+        let reason = |operator: &str, value: Value| match Condition::compile("a", operator, &value).check {
+            Check::Invalid { reason } => reason.to_string(),
+            other => format!("not invalid: {other:?}"),
+        };
+        assert_eq!(reason("CONTAINS", json!("a")), "unknown operator \"CONTAINS\"");
+        assert_eq!(reason("IS_NULL", json!("yes")), "IS_NULL needs a bool, found \"yes\"");
+        assert_eq!(reason("GT", json!("soon")), "GT needs strict semver or a number, found \"soon\"");
+        assert_eq!(reason("ONE_OF", json!(["a", 1])), "ONE_OF needs only strings in its array, found 1");
+        assert!(reason("MATCHES", json!("(")).starts_with("MATCHES pattern \"(\" is not a valid regex"));
     }
 }

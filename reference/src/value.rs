@@ -22,7 +22,94 @@ pub enum AttributeValue {
 }
 
 /// Subject attributes by name.
-pub type Attributes = HashMap<String, AttributeValue>;
+///
+/// A map with one conversion from JSON ([`Attributes::from_json`]); it
+/// dereferences to the `HashMap` it wraps, so reading and building it is
+/// what it always was, at no cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attributes(HashMap<String, AttributeValue>);
+
+impl Attributes {
+    /// No attributes.
+    pub fn new() -> Attributes {
+        Attributes::default()
+    }
+
+    /// A flat JSON attribute map (`subjectAttributes` of the flag test
+    /// files), each value converted by [`AttributeValue::from_json`].
+    pub fn from_json(map: &serde_json::Map<String, serde_json::Value>) -> Attributes {
+        map.iter().map(|(name, value)| (name.clone(), AttributeValue::from_json(value))).collect()
+    }
+
+    /// A bandit subject's attributes as its flag reads them: the numeric and
+    /// categorical maps merged raw, the categorical value winning a clash.
+    pub fn from_context_json(
+        numeric: &serde_json::Map<String, serde_json::Value>,
+        categorical: &serde_json::Map<String, serde_json::Value>,
+    ) -> Attributes {
+        numeric
+            .iter()
+            .chain(categorical)
+            .map(|(name, value)| (name.clone(), AttributeValue::from_json(value)))
+            .collect()
+    }
+}
+
+impl From<&serde_json::Map<String, serde_json::Value>> for Attributes {
+    fn from(map: &serde_json::Map<String, serde_json::Value>) -> Attributes {
+        Attributes::from_json(map)
+    }
+}
+
+impl From<HashMap<String, AttributeValue>> for Attributes {
+    fn from(map: HashMap<String, AttributeValue>) -> Attributes {
+        Attributes(map)
+    }
+}
+
+impl std::ops::Deref for Attributes {
+    type Target = HashMap<String, AttributeValue>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Attributes {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl FromIterator<(String, AttributeValue)> for Attributes {
+    fn from_iter<I: IntoIterator<Item = (String, AttributeValue)>>(entries: I) -> Attributes {
+        Attributes(entries.into_iter().collect())
+    }
+}
+
+impl Extend<(String, AttributeValue)> for Attributes {
+    fn extend<I: IntoIterator<Item = (String, AttributeValue)>>(&mut self, entries: I) {
+        self.0.extend(entries);
+    }
+}
+
+impl<'a> IntoIterator for &'a Attributes {
+    type Item = (&'a String, &'a AttributeValue);
+    type IntoIter = std::collections::hash_map::Iter<'a, String, AttributeValue>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for Attributes {
+    type Item = (String, AttributeValue);
+    type IntoIter = std::collections::hash_map::IntoIter<String, AttributeValue>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
 
 impl AttributeValue {
     /// Converts a JSON value. Arrays and objects are not UFC attribute

@@ -1,11 +1,12 @@
 //! `ufc-harness distribution`: a sample-ratio-mismatch check of one flag's
-//! split over synthetic subjects, with a chi-square p-value.
+//! split over synthetic subjects, with a chi-square p-value. Arguments
+//! become [`DistributionOptions`]; the library does the rest.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use ufc_harness::distribution::{self, Verdict};
-use ufc_protocol::exit_codes;
+use ufc_harness::distribution::{self, DistributionOptions};
+use ufc_harness::report::distribution::{render, DistributionFormat};
 
 use super::parse_now;
 
@@ -19,7 +20,7 @@ Examples:
 Exit codes: 0 the counts fit the split, 1 sample-ratio mismatch, 2 usage error,
 3 the expected shares cannot be predicted (see the notes).")]
 pub(super) struct DistributionArgs {
-    /// The flag configuration (flags-v1.json).
+    /// The flag configuration (flags-v1.json; a CLIENT configuration works too).
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
     /// The flag key.
@@ -34,32 +35,26 @@ pub(super) struct DistributionArgs {
     /// The evaluation clock (RFC 3339); default: now.
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
-    /// Output: text or json.
-    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    /// Output: text, markdown or json (schema: docs/report-schemas/distribution.schema.json).
+    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
     format: String,
 }
 
 pub(super) fn distribution_command(args: DistributionArgs) -> anyhow::Result<i32> {
-    let now = parse_now(args.now.as_deref())?;
-    let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
-    let config = ufc_reference::Configuration::from_json(&bytes)
-        .with_context(|| format!("{} is not a UFC configuration", args.config.display()))?;
     let attributes: serde_json::Value =
         serde_json::from_str(&args.attributes).context("--attributes must be a JSON object")?;
     let Some(map) = attributes.as_object() else {
         bail!("--attributes must be a JSON object, found {attributes}");
     };
-    let attributes = ufc_harness::party::reference::attributes_of(map);
-    let report =
-        distribution::distribution(&config, &args.flag, args.subjects, &attributes, now).map_err(anyhow::Error::msg)?;
-    if args.format == "json" {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        out!("{}", distribution::render_text(&report));
-    }
-    Ok(match report.verdict {
-        Verdict::Consistent => exit_codes::SUCCESS,
-        Verdict::Mismatch => exit_codes::FAILURES,
-        Verdict::Unpredictable => exit_codes::ERRORS,
-    })
+    let options = DistributionOptions {
+        config: args.config,
+        flag: args.flag,
+        subjects: args.subjects,
+        attributes: ufc_reference::Attributes::from_json(map),
+        now: parse_now(args.now.as_deref())?,
+        format: args.format.parse::<DistributionFormat>().map_err(anyhow::Error::msg)?,
+    };
+    let report = distribution::check(&options)?;
+    out!("{}", render(&report, options.format));
+    Ok(report.verdict.exit_code())
 }

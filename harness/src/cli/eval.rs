@@ -22,7 +22,7 @@ pub(super) fn eval_command(args: EvalArgs) -> anyhow::Result<i32> {
     let Some(attributes_map) = attributes_json.as_object() else {
         bail!("--attributes must be a JSON object, found {attributes_json}");
     };
-    let attributes = ufc_harness::party::reference::attributes_of(attributes_map);
+    let attributes = ufc_reference::Attributes::from_json(attributes_map);
     let default = default_value(&args);
     let expected_type = match requested_type(&args)? {
         Some(t) => t,
@@ -110,7 +110,7 @@ fn eval_bandit(
     now: ufc_reference::Timestamp,
 ) -> anyhow::Result<i32> {
     use serde_json::{Map, Value};
-    use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, ContextAttributes};
+    use ufc_reference::bandit::{Action, BanditModels, BanditRequest, SubjectAttributes};
     let models = match &args.bandit_models {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -144,23 +144,15 @@ fn eval_bandit(
             .and_then(Value::as_str)
             .with_context(|| format!("--actions[{index}].actionKey: expected a string"))?;
         let (n, c) = split(action);
-        parsed.push(Action { key: key.to_owned(), attributes: ContextAttributes::from_json(&n, &c) });
+        parsed.push(Action::from_json(key, &n, &c));
     }
     let default_variation = default.as_str().unwrap_or("default");
-    let flag_attributes = bandit::merged_attributes(&numeric, &categorical);
-    let subject = ContextAttributes::from_json(&numeric, &categorical);
-    let request = BanditRequest {
-        flag_key: &args.flag,
-        subject_key: &args.subject,
-        flag_attributes: &flag_attributes,
-        subject: &subject,
-        actions: &parsed,
-        default_variation,
-    };
-    let outcome = bandit::evaluate(Some(config), models.as_ref(), &request, now, true);
+    let subject = SubjectAttributes::from_json(&numeric, &categorical);
+    let request = BanditRequest::new(&args.flag, &args.subject, &subject, &parsed, default_variation);
+    let (outcome, details) = config.evaluate_bandit_details(models.as_ref(), &request, now);
     let out = serde_json::json!({
         "value": outcome.assignment_json(),
-        "evaluationDetails": outcome.details.as_ref().map(|d| d.to_json()),
+        "evaluationDetails": details.to_json(),
         "assignmentEvent": outcome.assignment_event(&request, now).map(|e| e.to_json()),
         "banditEvent": outcome.bandit_event(&request, now).map(|e| e.to_json()),
     });

@@ -1,8 +1,8 @@
 //! The reference evaluator as a party, in-process.
 
-use serde_json::{Map, Value};
-use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, ContextAttributes};
-use ufc_reference::{AttributeValue, Attributes, Configuration, FlagRequest, Timestamp, VariationType};
+use serde_json::Value;
+use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, SubjectAttributes};
+use ufc_reference::{Attributes, Configuration, FlagRequest, Timestamp, VariationType};
 
 use ufc_protocol::{
     BanditCase, BenchMode, BenchRequest, Capabilities, Capability, CaseInput, FlagCase, SdkInfo, Source,
@@ -63,20 +63,14 @@ impl ReferenceParty {
         let Some(default_variation) = case.default_value.as_str() else {
             return Answer::Raised(format!("a bandit's defaultValue must be a string, found {}", case.default_value));
         };
-        let (flag_attributes, subject) = subject_inputs(&case.subject_attributes);
-        let actions = actions_of(&case.actions);
-        let request = BanditRequest {
-            flag_key: &case.flag,
-            subject_key: &case.subject_key,
-            flag_attributes: &flag_attributes,
-            subject: &subject,
-            actions: &actions,
-            default_variation,
-        };
-        let outcome = bandit::evaluate(self.config.as_ref(), self.models.as_ref(), &request, self.now, true);
+        let subject = subject_attributes(&case.subject_attributes);
+        let actions: Vec<Action> = case.actions.iter().map(action).collect();
+        let request = BanditRequest::new(&case.flag, &case.subject_key, &subject, &actions, default_variation);
+        let (outcome, details) =
+            bandit::evaluate_details(self.config.as_ref(), self.models.as_ref(), &request, self.now);
         Answer::Observed(Observation {
             value: Json(outcome.assignment_json()),
-            details: outcome.details.as_ref().map(observed_details),
+            details: Some(observed_details(&details)),
             assignment_events: outcome
                 .assignment_event(&request, self.now)
                 .map(|e| event(e.to_json()))
@@ -88,7 +82,7 @@ impl ReferenceParty {
 
     fn evaluate_flag(&self, case: &FlagCase) -> Answer {
         let expected_type = reference_type(case.variation_type);
-        let attributes = attributes_of(&case.subject_attributes);
+        let attributes = Attributes::from_json(&case.subject_attributes);
         let request = FlagRequest::new(&case.flag, &case.subject_key, &attributes, expected_type);
         let (outcome, details) = ufc_reference::eval::evaluate_details(self.config.as_ref(), &request, self.now);
         Answer::Observed(Observation {
@@ -120,6 +114,17 @@ fn event(json: Value) -> Event {
     }
 }
 
+/// A bandit subject's attributes, as the reference reads them.
+pub fn subject_attributes(attributes: &ufc_protocol::ContextAttributes) -> SubjectAttributes {
+    SubjectAttributes::from_json(&attributes.numeric_attributes, &attributes.categorical_attributes)
+}
+
+/// A candidate action, as the reference reads it.
+pub fn action(action: &ufc_protocol::ActionInput) -> Action {
+    let attributes = &action.attributes;
+    Action::from_json(&action.action_key, &attributes.numeric_attributes, &attributes.categorical_attributes)
+}
+
 /// The reference's type, as the protocol names it.
 pub fn wire_type(variation_type: VariationType) -> ufc_protocol::VariationType {
     match variation_type {
@@ -140,33 +145,6 @@ pub fn reference_type(variation_type: ufc_protocol::VariationType) -> VariationT
         ufc_protocol::VariationType::Boolean => VariationType::Boolean,
         ufc_protocol::VariationType::Json => VariationType::Json,
     }
-}
-
-/// A bandit subject's inputs: the merged attributes its flag is evaluated
-/// with, and the cleaned attributes its actions are scored with.
-pub fn subject_inputs(attributes: &ufc_protocol::ContextAttributes) -> (Attributes, ContextAttributes) {
-    let numeric = &attributes.numeric_attributes;
-    let categorical = &attributes.categorical_attributes;
-    (bandit::merged_attributes(numeric, categorical), ContextAttributes::from_json(numeric, categorical))
-}
-
-/// Protocol actions as reference actions.
-pub fn actions_of(actions: &[ufc_protocol::ActionInput]) -> Vec<Action> {
-    actions
-        .iter()
-        .map(|a| Action {
-            key: a.action_key.clone(),
-            attributes: ContextAttributes::from_json(
-                &a.attributes.numeric_attributes,
-                &a.attributes.categorical_attributes,
-            ),
-        })
-        .collect()
-}
-
-/// Flat JSON attributes as reference attributes.
-pub fn attributes_of(map: &Map<String, Value>) -> Attributes {
-    map.iter().map(|(k, v)| (k.clone(), AttributeValue::from_json(v))).collect()
 }
 
 fn load(source: &Source) -> Result<Value, PartyError> {
@@ -243,7 +221,10 @@ impl Party for ReferenceParty {
                     .subjects
                     .iter()
                     .map(|s| {
-                        (s.subject_key.clone(), s.subject_attributes.as_object().map(attributes_of).unwrap_or_default())
+                        (
+                            s.subject_key.clone(),
+                            s.subject_attributes.as_object().map(Attributes::from_json).unwrap_or_default(),
+                        )
                     })
                     .collect();
                 let details = request.mode == BenchMode::Details;
@@ -264,34 +245,17 @@ impl Party for ReferenceParty {
             }
             BenchMode::Bandit => {
                 let default_variation = request.default_value.as_str().unwrap_or("default");
-                let actions = actions_of(&request.actions);
-                let subjects: Vec<(String, Attributes, ContextAttributes)> = request
+                let actions: Vec<Action> = request.actions.iter().map(action).collect();
+                let subjects: Vec<(String, SubjectAttributes)> = request
                     .subjects
                     .iter()
-                    .map(|s| {
-                        let pick = |key: &str| {
-                            s.subject_attributes.get(key).and_then(|v| v.as_object()).cloned().unwrap_or_default()
-                        };
-                        let (numeric, categorical) = (pick("numericAttributes"), pick("categoricalAttributes"));
-                        (
-                            s.subject_key.clone(),
-                            bandit::merged_attributes(&numeric, &categorical),
-                            ContextAttributes::from_json(&numeric, &categorical),
-                        )
-                    })
+                    .map(|s| (s.subject_key.clone(), SubjectAttributes::from_value(&s.subject_attributes)))
                     .collect();
                 start = std::time::Instant::now();
                 for i in 0..request.iterations {
-                    let (key, flag_attributes, subject) = &subjects[(i as usize) % subjects.len()];
-                    let bandit_request = BanditRequest {
-                        flag_key: &request.flag,
-                        subject_key: key,
-                        flag_attributes,
-                        subject,
-                        actions: &actions,
-                        default_variation,
-                    };
-                    let outcome = bandit::evaluate(Some(config), self.models.as_ref(), &bandit_request, now, false);
+                    let (key, subject) = &subjects[(i as usize) % subjects.len()];
+                    let bandit_request = BanditRequest::new(&request.flag, key, subject, &actions, default_variation);
+                    let outcome = config.evaluate_bandit(self.models.as_ref(), &bandit_request, now);
                     sink = sink.wrapping_add(outcome.assignment_event(&bandit_request, now).is_some() as usize);
                     sink = sink.wrapping_add(outcome.bandit_event(&bandit_request, now).is_some() as usize);
                 }

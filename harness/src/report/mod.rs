@@ -3,6 +3,7 @@
 //! The JSON report's shape is a versioned public format (see
 //! `docs/report-schema.json`).
 
+pub mod distribution;
 pub mod html;
 pub mod json;
 pub mod junit;
