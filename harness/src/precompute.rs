@@ -4,21 +4,32 @@
 //! disagrees with evaluation, every client inherits the error. Each subject
 //! of a suite's flag test files is precomputed by each party and every flag
 //! of the configuration is compared with the reference's evaluation.
+//!
+//! Parties are driven through a [`Session`], which decides whether a party
+//! can precompute. The outcome is a typed [`PrecomputeReport`], a versioned
+//! public format ([`PRECOMPUTE_REPORT_VERSION`],
+//! `docs/report-schemas/precompute.schema.json`); [`crate::report::precompute`]
+//! renders it.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use ufc_protocol::report::Tool;
+use ufc_protocol::{exit_codes, ActionInput, CaseInput, ContextAttributes};
 use ufc_reference::bandit::{Action, BanditModels, BanditRequest};
 use ufc_reference::config::FlagEntry;
 use ufc_reference::precomputed::PrecomputedConfiguration;
 use ufc_reference::{Attributes, Configuration, FlagEvaluationCode, FlagRequest, Timestamp, TypedValue};
 
 use crate::observation::json_equal;
-use crate::party::PrecomputeSubject;
-use crate::party::{ConfigSet, Party};
+use crate::party::{Party, PartyError, PrecomputeSubject};
+use crate::session::Session;
 use crate::suite::Suite;
-use ufc_protocol::{ActionInput, Capability, CaseInput, ContextAttributes, Source};
+
+/// The precompute report's format version.
+pub const PRECOMPUTE_REPORT_VERSION: u32 = 1;
 
 /// One subject to precompute for.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +73,7 @@ impl Subject {
 }
 
 /// A place where a party's precomputation and the reference disagree.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrecomputeDifference {
     /// The configuration group.
@@ -72,7 +83,9 @@ pub struct PrecomputeDifference {
     /// The flag.
     pub flag: String,
     /// `assigned`, `variationValue`, `variationType`, `variationKey`,
-    /// `allocationKey`, `doLog` or `extraLogging`.
+    /// `allocationKey`, `doLog` or `extraLogging`; for a bandit subject
+    /// `banditAction`, `banditKey`, `modelVersion`, `actionProbability` or
+    /// `optimalityGap`.
     pub field: String,
     /// What the reference's evaluation gives.
     pub expected: Value,
@@ -81,7 +94,7 @@ pub struct PrecomputeDifference {
 }
 
 /// What one party precomputed, checked.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartyPrecompute {
     /// The party.
@@ -97,7 +110,7 @@ pub struct PartyPrecompute {
     /// Subjects or groups the party could not precompute, and why.
     pub errors: Vec<String>,
     /// Why the party did not take part at all.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
 }
 
@@ -164,15 +177,57 @@ fn load_oracle(flags: &std::path::Path, models: Option<&std::path::Path>) -> Res
     Ok(Oracle { config, models })
 }
 
+/// Every party's precomputation of one suite, checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrecomputeReport {
+    /// [`PRECOMPUTE_REPORT_VERSION`].
+    pub report_version: u32,
+    /// The tool that wrote it.
+    pub tool: Tool,
+    /// The suite root.
+    pub suite: PathBuf,
+    /// One per party, in the order given.
+    pub parties: Vec<PartyPrecompute>,
+}
+
+impl PrecomputeReport {
+    /// The command's exit code: [`exit_codes::ERRORS`] when a party could
+    /// not precompute some subjects, else [`exit_codes::FAILURES`] when
+    /// some precomputation differs from the reference, else success.
+    pub fn exit_code(&self) -> i32 {
+        if self.parties.iter().any(|r| !r.errors.is_empty()) {
+            exit_codes::ERRORS
+        } else if self.parties.iter().any(|r| !r.differences.is_empty()) {
+            exit_codes::FAILURES
+        } else {
+            exit_codes::SUCCESS
+        }
+    }
+}
+
+/// Checks every party's precomputation of `suite` (see [`check`]).
+pub fn run(suite: &Suite, parties: Vec<Box<dyn Party>>, now: Timestamp) -> PrecomputeReport {
+    PrecomputeReport {
+        report_version: PRECOMPUTE_REPORT_VERSION,
+        tool: Tool { name: "ufc-harness".into(), version: env!("CARGO_PKG_VERSION").into() },
+        suite: suite.root.clone(),
+        parties: parties.into_iter().map(|mut party| check(suite, party.as_mut(), now)).collect(),
+    }
+}
+
 /// Precomputes every subject of every group of `suite` with `party` and
 /// compares each flag, and each bandit subject's action, with the
 /// reference. Groups whose configuration does not load are left out.
 pub fn check(suite: &Suite, party: &mut dyn Party, now: Timestamp) -> PartyPrecompute {
-    let mut report = PartyPrecompute { party: party.info().name.clone(), ..PartyPrecompute::default() };
-    if !party.info().can(&Capability::Precompute) {
-        report.skipped = Some(format!("{} does not declare the \"precompute\" capability", report.party));
-        return report;
-    }
+    check_session(suite, &mut Session::new(party), now)
+}
+
+/// As [`check`], over a session already driving the party. A party the
+/// session will not ask to precompute is skipped as a whole, with the
+/// session's reason.
+pub fn check_session(suite: &Suite, session: &mut Session<'_>, now: Timestamp) -> PartyPrecompute {
+    let mut report = PartyPrecompute { party: session.info().name.clone(), ..PartyPrecompute::default() };
     for (index, group) in suite.groups.iter().enumerate() {
         let subjects = subjects_of(suite, index);
         if subjects.is_empty() {
@@ -185,16 +240,12 @@ pub fn check(suite: &Suite, party: &mut dyn Party, now: Timestamp) -> PartyPreco
                 continue;
             }
         };
-        let config = ConfigSet {
-            flags: Source::Path(group.flags.clone()),
-            bandit_models: group.bandit_models.clone().map(Source::Path),
-        };
-        if let Err(err) = party.configure(&config) {
-            report.errors.push(format!("{}: configure failed: {err}", group.name));
+        if let Err(err) = session.configure(&format!("group {:?}", group.name), &group.config_set()) {
+            report.errors.push(err);
             continue;
         }
         for subject in subjects {
-            match party.precompute(&subject.request()) {
+            match session.precompute(&subject.request()) {
                 Ok(document) => match PrecomputedConfiguration::from_value(&document) {
                     Ok(precomputed) => {
                         report.subjects += 1;
@@ -206,6 +257,13 @@ pub fn check(suite: &Suite, party: &mut dyn Party, now: Timestamp) -> PartyPreco
                         .errors
                         .push(format!("{}/{}: not a precomputed configuration: {err}", group.name, subject.key)),
                 },
+                Err(unsupported @ PartyError::Unsupported { .. }) => {
+                    return PartyPrecompute {
+                        party: report.party,
+                        skipped: Some(unsupported.to_string()),
+                        ..PartyPrecompute::default()
+                    };
+                }
                 Err(err) => report.errors.push(format!("{}/{}: {err}", group.name, subject.key)),
             }
         }
@@ -369,84 +427,6 @@ fn compare_subject(
     }
 }
 
-/// A text summary: per party, the counts and the differences grouped by
-/// field, with a few examples each.
-pub fn render_text(reports: &[PartyPrecompute]) -> String {
-    let mut out = String::new();
-    for report in reports {
-        if let Some(reason) = &report.skipped {
-            out.push_str(&format!("{}: skipped: {reason}\n", report.party));
-            continue;
-        }
-        out.push_str(&format!(
-            "{}: {} subjects, {} flag assignments and {} bandit actions compared, {} differences, {} errors\n",
-            report.party,
-            report.subjects,
-            report.flags_compared,
-            report.bandits_compared,
-            report.differences.len(),
-            report.errors.len()
-        ));
-        for (field, of_field) in report.differences_by_field() {
-            out.push_str(&format!("  {field}: {} differences\n", of_field.len()));
-            for d in of_field.iter().take(3) {
-                out.push_str(&format!(
-                    "    {}/{} flag {:?}: expected {}, precomputed {}\n",
-                    d.group, d.subject_key, d.flag, d.expected, d.actual
-                ));
-            }
-        }
-        for error in report.errors.iter().take(5) {
-            out.push_str(&format!("  error: {error}\n"));
-        }
-    }
-    out
-}
-
-/// A Markdown section for the cross-SDK report: one table per suite, then
-/// the differences grouped by field with a few examples each.
-pub fn render_markdown(suites: &[(String, Vec<PartyPrecompute>)]) -> String {
-    let mut out = String::from("## Precomputation\n\nWhat each SDK precomputes per subject (spec section 7), against the reference's evaluation (`ufc-harness precompute`).\n");
-    for (label, reports) in suites {
-        out.push_str(&format!(
-            "\n### {label}\n\n| party | subjects | assignments | bandit actions | differences | errors |\n|---|---:|---:|---:|---:|---:|\n"
-        ));
-        for r in reports {
-            match &r.skipped {
-                Some(reason) => out.push_str(&format!("| {} | skipped: {reason} | | | | |\n", r.party)),
-                None => out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} |\n",
-                    r.party,
-                    r.subjects,
-                    r.flags_compared,
-                    r.bandits_compared,
-                    r.differences.len(),
-                    r.errors.len()
-                )),
-            }
-        }
-        for r in reports.iter().filter(|r| !r.differences.is_empty() || !r.errors.is_empty()) {
-            out.push_str(&format!("\n{}:\n\n", r.party));
-            for (field, of_field) in r.differences_by_field() {
-                let Some(d) = of_field.first() else { continue };
-                out.push_str(&format!(
-                    "- `{field}`: {} (e.g. `{}/{}` flag `{}`: expected `{}`, precomputed `{}`)\n",
-                    of_field.len(),
-                    d.group,
-                    d.subject_key,
-                    d.flag,
-                    d.expected,
-                    d.actual
-                ));
-            }
-            if let Some(first) = r.errors.first() {
-                out.push_str(&format!("- errors: {} (e.g. {first})\n", r.errors.len()));
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,31 +517,5 @@ mod tests {
         assert_eq!(bandit_differences(bandit_entry("red", 1.0 - 1e-12)), names(&[]), "rounding is tolerated");
         assert_eq!(bandit_differences(bandit_entry("red", 0.5)), names(&[("bf-single", "actionProbability")]));
         assert_eq!(bandit_differences(bandit_entry("blue", 1.0)), names(&[("bf-single", "banditAction")]));
-    }
-
-    #[test]
-    fn the_report_section_tabulates_parties_and_groups_differences_by_field() {
-        let difference = PrecomputeDifference {
-            group: "g".into(),
-            subject_key: "s".into(),
-            flag: "f".into(),
-            field: "assigned".into(),
-            expected: json!(false),
-            actual: json!(true),
-        };
-        let checked = PartyPrecompute {
-            party: "node".into(),
-            subjects: 2,
-            flags_compared: 6,
-            differences: vec![difference],
-            ..PartyPrecompute::default()
-        };
-        let skipped =
-            PartyPrecompute { party: "python".into(), skipped: Some("no API".into()), ..PartyPrecompute::default() };
-        let text = render_markdown(&[("shared".into(), vec![skipped, checked])]);
-        assert!(text.contains("### shared"), "{text}");
-        assert!(text.contains("| python | skipped: no API |"), "{text}");
-        assert!(text.contains("| node | 2 | 6 | 0 | 1 | 0 |"), "{text}");
-        assert!(text.contains("- `assigned`: 1 (e.g. `g/s` flag `f`: expected `false`, precomputed `true`)"), "{text}");
     }
 }

@@ -1,10 +1,11 @@
 //! `ufc-harness precompute`: each SDK precomputes every flag for each
-//! subject of a suite, and the result is checked against the reference.
+//! subject of a suite, and the result is checked against the reference
+//! ([`ufc_harness::precompute`]); the report is rendered by
+//! [`ufc_harness::report::precompute`].
 
 use anyhow::bail;
-use ufc_harness::precompute::{self, PartyPrecompute};
+use ufc_harness::report;
 use ufc_harness::suite::Suite;
-use ufc_protocol::exit_codes;
 
 use super::parse_now;
 use super::parties::{self, PartyArgs};
@@ -36,7 +37,7 @@ pub(super) struct PrecomputeArgs {
 enum Format {
     /// Counts and differences grouped by field.
     Text,
-    /// Every difference, as JSON.
+    /// Every difference, as JSON (`docs/report-schemas/precompute.schema.json`).
     Json,
 }
 
@@ -48,20 +49,10 @@ pub(super) fn precompute_command(args: PrecomputeArgs) -> anyhow::Result<i32> {
     if specs.is_empty() {
         bail!("precompute needs at least one SDK: --sdk node or --adapter NAME=COMMAND");
     }
-    let mut reports: Vec<PartyPrecompute> = Vec::new();
-    for mut party in parties::spawn(&specs, &args.parties) {
-        reports.push(precompute::check(&suite, party.as_mut(), now));
-    }
+    let checked = ufc_harness::precompute::run(&suite, parties::spawn(&specs, &args.parties), now);
     match args.format {
-        Format::Text => out!("{}", precompute::render_text(&reports)),
-        Format::Json => outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "parties": reports }))?),
+        Format::Text => out!("{}", report::precompute::text(&checked.parties)),
+        Format::Json => out!("{}", report::precompute::json(&checked)),
     }
-    let code = if reports.iter().any(|r| !r.errors.is_empty()) {
-        exit_codes::ERRORS
-    } else if reports.iter().any(|r| !r.differences.is_empty()) {
-        exit_codes::FAILURES
-    } else {
-        exit_codes::SUCCESS
-    };
-    Ok(code)
+    Ok(checked.exit_code())
 }

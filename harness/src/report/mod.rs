@@ -3,11 +3,13 @@
 //! The JSON report's shape is a versioned public format (see
 //! `docs/report-schema.json`).
 
+pub mod bench;
 pub mod distribution;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod precompute;
 pub mod terminal;
 
 use std::io::Write;
