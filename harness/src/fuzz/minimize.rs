@@ -563,8 +563,8 @@ fn model_edits(models: &Value) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ufc_protocol::FlagCase;
     use serde_json::json;
+    use ufc_protocol::FlagCase;
 
     fn scenario() -> Scenario {
         Scenario {
