@@ -1,7 +1,7 @@
-//! Reporters: each turns a finished [`RunResult`] (or, in [`fuzz`], a
-//! finished fuzz run) into one output format. Nothing else in the harness
-//! formats results for people or machines. The JSON report's shape is a
-//! versioned public format (see `docs/report-schema.json`), and so is the
+//! Reporters: each turns a finished [`RunResult`](crate::run::RunResult)
+//! (or, in [`fuzz`], a finished fuzz run) into one output format. Nothing
+//! else in the harness formats results for people or machines. The JSON
+//! report's shape is a versioned public format (see `docs/report-schema.json`), and so is the
 //! fuzz run's `summary.json` (`docs/report-schemas/fuzz-summary.schema.json`).
 
 pub mod fuzz;
