@@ -7,7 +7,8 @@
 //! * an allocation without `doLog` does not log.
 //!
 //! The engine must find both, minimize them, classify them apart, and
-//! write suites that replay the disagreement through the runner.
+//! write suites that replay the disagreement through the runner, with a
+//! `summary.json` that follows its schema.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use ufc_harness::fuzz::{fuzz, scenario_for_batch, write_findings, Budget, Field,
 use ufc_harness::observation::Answer;
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party, PartyError, PartyInfo, Question, Reply};
+use ufc_harness::report::fuzz::{FuzzSummary, SummaryBudget, FUZZ_SUMMARY_VERSION};
 use ufc_harness::run::{self, RunSettings, Status};
 use ufc_harness::suite::Suite;
 use ufc_protocol::{BenchRequest, Capabilities, Capability, CaseInput, Source};
@@ -241,6 +243,74 @@ fn finds_minimizes_classifies_and_writes_replayable_divergences() {
         });
         assert!(replayed, "{} did not replay: {:?}", finding.signature.text(), result.outcomes);
     }
+}
+
+fn fuzz_summary_schema() -> jsonschema::Validator {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/report-schemas/fuzz-summary.schema.json");
+    let schema: Value = serde_json::from_slice(&std::fs::read(path).expect("the schema is readable")).expect("JSON");
+    jsonschema::draft202012::new(&schema).expect("the schema compiles")
+}
+
+/// A way to spoil a document, and what it is.
+type Alteration = (&'static str, fn(&mut Value));
+
+fn schema_errors(validator: &jsonschema::Validator, document: &Value) -> Vec<String> {
+    validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+}
+
+#[test]
+fn summary_json_follows_its_schema_and_says_what_the_report_says() {
+    let options = FuzzOptions { budget: Budget::Cases(600), ..options() };
+    let report = fuzz(&mut reference_and_js_habits(), &options, &|_| {});
+    assert!(!report.findings.is_empty(), "no findings in {} cases", report.cases);
+    let out = tempfile::tempdir().expect("a temporary directory");
+    write_findings(&report, out.path()).expect("findings are written");
+    let text = std::fs::read(out.path().join("summary.json")).expect("summary.json next to summary.md");
+    let summary: Value = serde_json::from_slice(&text).expect("summary.json is JSON");
+
+    let validator = fuzz_summary_schema();
+    let errors = schema_errors(&validator, &summary);
+    assert!(errors.is_empty(), "summary.json does not follow its schema:\n{}\n{summary:#}", errors.join("\n"));
+    // The typed summary reads it back unchanged.
+    let typed: FuzzSummary = serde_json::from_value(summary.clone()).expect("summary.json reads as a FuzzSummary");
+    assert_eq!(serde_json::to_value(&typed).expect("serializable"), summary);
+
+    assert_eq!(typed.report_version, FUZZ_SUMMARY_VERSION);
+    assert_eq!(
+        (typed.seed, typed.budget, typed.batches, typed.cases),
+        (7, SummaryBudget::Cases(600), report.batches, report.cases)
+    );
+    let names: Vec<&str> = typed.parties.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["reference", "js-habits"]);
+    assert!(typed.parties.iter().all(|p| p.cases_answered > 0 && p.cases_per_second > 0.0), "{:?}", typed.parties);
+    assert_eq!(typed.findings.len(), report.findings.len());
+    for (entry, finding) in typed.findings.iter().zip(&report.findings) {
+        assert_eq!(entry.signature, finding.signature.text());
+        assert_eq!(entry.cause.as_deref(), finding.signature.cause());
+        assert_eq!(entry.field, finding.signature.field);
+        assert_eq!(entry.divergent_parties, ["js-habits"]);
+        assert_eq!(entry.minimized.cases, finding.scenario.cases.len());
+        assert!(out.path().join(&entry.suite).join("finding.json").is_file(), "{}", entry.suite);
+    }
+
+    // Documents that are not summaries fail: each alteration alone.
+    let alterations: [Alteration; 6] = [
+        ("a missing seed", |s| drop(s.as_object_mut().map(|m| m.remove("seed")))),
+        ("a version given as text", |s| s["reportVersion"] = Value::from("1")),
+        ("an unknown field", |s| s["findings"][0]["field"] = Value::from("colour")),
+        ("an extra property", |s| s["parties"][0]["speed"] = Value::from(1)),
+        ("a budget of both kinds", |s| s["budget"]["durationSeconds"] = Value::from(1.5)),
+        ("a negative count", |s| s["findings"][0]["occurrences"] = Value::from(-1)),
+    ];
+    for (what, alter) in alterations {
+        let mut altered = summary.clone();
+        alter(&mut altered);
+        assert!(!validator.is_valid(&altered), "{what} passed validation");
+    }
+    // A duration budget is the other shape the schema allows.
+    let mut timed = summary.clone();
+    timed["budget"] = serde_json::json!({"durationSeconds": 0.3});
+    assert!(schema_errors(&validator, &timed).is_empty());
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! `ufc-harness fuzz`: differential fuzzing of the reference against SDKs,
-//! with findings minimized, classified and written out as suites.
+//! with findings minimized, classified and written out as suites. The
+//! arguments become one [`FuzzOptions`]; the run is one [`fuzz::fuzz`]
+//! call; what it prints is rendered by [`ufc_harness::report::fuzz`].
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,7 +11,7 @@ use anyhow::{bail, Context};
 use ufc_harness::fuzz::{self, Budget, FuzzOptions, FuzzProgress};
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::Party;
-use ufc_protocol::exit_codes;
+use ufc_harness::report::fuzz as render;
 
 use super::parse_now;
 use super::parties::{self, PartyArgs};
@@ -48,7 +50,7 @@ pub(super) struct FuzzArgs {
     /// without the "obfuscated" capability sit out, bandits are off.
     #[arg(long)]
     obfuscated: bool,
-    /// Where to write finding suites and summary.md.
+    /// Where to write finding suites, summary.md and summary.json.
     #[arg(long, value_name = "DIR", default_value = "target/fuzz-findings")]
     out: PathBuf,
 }
@@ -68,21 +70,28 @@ fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+impl FuzzArgs {
+    /// The fuzzing settings the arguments ask for.
+    fn options(&self) -> anyhow::Result<FuzzOptions> {
+        let budget = match (self.cases, &self.duration) {
+            (Some(n), _) => Budget::Cases(n),
+            (None, Some(d)) => Budget::Duration(parse_duration(d)?),
+            (None, None) => Budget::Cases(10_000),
+        };
+        Ok(FuzzOptions {
+            seed: self.seed,
+            budget,
+            batch_size: self.batch_size.max(1),
+            bandits: !self.no_bandits,
+            malformed: self.malformed,
+            obfuscated: self.obfuscated,
+            ..FuzzOptions::default()
+        })
+    }
+}
+
 pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
-    let budget = match (&args.cases, &args.duration) {
-        (Some(n), _) => Budget::Cases(*n),
-        (None, Some(d)) => Budget::Duration(parse_duration(d)?),
-        (None, None) => Budget::Cases(10_000),
-    };
-    let options = FuzzOptions {
-        seed: args.seed,
-        budget,
-        batch_size: args.batch_size.max(1),
-        bandits: !args.no_bandits,
-        malformed: args.malformed,
-        obfuscated: args.obfuscated,
-        ..FuzzOptions::default()
-    };
+    let options = args.options()?;
     let specs = parties::resolve(&args.parties)?;
     if specs.is_empty() {
         bail!("fuzzing needs at least one SDK: --sdk python,node or --adapter NAME=COMMAND");
@@ -93,50 +102,14 @@ pub(super) fn fuzz_command(args: FuzzArgs) -> anyhow::Result<i32> {
     let show_progress = std::io::stderr().is_terminal();
     let progress = |p: &FuzzProgress| {
         if show_progress {
-            eprint!(
-                "\r\x1b[2K{} cases, {} batches, {} disagreements, {} findings, {:.0}s",
-                p.cases,
-                p.batches,
-                p.disagreements,
-                p.findings,
-                p.elapsed.as_secs_f64()
-            );
+            eprint!("{}", render::progress_line(p));
         }
     };
     let report = fuzz::fuzz(&mut all, &options, &progress);
     if show_progress {
-        eprint!("\r\x1b[2K");
+        eprint!("{}", render::PROGRESS_CLEAR);
     }
-    let written = fuzz::write_findings(&report, &args.out)
-        .with_context(|| format!("writing findings to {}", args.out.display()))?;
-    outln!(
-        "{} cases in {} batches, {:.1}s; {} disagreements; {} distinct findings",
-        report.cases,
-        report.batches,
-        report.elapsed.as_secs_f64(),
-        report.disagreements,
-        report.findings.len()
-    );
-    for t in &report.throughput {
-        outln!("  {:<10} {:>10.0} cases/s", t.party, t.cases_per_second());
-    }
-    for failure in &report.party_failures {
-        outln!("  party failure: {failure:?}");
-    }
-    let sdk_list = specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(",");
-    for (finding, dir) in report.findings.iter().zip(&written) {
-        outln!("finding [{}]: {}", finding.signature.cause().unwrap_or("unclassified"), finding.signature.text());
-        outln!("  suite: {}", dir.display());
-        outln!("  reproduce: {} --sdk {}", finding.reproduce_command(&options), sdk_list);
-    }
-    if !written.is_empty() {
-        outln!("summary: {}", args.out.join("summary.md").display());
-    }
-    Ok(if !report.party_failures.is_empty() {
-        exit_codes::ERRORS
-    } else if report.findings.is_empty() {
-        exit_codes::SUCCESS
-    } else {
-        exit_codes::FAILURES
-    })
+    fuzz::write_findings(&report, &args.out).with_context(|| format!("writing findings to {}", args.out.display()))?;
+    out!("{}", render::terminal(&report, &args.out));
+    Ok(report.exit_code())
 }

@@ -10,11 +10,15 @@
 //! <out>/<slug>/ufc/bandit-models-v1.json
 //! <out>/<slug>/ufc/bandit-tests/<slug>.json
 //! <out>/<slug>/finding.json               seed, signature, every party's answers
-//! <out>/summary.md                        the run and its findings
+//! <out>/summary.md                        the run and its findings, for people
+//! <out>/summary.json                      the same, for machines
 //! ```
 //!
 //! The expectations in the test files are the first party's answers (the
-//! reference is the oracle), details included.
+//! reference is the oracle), details included. Findings hold the typed
+//! answers; `finding.json` records them as the adapters would have sent
+//! them (protocol `CaseResult`s), converted as it is written. The two
+//! summaries are rendered by [`crate::report::fuzz`].
 
 use std::path::{Path, PathBuf};
 
@@ -22,8 +26,10 @@ use serde_json::{json, Map, Value};
 
 use super::minimize::Minimized;
 use super::{Disagreement, FuzzOptions, FuzzReport, Scenario, Signature};
+use crate::observation::Answer;
 use crate::party::PartyInfo;
-use ufc_protocol::{CaseInput, CaseResult};
+use crate::report::fuzz as render;
+use ufc_protocol::CaseInput;
 
 /// What one party answered for each case of a finding.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,8 +38,9 @@ pub struct PartyAnswers {
     pub party: String,
     /// Why it could not answer at all, if it could not.
     pub failure: Option<String>,
-    /// One entry per case of the finding's scenario (`None`: not asked).
-    pub results: Vec<Option<CaseResult>>,
+    /// One entry per case of the finding's scenario (`None`: not answered,
+    /// for want of a capability or to a fault).
+    pub cases: Vec<Option<Answer>>,
 }
 
 /// One distinct disagreement, minimized.
@@ -85,13 +92,13 @@ impl Finding {
             .iter()
             .zip(&minimized.runs)
             .map(|(info, run)| match &run.answer {
-                super::PartyAnswer::Answered(results) => {
-                    PartyAnswers { party: info.name.clone(), failure: None, results: results.clone() }
+                super::PartyAnswer::Answered(answers) => {
+                    PartyAnswers { party: info.name.clone(), failure: None, cases: answers.clone() }
                 }
                 super::PartyAnswer::Failed(message) => PartyAnswers {
                     party: info.name.clone(),
                     failure: Some(message.clone()),
-                    results: vec![None; minimized.scenario.cases.len()],
+                    cases: vec![None; minimized.scenario.cases.len()],
                 },
             })
             .collect();
@@ -118,9 +125,9 @@ impl Finding {
         matches!(self.scenario.cases.get(self.target), Some(CaseInput::Bandit(_)))
     }
 
-    /// The reference's (first party's) result for case `index`.
-    pub fn oracle(&self, index: usize) -> Option<&CaseResult> {
-        self.answers.first()?.results.get(index)?.as_ref()
+    /// The reference's (first party's) answer to case `index`.
+    pub fn oracle(&self, index: usize) -> Option<&Answer> {
+        self.answers.first()?.cases.get(index)?.as_ref()
     }
 
     /// The command line that regenerates the batch it came from.
@@ -153,9 +160,12 @@ impl Finding {
                     .answers
                     .iter()
                     .map(|a| {
-                        let answer = match (&a.failure, a.results.get(index).and_then(Option::as_ref)) {
+                        let answer = match (&a.failure, a.cases.get(index).and_then(Option::as_ref)) {
                             (Some(failure), _) => json!({ "failure": failure }),
-                            (None, Some(result)) => serde_json::to_value(result).unwrap_or(Value::Null),
+                            (None, Some(answer)) => {
+                                let case_id = self.case_ids.get(index).map_or("", String::as_str);
+                                serde_json::to_value(answer.to_wire(case_id)).unwrap_or(Value::Null)
+                            }
                             (None, None) => json!({ "skipped": "the party lacks the capability for this case" }),
                         };
                         (a.party.clone(), answer)
@@ -202,15 +212,20 @@ impl Finding {
     fn test_files(&self, slug: &str) -> Vec<(String, Value)> {
         let mut groups: Vec<(String, Value)> = Vec::new();
         for (index, input) in self.scenario.cases.iter().enumerate() {
-            let oracle = self.oracle(index);
-            let assignment = oracle.and_then(|r| r.value.clone()).unwrap_or(Value::Null);
+            // The reference's value and details; an error expects null.
+            let oracle = match self.oracle(index) {
+                Some(Answer::Observed(observation)) => Some(observation),
+                Some(Answer::Raised(_)) | None => None,
+            };
+            let assignment = oracle.map_or(Value::Null, |o| o.value.as_value().clone());
+            let details = oracle.and_then(|o| o.details.as_ref()).map(|d| d.to_json().0);
             let (header, subject) = match input {
                 CaseInput::Flag(case) => {
                     let mut subject = Map::new();
                     subject.insert("subjectKey".into(), Value::from(case.subject_key.as_str()));
                     subject.insert("subjectAttributes".into(), Value::Object(case.subject_attributes.clone()));
                     subject.insert("assignment".into(), assignment);
-                    if let Some(details) = oracle.and_then(|r| r.details.clone()) {
+                    if let Some(details) = details {
                         subject.insert("evaluationDetails".into(), details);
                     }
                     let header = json!({"flag": case.flag, "variationType": case.variation_type, "defaultValue": case.default_value});
@@ -225,9 +240,7 @@ impl Finding {
                     });
                     // Eppo's bandit files carry no details; ours may, so a
                     // details-only bandit finding still replays.
-                    if let (Some(details), Some(map)) =
-                        (oracle.and_then(|r| r.details.clone()), subject.as_object_mut())
-                    {
+                    if let (Some(details), Some(map)) = (details, subject.as_object_mut()) {
                         map.insert("evaluationDetails".into(), details);
                     }
                     (json!({"flag": case.flag, "defaultValue": case.default_value}), subject)
@@ -286,8 +299,9 @@ fn write_text(path: &Path, text: &str) -> Result<(), WriteError> {
     std::fs::write(path, text).map_err(|source| WriteError { path: path.to_owned(), source })
 }
 
-/// Writes every finding of `report` as a suite directory under `out`, and
-/// `out/summary.md`. Returns the finding directories, in report order.
+/// Writes every finding of `report` as a suite directory under `out`, then
+/// `out/summary.md` and `out/summary.json`. Returns the finding
+/// directories, in report order.
 pub fn write_findings(report: &FuzzReport, out: &Path) -> Result<Vec<PathBuf>, WriteError> {
     let mut written = Vec::new();
     for finding in &report.findings {
@@ -316,79 +330,8 @@ pub fn write_findings(report: &FuzzReport, out: &Path) -> Result<Vec<PathBuf>, W
         write_json(&dir.join("finding.json"), &finding.to_json(&report.options))?;
         written.push(dir);
     }
-    write_text(&out.join("summary.md"), &summary_markdown(report))?;
+    write_text(&out.join(render::SUMMARY_MARKDOWN), &render::markdown(report))?;
+    let summary = serde_json::to_value(render::summary(report)).unwrap_or(Value::Null);
+    write_json(&out.join(render::SUMMARY_JSON), &summary)?;
     Ok(written)
-}
-
-fn budget_text(budget: super::Budget) -> String {
-    match budget {
-        super::Budget::Cases(n) => format!("{n} cases"),
-        super::Budget::Duration(d) => format!("{:.0?}", d),
-    }
-}
-
-/// `summary.md`: the run, throughput per party, and a table of findings.
-pub fn summary_markdown(report: &FuzzReport) -> String {
-    let mut md = String::from("# Differential fuzzing\n\n");
-    md.push_str(&format!(
-        "Seed {}, budget {}, batch size {}: {} batches, {} cases in {:.1} s. \
-         {} disagreeing cases, {} distinct findings ({} disagreements left unminimized, {} minimization round trips).\n\n",
-        report.options.seed,
-        budget_text(report.options.budget),
-        report.options.batch_size,
-        report.batches,
-        report.cases,
-        report.elapsed.as_secs_f64(),
-        report.disagreements,
-        report.findings.len(),
-        report.unminimized,
-        report.minimize_steps,
-    ));
-    md.push_str("## Throughput\n\n| party | SDK | cases | busy (s) | cases/s |\n|---|---|---:|---:|---:|\n");
-    for (stats, info) in report.throughput.iter().zip(&report.parties) {
-        md.push_str(&format!(
-            "| {} | {} {} | {} | {:.2} | {:.0} |\n",
-            stats.party,
-            info.sdk.package.as_deref().unwrap_or(&info.sdk.name),
-            info.sdk.version,
-            stats.cases,
-            stats.busy.as_secs_f64(),
-            stats.cases_per_second()
-        ));
-    }
-    md.push_str("\n## Findings\n\n");
-    if report.findings.is_empty() {
-        md.push_str("None: every party agreed with the reference on every case.\n");
-    } else {
-        md.push_str("| # | cause | differs | parties | features | seen | cases | suite |\n|---:|---|---|---|---|---:|---:|---|\n");
-        for (i, f) in report.findings.iter().enumerate() {
-            let fields: Vec<&str> = f.disagreement.fields.iter().map(|x| x.as_str()).collect();
-            let classes: Vec<String> = f.signature.classes.iter().map(|c| c.join(", ")).collect();
-            md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | [`{}`]({}/) |\n",
-                i + 1,
-                f.signature.cause().map_or_else(|| "unclassified".to_owned(), |c| format!("`{c}`")),
-                fields.join(", "),
-                classes.join(" / "),
-                f.signature.features.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" "),
-                f.occurrences,
-                f.scenario.cases.len(),
-                f.signature.slug(),
-                f.signature.slug(),
-            ));
-        }
-        md.push_str("\nEach directory is a suite: `ufc-harness run --suite <dir>` replays it; `finding.json` holds every party's answers and the command that regenerates the batch.\n");
-    }
-    if !report.party_failures.is_empty() {
-        md.push_str("\n## Batches a party sat out\n\n| party | batch | why |\n|---|---:|---|\n");
-        for failure in &report.party_failures {
-            md.push_str(&format!(
-                "| {} | {} | {} |\n",
-                failure.party,
-                failure.batch,
-                failure.message.replace('|', "\\|")
-            ));
-        }
-    }
-    md
 }

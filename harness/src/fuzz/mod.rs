@@ -10,7 +10,8 @@
 //!   what they draw into protocol cases;
 //! * [`signature`]: what counts as a disagreement and how one is named;
 //! * [`minimize`]: greedy shrinking of a disagreeing case;
-//! * [`finding`]: findings and how they are written out as suites.
+//! * [`finding`]: findings and how they are written out as suites;
+//!   their summaries are rendered in [`crate::report::fuzz`].
 //!
 //! **One batch, one round trip.** Each batch is one configuration and its
 //! cases ([`Scenario`]); every party gets exactly one `configure` and one
@@ -42,15 +43,16 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 use ufc_strategies::Generator;
 
-pub use finding::{summary_markdown, write_findings, Finding, PartyAnswers, WriteError};
+pub use finding::{write_findings, Finding, PartyAnswers, WriteError};
 pub use signature::{Disagreement, Field, Signature};
 
 use ufc_reference::obfuscation::obfuscate_configuration;
 
+use crate::observation::Answer;
 use crate::party::{ConfigSet, Party, PartyInfo, Question};
 use crate::session::{CaseReply, Session};
-use signature::{observe, Observation};
-use ufc_protocol::{ActionInput, BanditCase, Capability, CaseInput, CaseResult, ContextAttributes, FlagCase, Source};
+use signature::{observe, Facts};
+use ufc_protocol::{exit_codes, ActionInput, BanditCase, Capability, CaseInput, ContextAttributes, FlagCase, Source};
 
 /// A configuration and the cases to evaluate against it: one batch, or one
 /// candidate of the minimizer, or one finding.
@@ -288,6 +290,20 @@ pub struct FuzzReport {
     pub findings: Vec<Finding>,
 }
 
+impl FuzzReport {
+    /// The command's exit code: a party that sat a batch out is an error,
+    /// a finding a failure.
+    pub fn exit_code(&self) -> i32 {
+        if !self.party_failures.is_empty() {
+            exit_codes::ERRORS
+        } else if self.findings.is_empty() {
+            exit_codes::SUCCESS
+        } else {
+            exit_codes::FAILURES
+        }
+    }
+}
+
 /// At most this many party failures are kept.
 const MAX_PARTY_FAILURES: usize = 100;
 
@@ -368,8 +384,9 @@ pub(crate) enum PartyAnswer {
     /// It could not take part (`configure` failed, or every case was lost
     /// to a fault of its process).
     Failed(String),
-    /// One entry per case; `None` for cases it lacks the capability for.
-    Answered(Vec<Option<CaseResult>>),
+    /// One entry per case; `None` for cases it did not answer (it lacks
+    /// the capability, or the case was lost to a fault).
+    Answered(Vec<Option<Answer>>),
 }
 
 /// One party's answer and the time it took.
@@ -380,10 +397,10 @@ pub(crate) struct PartyRun {
 }
 
 impl PartyRun {
-    /// The results, when the party answered.
-    pub(crate) fn results(&self) -> Option<&[Option<CaseResult>]> {
+    /// The answers, when the party took part.
+    pub(crate) fn answers(&self) -> Option<&[Option<Answer>]> {
         match &self.answer {
-            PartyAnswer::Answered(results) => Some(results),
+            PartyAnswer::Answered(answers) => Some(answers),
             PartyAnswer::Failed(_) => None,
         }
     }
@@ -440,10 +457,9 @@ fn ask_one(party: &mut dyn Party, config: &ConfigSet, questions: &[Question<'_>]
         return PartyRun { answer: PartyAnswer::Failed(format!("every case was lost: {}", lost[0])), busy };
     }
     let answers = replies
-        .iter()
-        .zip(questions)
-        .map(|(reply, question)| match reply {
-            CaseReply::Answered(answer) => Some(answer.to_wire(question.id)),
+        .into_iter()
+        .map(|reply| match reply {
+            CaseReply::Answered(answer) => Some(answer),
             CaseReply::Skipped { .. } | CaseReply::Lost { .. } => None,
         })
         .collect();
@@ -460,18 +476,18 @@ pub(crate) fn disagreement_at(
 ) -> Option<Disagreement> {
     let input = scenario.cases.get(index)?;
     let names: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
-    let observations: Vec<Option<Observation<'_>>> = runs
+    let facts: Vec<Option<Facts<'_>>> = runs
         .iter()
         .zip(infos)
         .map(|(run, info)| {
             // A case lost to a fault says nothing about the SDK: that party
             // sits the case out.
-            let result = run.results()?.get(index)?.as_ref()?;
-            Some(observe(info, input, result))
+            let answer = run.answers()?.get(index)?.as_ref()?;
+            Some(observe(info, input, answer))
         })
         .collect();
-    observations.first()?.as_ref()?;
-    signature::disagreement(&names, &observations)
+    facts.first()?.as_ref()?;
+    signature::disagreement(&names, &facts)
 }
 
 fn exhausted(budget: Budget, cases: u64, started: Instant) -> bool {
@@ -517,7 +533,7 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         for ((run, stats), info) in runs.iter().zip(&mut report.throughput).zip(&infos) {
             stats.busy += run.busy;
             match &run.answer {
-                PartyAnswer::Answered(results) => stats.cases += results.iter().flatten().count() as u64,
+                PartyAnswer::Answered(answers) => stats.cases += answers.iter().flatten().count() as u64,
                 PartyAnswer::Failed(message) => {
                     if report.party_failures.len() < MAX_PARTY_FAILURES {
                         report.party_failures.push(PartyFailure {

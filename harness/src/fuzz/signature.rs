@@ -18,18 +18,18 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use ufc_reference::rules::{Check, Condition};
 use ufc_reference::VariationType;
 
 use super::Scenario;
-use crate::observation::json_equal;
+use crate::observation::{Answer, Json};
 use crate::party::PartyInfo;
-use ufc_protocol::{Capability, CaseInput, CaseResult};
+use ufc_protocol::{Capability, CaseInput};
 
 /// A field on which parties can disagree, most telling first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Field {
     /// One party raised an error where another answered.
@@ -229,41 +229,48 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// What one party answered for one case, reduced to the compared fields.
+/// What one party answered for one case, reduced to the compared facts.
 /// `None` fields are not compared (the party does not give them).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Observation<'a> {
-    error: bool,
-    value: Option<&'a Value>,
+pub(crate) struct Facts<'a> {
+    raised: bool,
+    value: Option<&'a Json>,
     code: Option<&'a str>,
     assignment_event: Option<bool>,
     bandit_event: Option<bool>,
 }
 
-/// Reduces a result to what is compared, given what the party declared.
-pub(crate) fn observe<'a>(info: &PartyInfo, input: &CaseInput, result: &'a CaseResult) -> Observation<'a> {
+/// Reduces an answer to what is compared, given what the party declared.
+pub(crate) fn observe<'a>(info: &PartyInfo, input: &CaseInput, answer: &'a Answer) -> Facts<'a> {
+    let observation = match answer {
+        Answer::Observed(observation) => observation,
+        Answer::Raised(_) => {
+            // An error is compared as an error and nothing else.
+            return Facts { raised: true, value: None, code: None, assignment_event: None, bandit_event: None };
+        }
+    };
     let bandit = matches!(input, CaseInput::Bandit(_));
     let gives_details = if bandit { info.can(&Capability::BanditDetails) } else { info.can(&Capability::Details) };
-    Observation {
-        error: result.error.is_some() || result.value.is_none(),
-        value: result.value.as_ref(),
+    Facts {
+        raised: false,
+        value: Some(&observation.value),
         code: gives_details
-            .then(|| result.details.as_ref().and_then(|d| d.get("flagEvaluationCode")).and_then(Value::as_str))
+            .then(|| observation.details.as_ref().and_then(|d| d.flag_evaluation_code.as_ref()?.as_deref()))
             .flatten(),
-        assignment_event: info.can(&Capability::Events).then_some(!result.assignment_events.is_empty()),
-        bandit_event: (bandit && info.can(&Capability::BanditDetails)).then_some(!result.bandit_events.is_empty()),
+        assignment_event: info.can(&Capability::Events).then_some(!observation.assignment_events.is_empty()),
+        bandit_event: (bandit && info.can(&Capability::BanditDetails)).then_some(!observation.bandit_events.is_empty()),
     }
 }
 
-fn differing_fields(a: &Observation<'_>, b: &Observation<'_>, out: &mut BTreeSet<Field>) {
-    if a.error || b.error {
-        if a.error != b.error {
+fn differing_fields(a: &Facts<'_>, b: &Facts<'_>, out: &mut BTreeSet<Field>) {
+    if a.raised || b.raised {
+        if a.raised != b.raised {
             out.insert(Field::Error);
         }
         return;
     }
     if let (Some(x), Some(y)) = (a.value, b.value) {
-        if !json_equal(x, y) {
+        if x != y {
             out.insert(Field::Value);
         }
     }
@@ -286,16 +293,16 @@ fn differing_fields(a: &Observation<'_>, b: &Observation<'_>, out: &mut BTreeSet
 
 /// The disagreement among the parties that answered (`None` entries did
 /// not take part), or `None` when they all agree.
-pub(crate) fn disagreement(names: &[&str], observations: &[Option<Observation<'_>>]) -> Option<Disagreement> {
+pub(crate) fn disagreement(names: &[&str], facts: &[Option<Facts<'_>>]) -> Option<Disagreement> {
     // Greedy partition: a party joins the first class whose first member it
     // agrees with on every field both report.
     let mut classes: Vec<(usize, Vec<usize>)> = Vec::new();
-    for (index, observation) in observations.iter().enumerate() {
-        let Some(observation) = observation else { continue };
+    for (index, party) in facts.iter().enumerate() {
+        let Some(party) = party else { continue };
         let home = classes.iter_mut().find(|(representative, _)| {
             let mut fields = BTreeSet::new();
-            if let Some(rep) = &observations[*representative] {
-                differing_fields(rep, observation, &mut fields);
+            if let Some(rep) = &facts[*representative] {
+                differing_fields(rep, party, &mut fields);
             }
             fields.is_empty()
         });
@@ -310,7 +317,7 @@ pub(crate) fn disagreement(names: &[&str], observations: &[Option<Observation<'_
     let mut fields = BTreeSet::new();
     for (i, (a, _)) in classes.iter().enumerate() {
         for (b, _) in &classes[i + 1..] {
-            if let (Some(x), Some(y)) = (&observations[*a], &observations[*b]) {
+            if let (Some(x), Some(y)) = (&facts[*a], &facts[*b]) {
                 differing_fields(x, y, &mut fields);
             }
         }
@@ -677,6 +684,7 @@ fn bandit_features(scenario: &Scenario, case: &ufc_protocol::BanditCase, out: &m
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observation::{Details, Event, Observation};
     use serde_json::json;
 
     fn info(name: &str, capabilities: &[&str]) -> PartyInfo {
@@ -699,21 +707,44 @@ mod tests {
         })
     }
 
+    /// An answer serving `value`, with a details code and assignment events
+    /// when given.
+    fn served(value: Value, code: Option<&str>, assignment_events: usize) -> Answer {
+        Answer::Observed(Observation {
+            value: Json(value),
+            details: code.map(|code| Details { flag_evaluation_code: Some(Some(code.into())), ..Details::default() }),
+            assignment_events: vec![Event::default(); assignment_events],
+            bandit_events: Vec::new(),
+        })
+    }
+
     #[test]
     fn values_are_compared_with_their_types() {
         let all = info("a", &["assign", "details", "events"]);
         let input = flag_input();
-        let one = CaseResult { value: Some(json!(1)), ..CaseResult::default() };
-        let one_float = CaseResult { value: Some(json!(1.0)), ..CaseResult::default() };
-        let one_string = CaseResult { value: Some(json!("1")), ..CaseResult::default() };
-        let observations = [
+        let (one, one_float, one_string) =
+            (served(json!(1), None, 0), served(json!(1.0), None, 0), served(json!("1"), None, 0));
+        let facts = [
             Some(observe(&all, &input, &one)),
             Some(observe(&all, &input, &one_float)),
             Some(observe(&all, &input, &one_string)),
         ];
-        let d = disagreement(&["r", "x", "y"], &observations).expect("a disagreement");
+        let d = disagreement(&["r", "x", "y"], &facts).expect("a disagreement");
         assert_eq!(d.classes, vec![vec!["r".to_owned(), "x".to_owned()], vec!["y".to_owned()]]);
         assert_eq!(d.fields, vec![Field::Value]);
+    }
+
+    #[test]
+    fn an_error_differs_from_an_answer_and_only_in_that() {
+        let all = info("a", &["assign", "details", "events"]);
+        let input = flag_input();
+        let (raised, answer) = (Answer::Raised("boom".into()), served(json!(1), Some("MATCH"), 1));
+        let facts = [Some(observe(&all, &input, &answer)), Some(observe(&all, &input, &raised))];
+        let d = disagreement(&["r", "x"], &facts).expect("a disagreement");
+        assert_eq!(d.fields, vec![Field::Error]);
+        let other = Answer::Raised("another message".into());
+        let facts = [Some(observe(&all, &input, &raised)), Some(observe(&all, &input, &other))];
+        assert_eq!(disagreement(&["r", "x"], &facts), None, "two errors agree whatever they say");
     }
 
     #[test]
@@ -721,22 +752,13 @@ mod tests {
         let full = info("r", &["assign", "details", "events"]);
         let bare = info("b", &["assign"]);
         let input = flag_input();
-        let reference = CaseResult {
-            value: Some(json!(1)),
-            details: Some(json!({"flagEvaluationCode": "MATCH"})),
-            assignment_events: vec![json!({})],
-            ..CaseResult::default()
-        };
-        let plain = CaseResult { value: Some(json!(1)), ..CaseResult::default() };
-        let observations = [Some(observe(&full, &input, &reference)), Some(observe(&bare, &input, &plain))];
-        assert_eq!(disagreement(&["r", "b"], &observations), None);
-        let other = CaseResult {
-            value: Some(json!(1)),
-            details: Some(json!({"flagEvaluationCode": "ASSIGNMENT_ERROR"})),
-            ..CaseResult::default()
-        };
-        let observations = [Some(observe(&full, &input, &reference)), Some(observe(&full, &input, &other))];
-        let d = disagreement(&["r", "o"], &observations).expect("a disagreement");
+        let reference = served(json!(1), Some("MATCH"), 1);
+        let plain = served(json!(1), None, 0);
+        let facts = [Some(observe(&full, &input, &reference)), Some(observe(&bare, &input, &plain))];
+        assert_eq!(disagreement(&["r", "b"], &facts), None);
+        let other = served(json!(1), Some("ASSIGNMENT_ERROR"), 0);
+        let facts = [Some(observe(&full, &input, &reference)), Some(observe(&full, &input, &other))];
+        let d = disagreement(&["r", "o"], &facts).expect("a disagreement");
         assert_eq!(d.fields, vec![Field::DetailsCode, Field::AssignmentEvent]);
         assert_eq!(d.field(), Field::DetailsCode);
         let value_too = Disagreement { fields: vec![Field::Value, Field::DetailsCode], ..d.clone() };

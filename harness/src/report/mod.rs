@@ -1,10 +1,12 @@
-//! Reporters: each turns a finished [`RunResult`] into one output format.
-//! Nothing else in the harness formats results for people or machines.
-//! The JSON report's shape is a versioned public format (see
-//! `docs/report-schema.json`).
+//! Reporters: each turns a finished [`RunResult`](crate::run::RunResult)
+//! (or, in [`fuzz`], a finished fuzz run) into one output format. Nothing
+//! else in the harness formats results for people or machines. The JSON
+//! report's shape is a versioned public format (see `docs/report-schema.json`), and so is the
+//! fuzz run's `summary.json` (`docs/report-schemas/fuzz-summary.schema.json`).
 
 pub mod bench;
 pub mod distribution;
+pub mod fuzz;
 pub mod html;
 pub mod json;
 pub mod junit;
