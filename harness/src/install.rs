@@ -10,16 +10,13 @@ pub const BUNDLED: [&str; 3] = ["python", "node", "rust"];
 
 /// Where the adapters' sources live.
 pub fn adapters_source_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters")
+    crate::locations::adapters_source_dir()
 }
 
 /// The cache folder: `$UFC_HARNESS_CACHE`, else `target/ufc-adapters` in the
-/// workspace.
+/// checkout.
 pub fn cache_dir() -> PathBuf {
-    match std::env::var_os("UFC_HARNESS_CACHE") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("ufc-adapters"),
-    }
+    crate::locations::adapter_cache()
 }
 
 /// The command that starts an installed bundled adapter, if installed.

@@ -4,11 +4,14 @@
 
 pub mod bench;
 pub mod compare;
+pub mod cross_sdk;
 pub mod distribution;
 pub mod expectations;
 pub mod fuzz;
 pub mod install;
+pub mod locations;
 pub mod observation;
+pub mod parties;
 pub mod party;
 pub mod precompute;
 pub mod report;

@@ -10,10 +10,13 @@ pub use ufc_protocol::report::{Status, Summary};
 use ufc_protocol::{Capability, CaseInput};
 
 use crate::compare::{compare, Difference, Scope, Severity};
+use crate::expectations::{KnownFailures, ManifestError};
 use crate::observation::{Answer, Json, Observation};
+use crate::parties::{self, PartySelection, SelectionError};
+use crate::party::reference::ReferenceParty;
 use crate::party::{Party, PartyInfo, Question};
 use crate::session::{CaseReply, Session};
-use crate::suite::{Case, LoadError, Suite};
+use crate::suite::{Case, LoadError, NoObfuscatedConfiguration, NotASuite, Suite};
 
 /// One case, one party.
 #[derive(Debug, Clone)]
@@ -120,6 +123,19 @@ impl RunResult {
         })
     }
 
+    /// The exit code (README, [`ufc_protocol::exit_codes`]): errored cases
+    /// or unreadable files first, then failures and stale known failures.
+    pub fn exit_code(&self) -> i32 {
+        let s = self.summary();
+        if s.errored > 0 || !self.load_errors.is_empty() {
+            ufc_protocol::exit_codes::ERRORS
+        } else if s.failed > 0 || s.unexpected_passes > 0 {
+            ufc_protocol::exit_codes::FAILURES
+        } else {
+            ufc_protocol::exit_codes::SUCCESS
+        }
+    }
+
     /// Totals for one party.
     pub fn party_summary(&self, party: &str) -> Summary {
         summary_of(self.outcomes.iter().filter(|o| o.party == party))
@@ -128,6 +144,98 @@ impl RunResult {
 
 /// Progress callback: (party, cases done, cases total).
 pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
+
+/// Everything `run` needs besides where its reports go.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The suite directory, in either layout.
+    pub suite: PathBuf,
+    /// Only case ids matching this glob.
+    pub filter: Option<String>,
+    /// The flag cases, against the obfuscated twins of their configurations.
+    pub obfuscated: bool,
+    /// The SDKs.
+    pub parties: PartySelection,
+    /// A folder of `<sdk>.toml` manifests instead of each SDK's own.
+    pub known_failures: Option<PathBuf>,
+    /// A listed known failure that passes fails the run.
+    pub strict: bool,
+    /// The reference's clock.
+    pub now: ufc_reference::Timestamp,
+    /// Severities that fail a case.
+    pub settings: RunSettings,
+}
+
+/// A run that could not start; nothing ran.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The folder is not a suite.
+    #[error(transparent)]
+    Suite(#[from] NotASuite),
+    /// `--obfuscated` on a suite without obfuscated twins.
+    #[error(transparent)]
+    Obfuscated(#[from] NoObfuscatedConfiguration),
+    /// The filter is not a glob.
+    #[error("--filter {pattern:?} is not a glob: {source}")]
+    Filter {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        #[source]
+        source: globset::Error,
+    },
+    /// The filter leaves no case.
+    #[error("--filter {pattern:?} matches no case in {}", suite.display())]
+    NothingMatches {
+        /// The pattern.
+        pattern: String,
+        /// The suite.
+        suite: PathBuf,
+    },
+    /// The SDKs could not be resolved.
+    #[error(transparent)]
+    Parties(#[from] SelectionError),
+    /// A known-failure manifest is broken.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+/// Loads the suite, starts the parties (the reference first), runs, and
+/// applies the known-failure manifests. Manifests are read before anything
+/// starts: a broken one is a usage error.
+pub fn run_suite(options: &RunOptions, progress: Progress<'_>) -> Result<RunResult, RunError> {
+    let mut suite = Suite::load(&options.suite)?;
+    if options.obfuscated {
+        suite = suite.into_obfuscated()?;
+    }
+    if let Some(pattern) = &options.filter {
+        let glob =
+            globset::Glob::new(pattern).map_err(|source| RunError::Filter { pattern: pattern.clone(), source })?;
+        suite.retain_matching(&glob.compile_matcher());
+        if suite.cases.is_empty() {
+            return Err(RunError::NothingMatches { pattern: pattern.clone(), suite: options.suite.clone() });
+        }
+    }
+    let specs = options.parties.resolve()?;
+    let mut manifests = Vec::new();
+    for spec in &specs {
+        let path = match &options.known_failures {
+            Some(dir) => Some(dir.join(format!("{}.toml", spec.name))).filter(|p| p.is_file()),
+            None => spec.known_failures.clone(),
+        };
+        if let Some(path) = path {
+            manifests.push((spec.name.clone(), KnownFailures::load(&path)?));
+        }
+    }
+    let mut all: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(options.now))];
+    all.extend(parties::spawn(&specs, &options.parties.options));
+    let mut result = run(&suite, all, &options.settings, progress);
+    for (name, manifest) in &manifests {
+        manifest.apply(&mut result, name, options.strict);
+    }
+    Ok(result)
+}
 
 /// Runs `suite` against the reference and then every other party in
 /// parallel. The first party must be the reference.

@@ -371,13 +371,8 @@ fn file_stem(path: &Path) -> String {
     path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-/// The built-in suite: the repository's `test-cases/` and `ufc-fixtures/`.
-/// Looked for in the current directory first, then next to the crate.
+/// The built-in suite: the repository's `test-cases/` and `ufc-fixtures/`
+/// (see [`crate::locations::builtin_suite`]).
 pub fn builtin_root() -> PathBuf {
-    let here = PathBuf::from(".");
-    if here.join("test-cases").is_dir() && here.join("ufc-fixtures").is_dir() {
-        return here;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    root.canonicalize().unwrap_or(root)
+    crate::locations::builtin_suite()
 }

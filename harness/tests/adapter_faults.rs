@@ -408,3 +408,25 @@ fn dropping_the_party_stops_its_adapter() {
     drop(fake);
     assert!(process_is_gone(pid), "process {pid} outlived its party");
 }
+
+#[test]
+fn a_failed_start_is_retried_within_the_restart_budget() {
+    let fixture = fixture();
+    let state = fixture.state_file();
+    let slow_first = ["--slow-start", "3000", "--once-only", "--state", state.as_str()];
+    let options = AdapterOptions { startup_timeout: Duration::from_millis(500), ..options() };
+    // The first process misses the start-up timeout; the second starts at once.
+    let fake = spawn_fake(&slow_first, options.clone()).expect("the retried start succeeds");
+    assert_eq!(fake.restarts(), 1, "the failed start is paid from the restart budget");
+    let parties: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(chrono::Utc::now())), Box::new(fake)];
+    let result = run(&fixture.suite, parties, &RunSettings::default(), &|_, _, _| {});
+    assert!(result.outcomes.iter().all(|o| o.status == Status::Passed), "{:#?}", result.outcomes);
+
+    // With no budget left, the same failure is final.
+    let fixture = self::fixture();
+    let state = fixture.state_file();
+    let slow_first = ["--slow-start", "3000", "--once-only", "--state", state.as_str()];
+    let no_budget = AdapterOptions { max_restarts: 0, ..options };
+    let err = spawn_fake(&slow_first, no_budget).expect_err("no restart is allowed");
+    assert!(matches!(err, AdapterError::Handshake { .. }), "{err:?}");
+}

@@ -175,3 +175,16 @@ fn severity_parser() -> impl clap::builder::TypedValueParser<Value = Severity> {
         },
     )
 }
+
+/// A progress line on stderr, shown only when stderr is a terminal.
+fn progress_line() -> impl Fn(&str, usize, usize) + Sync {
+    let show = std::io::stderr().is_terminal();
+    move |party: &str, done: usize, total: usize| {
+        if show {
+            eprint!("\r\x1b[2K{party}: {done}/{total} cases");
+            if done == total {
+                eprint!("\r\x1b[2K");
+            }
+        }
+    }
+}

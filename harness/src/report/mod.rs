@@ -5,6 +5,7 @@
 //! fuzz run's `summary.json` (`docs/report-schemas/fuzz-summary.schema.json`).
 
 pub mod bench;
+pub mod cross_sdk;
 pub mod distribution;
 pub mod fuzz;
 pub mod html;
