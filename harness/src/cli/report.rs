@@ -14,7 +14,8 @@ use super::parties::PartyArgs;
 #[command(after_help = "\
 Examples:
   ufc-harness report --sdk python,node,rust            # writes reports/cross-sdk.{md,html}
-  ufc-harness report --sdk node --suite shared=../shared/eppo-sdk-test-data --out /tmp/r")]
+  ufc-harness report --sdk node --suite shared=../shared/eppo-sdk-test-data --out /tmp/r
+  ufc-harness report --sdk python,node --json reports/cross-sdk.json")]
 pub(super) struct ReportArgs {
     #[command(flatten)]
     parties: PartyArgs,
@@ -28,6 +29,9 @@ pub(super) struct ReportArgs {
     /// Fix the reference's clock (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
+    /// Also write the combined run as the JSON report (docs/report-schema.json) to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
@@ -47,6 +51,10 @@ pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("writing {}", markdown_path.display()))?;
     report::write_atomically(&html_path, report::cross_sdk::html(&finished).as_bytes())
         .with_context(|| format!("writing {}", html_path.display()))?;
+    if let Some(path) = &args.json {
+        report::write_atomically(path, report::json::render(&finished.combined).as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     outln!("wrote {} and {}", markdown_path.display(), html_path.display());
     Ok(finished.combined.exit_code())
 }

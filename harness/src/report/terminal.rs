@@ -57,6 +57,18 @@ pub fn render(result: &RunResult, style: Style, verbose: bool) -> String {
     for error in &result.load_errors {
         let _ = writeln!(out, "{} {error}", style.red("load error:"));
     }
+    for party in &result.parties {
+        let unknown: Vec<&str> = party.capabilities.unknown().collect();
+        if !unknown.is_empty() {
+            let _ = writeln!(
+                out,
+                "{} {} declares capabilities this harness does not know, ignored: {}",
+                style.yellow("note:"),
+                party.name,
+                unknown.join(", ")
+            );
+        }
+    }
     if verbose {
         for error in &result.config_errors {
             let _ = writeln!(out, "{} {error}", style.yellow("configuration:"));
@@ -163,5 +175,31 @@ fn render_difference(out: &mut String, diff: &Difference, style: Style) {
             line.to_owned()
         };
         let _ = writeln!(out, "      {painted}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::party::PartyInfo;
+    use ufc_protocol::{Capabilities, Capability, SdkInfo};
+
+    #[test]
+    fn capabilities_the_harness_does_not_know_are_reported() {
+        let party = |name: &str, capabilities| PartyInfo { name: name.into(), sdk: SdkInfo::default(), capabilities };
+        let result = RunResult {
+            suite: "suite".into(),
+            parties: vec![
+                party("old", Capabilities::new([Capability::Assign])),
+                party("newer", Capabilities::new([Capability::Assign, Capability::parse("teleport")])),
+            ],
+            outcomes: Vec::new(),
+            load_errors: Vec::new(),
+            config_errors: Vec::new(),
+            fail_on: Vec::new(),
+        };
+        let text = render(&result, Style::new(false), false);
+        assert!(text.contains("newer declares capabilities this harness does not know, ignored: teleport"), "{text}");
+        assert!(!text.contains("old declares"), "{text}");
     }
 }
