@@ -9,11 +9,11 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::{Map, Value};
 use ufc_harness::distribution::chi_square_p_value;
+use ufc_harness::party::reference::reference_type;
 use ufc_protocol::CaseInput;
 use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, ModelData};
 use ufc_reference::{Attributes, Configuration, FlagRequest, Timestamp, VariationType};
 use ufc_strategies as strategies;
-use ufc_strategies::{Case, FlagCase};
 
 fn settings(cases: u32, seed: u64) -> Config {
     Config { cases, rng_seed: RngSeed::Fixed(seed), failure_persistence: None, ..Config::default() }
@@ -50,12 +50,14 @@ fn evaluate_everything(document: &Value) {
 }
 
 /// The flag requests of a scenario, with their attributes converted.
-fn flag_cases(cases: &[Case]) -> Vec<(&FlagCase, Attributes, VariationType)> {
+fn flag_cases(cases: &[CaseInput]) -> Vec<(&ufc_protocol::FlagCase, Attributes, VariationType)> {
     cases
         .iter()
         .filter_map(|case| match case {
-            Case::Flag(c) => Some((c, Attributes::from_json(&c.subject_attributes), c.variation_type)),
-            Case::Bandit(_) => None,
+            CaseInput::Flag(c) => {
+                Some((c, Attributes::from_json(&c.subject_attributes), reference_type(c.variation_type)))
+            }
+            CaseInput::Bandit(_) => None,
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::flags::{condition, configuration_document};
 use crate::shards::SALTS;
 use crate::values::{adversarial_number, subject_key};
-use crate::{Action, BanditCase, Case, ContextAttributes, Scenario};
+use crate::{ActionInput, BanditCase, CaseInput, ContextAttributes, Scenario};
 
 const BANDIT_KEYS: &[&str] = &["banner-bandit", "car-bandit"];
 /// Action keys: ties between keys whose byte order and UTF-16 order differ
@@ -111,10 +111,13 @@ fn context_attributes() -> BoxedStrategy<ContextAttributes> {
         .boxed()
 }
 
-fn actions() -> BoxedStrategy<Vec<Action>> {
+fn actions() -> BoxedStrategy<Vec<ActionInput>> {
     prop::collection::vec((select(ACTION_KEYS), context_attributes()), 0..=4)
         .prop_map(|actions| {
-            actions.into_iter().map(|(key, attributes)| Action { action_key: key.to_owned(), attributes }).collect()
+            actions
+                .into_iter()
+                .map(|(key, attributes)| ActionInput { action_key: key.to_owned(), attributes })
+                .collect()
         })
         .boxed()
 }
@@ -153,7 +156,7 @@ pub fn bandit_scenario() -> BoxedStrategy<Scenario> {
         .boxed()
 }
 
-type BanditCaseParts = (String, ContextAttributes, Vec<Action>);
+type BanditCaseParts = (String, ContextAttributes, Vec<ActionInput>);
 
 fn bandit_scenario_from(
     link_style: LinkStyle,
@@ -239,7 +242,7 @@ fn bandit_scenario_from(
     let cases = cases
         .into_iter()
         .map(|(subject_key, subject_attributes, actions)| {
-            Case::Bandit(BanditCase {
+            CaseInput::Bandit(BanditCase {
                 flag: flag_key.to_owned(),
                 default_value: json!("default"),
                 subject_key,

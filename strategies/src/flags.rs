@@ -12,7 +12,7 @@ use ufc_reference::VariationType;
 
 use crate::shards::{shard, TOTAL_SHARDS};
 use crate::values::{adversarial_number, adversarial_string, subject_attributes, subject_key, ATTRIBUTE_NAMES};
-use crate::{Case, FlagCase, Scenario};
+use crate::{CaseInput, FlagCase, Scenario};
 
 /// Regex patterns: the dialect differences of spec section 8.5 and 8.6
 /// (`(?i)`, look-around, back-references, Unicode classes, invalid
@@ -446,9 +446,9 @@ pub fn flag_scenario() -> BoxedStrategy<Scenario> {
                 }
                 document.insert(key.clone(), flag);
                 cases.extend(requests.into_iter().map(|(subject_key, attributes, requested)| {
-                    Case::Flag(FlagCase {
+                    CaseInput::Flag(FlagCase {
                         flag: key.clone(),
-                        variation_type: requested,
+                        variation_type: crate::wire_type(requested),
                         default_value: default_value(requested),
                         subject_key,
                         subject_attributes: attributes,

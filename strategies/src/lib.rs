@@ -45,8 +45,7 @@ pub mod values;
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use serde_json::{Map, Value};
-use ufc_reference::VariationType;
+use serde_json::Value;
 
 pub use bandits::bandit_scenario;
 pub use flags::{configuration, configuration_document, flag_scenario};
@@ -61,65 +60,23 @@ pub struct Scenario {
     /// The `bandit-models-v1.json` document, for bandit scenarios.
     pub bandit_models: Option<Value>,
     /// The cases, flag or bandit.
-    pub cases: Vec<Case>,
+    pub cases: Vec<CaseInput>,
 }
 
-/// One generated evaluation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Case {
-    /// A flag assignment.
-    Flag(FlagCase),
-    /// A bandit action.
-    Bandit(BanditCase),
-}
+/// The cases are the adapter protocol's own case inputs, so that what is
+/// generated goes to every party unchanged.
+pub use ufc_protocol::{ActionInput, BanditCase, CaseInput, ContextAttributes, FlagCase};
 
-/// A generated flag assignment request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlagCase {
-    /// The flag key.
-    pub flag: String,
-    /// The type asked for (usually the flag's own).
-    pub variation_type: VariationType,
-    /// The default value ([`flags::default_value`] of the type asked for).
-    pub default_value: Value,
-    /// The subject key.
-    pub subject_key: String,
-    /// The subject's attributes, as raw JSON.
-    pub subject_attributes: Map<String, Value>,
-}
-
-/// A generated bandit action request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BanditCase {
-    /// The flag key.
-    pub flag: String,
-    /// The default variation (a string).
-    pub default_value: Value,
-    /// The subject key.
-    pub subject_key: String,
-    /// The subject's numeric and categorical attributes.
-    pub subject_attributes: ContextAttributes,
-    /// The candidate actions.
-    pub actions: Vec<Action>,
-}
-
-/// Numeric and categorical attribute maps, kept as raw JSON: the generators
-/// put wrongly typed values in both on purpose.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ContextAttributes {
-    /// Attributes meant as numbers.
-    pub numeric_attributes: Map<String, Value>,
-    /// Attributes meant as categories.
-    pub categorical_attributes: Map<String, Value>,
-}
-
-/// A generated candidate bandit action.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Action {
-    /// The action key.
-    pub action_key: String,
-    /// The action's attributes.
-    pub attributes: ContextAttributes,
+/// The protocol's name for a type the generators chose.
+pub fn wire_type(variation_type: ufc_reference::VariationType) -> ufc_protocol::VariationType {
+    use ufc_reference::VariationType as Reference;
+    match variation_type {
+        Reference::String => ufc_protocol::VariationType::String,
+        Reference::Integer => ufc_protocol::VariationType::Integer,
+        Reference::Numeric => ufc_protocol::VariationType::Numeric,
+        Reference::Boolean => ufc_protocol::VariationType::Boolean,
+        Reference::Json => ufc_protocol::VariationType::Json,
+    }
 }
 
 /// Draws values from strategies with a seeded RNG, outside any property

@@ -129,14 +129,12 @@ fn main() {
                         package: Some("ufc-fake-adapter".into()),
                         version: env!("CARGO_PKG_VERSION").into(),
                     }),
-                    capabilities: Some(Capabilities::new([
-                        Capability::Assign,
-                        Capability::Details,
-                        Capability::Events,
-                        Capability::Bandits,
-                        Capability::BanditDetails,
-                        Capability::Bench,
-                    ])),
+                    // The reference's, but for the CLIENT format and precomputing.
+                    capabilities: Some(Capabilities::new(
+                        Capability::KNOWN
+                            .into_iter()
+                            .filter(|c| ![Capability::Obfuscated, Capability::Precompute].contains(c)),
+                    )),
                     ..Response::default()
                 });
                 if told.exit_early {

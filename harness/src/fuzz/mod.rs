@@ -52,7 +52,7 @@ use crate::observation::Answer;
 use crate::party::{ConfigSet, Party, PartyInfo, Question};
 use crate::session::{CaseReply, Session};
 use signature::{observe, Facts};
-use ufc_protocol::{exit_codes, ActionInput, BanditCase, Capability, CaseInput, ContextAttributes, FlagCase, Source};
+use ufc_protocol::{exit_codes, Capability, CaseInput, Source};
 
 /// A configuration and the cases to evaluate against it: one batch, or one
 /// candidate of the minimizer, or one finding.
@@ -110,40 +110,9 @@ impl From<ufc_strategies::Scenario> for Scenario {
         Scenario {
             flags: generated.flags,
             bandit_models: generated.bandit_models,
-            cases: generated.cases.into_iter().map(case_input).collect(),
+            cases: generated.cases,
             obfuscated: false,
         }
-    }
-}
-
-/// A generated case as the protocol's case input.
-fn case_input(case: ufc_strategies::Case) -> CaseInput {
-    match case {
-        ufc_strategies::Case::Flag(c) => CaseInput::Flag(FlagCase {
-            flag: c.flag,
-            variation_type: crate::party::reference::wire_type(c.variation_type),
-            default_value: c.default_value,
-            subject_key: c.subject_key,
-            subject_attributes: c.subject_attributes,
-        }),
-        ufc_strategies::Case::Bandit(c) => CaseInput::Bandit(BanditCase {
-            flag: c.flag,
-            default_value: c.default_value,
-            subject_key: c.subject_key,
-            subject_attributes: context_attributes(c.subject_attributes),
-            actions: c
-                .actions
-                .into_iter()
-                .map(|a| ActionInput { action_key: a.action_key, attributes: context_attributes(a.attributes) })
-                .collect(),
-        }),
-    }
-}
-
-fn context_attributes(generated: ufc_strategies::ContextAttributes) -> ContextAttributes {
-    ContextAttributes {
-        numeric_attributes: generated.numeric_attributes,
-        categorical_attributes: generated.categorical_attributes,
     }
 }
 

@@ -31,15 +31,8 @@ impl ReferenceParty {
                     package: Some("ufc-reference".into()),
                     version: ufc_reference::VERSION.into(),
                 },
-                capabilities: Capabilities::new([
-                    Capability::Assign,
-                    Capability::Details,
-                    Capability::Events,
-                    Capability::Bandits,
-                    Capability::BanditDetails,
-                    Capability::Bench,
-                    Capability::Obfuscated,
-                ]),
+                // Everything but precomputing, which the reference only reads.
+                capabilities: Capabilities::new(Capability::KNOWN.into_iter().filter(|c| *c != Capability::Precompute)),
             },
             now,
             config: None,
@@ -71,12 +64,8 @@ impl ReferenceParty {
         Answer::Observed(Observation {
             value: Json(outcome.assignment_json()),
             details: Some(observed_details(&details)),
-            assignment_events: outcome
-                .assignment_event(&request, self.now)
-                .map(|e| event(e.to_json()))
-                .into_iter()
-                .collect(),
-            bandit_events: outcome.bandit_event(&request, self.now).map(|e| event(e.to_json())).into_iter().collect(),
+            assignment_events: events(outcome.assignment_event(&request, self.now).map(|e| e.to_json())),
+            bandit_events: events(outcome.bandit_event(&request, self.now).map(|e| e.to_json())),
         })
     }
 
@@ -88,11 +77,7 @@ impl ReferenceParty {
         Answer::Observed(Observation {
             value: Json(outcome.value_or(&case.default_value)),
             details: Some(observed_details(&details)),
-            assignment_events: outcome
-                .assignment_event(&request, self.now)
-                .map(|e| event(e.to_json()))
-                .into_iter()
-                .collect(),
+            assignment_events: events(outcome.assignment_event(&request, self.now).map(|e| e.to_json())),
             bandit_events: Vec::new(),
         })
     }
@@ -106,11 +91,11 @@ fn observed_details(details: &ufc_reference::EvaluationDetails) -> Details {
     Details::from_json(&details.to_json(), "$.details").unwrap_or_default()
 }
 
-/// One of the reference's events in the observed shape.
-fn event(json: Value) -> Event {
-    match json {
-        Value::Object(map) => Event { fields: map.into_iter().map(|(k, v)| (k, Json(v))).collect() },
-        _ => Event::default(),
+/// The reference's event (at most one), rendered, in the observed shape.
+fn events(rendered: Option<Value>) -> Vec<Event> {
+    match rendered {
+        Some(Value::Object(map)) => vec![Event { fields: map.into_iter().map(|(k, v)| (k, Json(v))).collect() }],
+        _ => Vec::new(),
     }
 }
 
@@ -123,17 +108,6 @@ pub fn subject_attributes(attributes: &ufc_protocol::ContextAttributes) -> Subje
 pub fn action(action: &ufc_protocol::ActionInput) -> Action {
     let attributes = &action.attributes;
     Action::from_json(&action.action_key, &attributes.numeric_attributes, &attributes.categorical_attributes)
-}
-
-/// The reference's type, as the protocol names it.
-pub fn wire_type(variation_type: VariationType) -> ufc_protocol::VariationType {
-    match variation_type {
-        VariationType::String => ufc_protocol::VariationType::String,
-        VariationType::Integer => ufc_protocol::VariationType::Integer,
-        VariationType::Numeric => ufc_protocol::VariationType::Numeric,
-        VariationType::Boolean => ufc_protocol::VariationType::Boolean,
-        VariationType::Json => ufc_protocol::VariationType::Json,
-    }
 }
 
 /// The protocol's name for a type, as the reference's.
