@@ -141,25 +141,26 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn details(value: serde_json::Value) -> Details {
-        Details::from_json(&value, "$").unwrap()
+    fn details(text: &str) -> Details {
+        Details::from_json(&serde_json::from_str(text).unwrap(), "$").unwrap()
     }
 
-    fn event(value: serde_json::Value) -> Event {
-        let serde_json::Value::Object(map) = value else { panic!("not an object") };
-        Event { fields: map.into_iter().map(|(k, v)| (k, Json(v))).collect() }
+    fn event(fields: &[(&str, &str)]) -> Event {
+        Event {
+            fields: fields.iter().map(|(k, v)| ((*k).to_owned(), Json(serde_json::from_str(v).unwrap()))).collect(),
+        }
     }
 
     #[test]
     fn severities_follow_the_field() {
         let expected = Expected {
             value: Json(json!("a")),
-            details: Some(details(json!({"flagEvaluationCode": "MATCH", "flagEvaluationDescription": "x"}))),
+            details: Some(details(r#"{"flagEvaluationCode": "MATCH", "flagEvaluationDescription": "x"}"#)),
         };
         let actual = Observation {
             value: Json(json!("b")),
             details: Some(details(
-                json!({"flagEvaluationCode": "DEFAULT_ALLOCATION_NULL", "flagEvaluationDescription": "y"}),
+                r#"{"flagEvaluationCode": "DEFAULT_ALLOCATION_NULL", "flagEvaluationDescription": "y"}"#,
             )),
             ..Observation::default()
         };
@@ -179,11 +180,11 @@ mod tests {
     fn unstated_detail_fields_are_not_compared_and_missing_ones_read_as_null() {
         let expected = Expected {
             value: Json(json!(1)),
-            details: Some(details(json!({"variationKey": "on", "matchedRule": null}))),
+            details: Some(details(r#"{"variationKey": "on", "matchedRule": null}"#)),
         };
         let actual = Observation {
             value: Json(json!(1.0)),
-            details: Some(details(json!({"flagEvaluationCode": "MATCH"}))),
+            details: Some(details(r#"{"flagEvaluationCode": "MATCH"}"#)),
             ..Observation::default()
         };
         let diffs = compare(&expected, &actual, None, Scope { details: true, ..Scope::default() });
@@ -194,14 +195,21 @@ mod tests {
     #[test]
     fn events_ignore_timestamps_and_metadata_and_flag_extra_fields() {
         let reference = Observation {
-            assignment_events: vec![event(json!({"featureFlag": "f", "timestamp": "t1", "metaData": {"a": 1}}))],
+            assignment_events: vec![event(&[
+                ("featureFlag", r#""f""#),
+                ("timestamp", r#""t1""#),
+                ("metaData", r#"{"a": 1}"#),
+            ])],
             ..Observation::default()
         };
         let actual = Observation {
             value: Json(json!(1)),
-            assignment_events: vec![event(
-                json!({"featureFlag": "f", "timestamp": "t2", "metaData": {}, "format": "SERVER"}),
-            )],
+            assignment_events: vec![event(&[
+                ("featureFlag", r#""f""#),
+                ("timestamp", r#""t2""#),
+                ("metaData", "{}"),
+                ("format", r#""SERVER""#),
+            ])],
             ..Observation::default()
         };
         let expected = Expected { value: Json(json!(1)), details: None };

@@ -70,6 +70,16 @@ pub struct ManifestError {
     pub message: String,
 }
 
+/// An entry of a manifest that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{at}: {message}")]
+pub struct EntryError {
+    /// Where in the manifest: `known[3].cases "a/*["`, `known[0].versions`.
+    pub at: String,
+    /// What is wrong.
+    pub message: String,
+}
+
 struct Compiled {
     entry: KnownFailure,
     globs: globset::GlobSet,
@@ -87,11 +97,11 @@ impl KnownFailures {
         let error = |message: String| ManifestError { file: file.to_owned(), message };
         let text = std::fs::read_to_string(file).map_err(|err| error(format!("cannot read: {err}")))?;
         let manifest: Manifest = toml::from_str(&text).map_err(|err| error(err.to_string()))?;
-        KnownFailures::compile(manifest).map_err(error)
+        KnownFailures::compile(manifest).map_err(|err| error(err.to_string()))
     }
 
     /// Checks the globs and version requirements of a manifest.
-    pub fn compile(manifest: Manifest) -> Result<KnownFailures, String> {
+    pub fn compile(manifest: Manifest) -> Result<KnownFailures, EntryError> {
         let entries = manifest
             .known
             .into_iter()
@@ -99,22 +109,27 @@ impl KnownFailures {
             .map(|(index, entry)| {
                 let mut set = globset::GlobSetBuilder::new();
                 for pattern in entry.cases.globs() {
-                    set.add(
-                        globset::Glob::new(pattern)
-                            .map_err(|err| format!("known[{index}].cases {pattern:?}: {err}"))?,
-                    );
+                    set.add(globset::Glob::new(pattern).map_err(|err| EntryError {
+                        at: format!("known[{index}].cases {pattern:?}"),
+                        message: err.to_string(),
+                    })?);
                 }
-                let globs = set.build().map_err(|err| format!("known[{index}].cases: {err}"))?;
+                let globs = set
+                    .build()
+                    .map_err(|err| EntryError { at: format!("known[{index}].cases"), message: err.to_string() })?;
                 let versions = entry
                     .versions
                     .as_deref()
                     .map(|req| {
-                        semver::VersionReq::parse(req).map_err(|err| format!("known[{index}].versions {req:?}: {err}"))
+                        semver::VersionReq::parse(req).map_err(|err| EntryError {
+                            at: format!("known[{index}].versions {req:?}"),
+                            message: err.to_string(),
+                        })
                     })
                     .transpose()?;
                 Ok(Compiled { entry, globs, versions })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, EntryError>>()?;
         Ok(KnownFailures { entries })
     }
 
