@@ -430,3 +430,29 @@ fn a_failed_start_is_retried_within_the_restart_budget() {
     let err = spawn_fake(&slow_first, no_budget).expect_err("no restart is allowed");
     assert!(matches!(err, AdapterError::Handshake { .. }), "{err:?}");
 }
+
+#[test]
+fn adapters_start_in_a_controlled_environment() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let seen = dir.path().join("environment");
+    let script = dir.path().join("probe.sh");
+    let body = format!("#!/bin/sh\nenv > '{}'\nexec '{}'\n", seen.display(), env!("CARGO_BIN_EXE_ufc-fake-adapter"));
+    std::fs::write(&script, body).expect("the probe script is written");
+    let probe = format!("probe=sh '{}'", script.display());
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
+        .args(["run", "--filter", "operators/*", "--adapter", &probe])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env("EPPO_EXPERIMENTAL_BANDITS_CITYHASH", "1")
+        .env("EPPO_BASE_URL", "http://example.invalid")
+        .env("TZ", "America/New_York")
+        .env("UFC_HARNESS_TEST_MARKER", "kept")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("ufc-harness runs");
+    assert_eq!(status.code(), Some(0));
+    let environment = std::fs::read_to_string(&seen).expect("the probe wrote its environment");
+    let lines: Vec<&str> = environment.lines().collect();
+    assert!(!lines.iter().any(|l| l.starts_with("EPPO_")), "{environment}");
+    assert!(lines.contains(&"TZ=UTC"), "{environment}");
+    assert!(lines.contains(&"UFC_HARNESS_TEST_MARKER=kept"), "other variables stay: {environment}");
+}

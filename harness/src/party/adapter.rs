@@ -252,6 +252,7 @@ impl AdapterProcess {
             |source: io::Error| AdapterError::Spawn { name: name.to_owned(), program: program.clone(), source };
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        controlled_environment(&mut cmd);
         cmd.envs(options.env.iter().map(|(k, v)| (k, v)));
         if let Some(cwd) = &options.cwd {
             cmd.current_dir(cwd);
@@ -839,6 +840,32 @@ impl Party for AdapterParty {
     fn stderr_tail(&self) -> Option<String> {
         self.stderr_text()
     }
+}
+
+/// Variables that change an SDK's answers, set the same for every adapter
+/// (`docs/protocol.md`, "Environment").
+pub const FIXED_ENVIRONMENT: [(&str, &str); 1] = [
+    // Dates in configurations are UTC; an SDK that parses or prints one in
+    // local time must not answer differently on another machine.
+    ("TZ", "UTC"),
+];
+
+/// Prefixes of variables removed before an adapter starts: the SDKs' own
+/// switches (`EPPO_EXPERIMENTAL_BANDITS_CITYHASH` changes the Rust core's
+/// bandit hashing, `EPPO_BASE_URL` would point an SDK elsewhere).
+pub const CLEARED_PREFIXES: [&str; 1] = ["EPPO_"];
+
+/// The environment every adapter gets: the harness's own, without the
+/// variables that would change an SDK's answers, and with the fixed ones.
+/// Options given per adapter ([`AdapterOptions::env`]) still apply on top.
+fn controlled_environment(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let cleared = name.to_str().is_some_and(|name| CLEARED_PREFIXES.iter().any(|p| name.starts_with(p)));
+        if cleared {
+            command.env_remove(&name);
+        }
+    }
+    command.envs(FIXED_ENVIRONMENT);
 }
 
 /// The salt SDKs are asked to obfuscate precomputed keys with.
