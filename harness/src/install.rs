@@ -25,9 +25,23 @@ pub fn installed_command(name: &str, cache: &Path) -> Option<Vec<String>> {
     run.is_file().then(|| vec![run.to_string_lossy().into_owned()])
 }
 
+/// `python@4.3.1` → (`python`, `Some("4.3.1")`); `python` → (`python`, `None`).
+/// The version is the SDK's: `install.sh DEST VERSION` installs it beside
+/// the pinned one, in its own folder of the cache.
+pub fn split_version(name: &str) -> (&str, Option<&str>) {
+    match name.split_once('@') {
+        Some((adapter, version)) => (adapter, Some(version)),
+        None => (name, None),
+    }
+}
+
 /// An adapter that could not be installed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InstallError {
+    /// `NAME@VERSION` with a version that cannot be one.
+    #[error("{0:?}: the version after '@' must be letters, digits, '.', '+' or '-'")]
+    BadVersion(String),
     /// Not one of [`BUNDLED`].
     #[error("no bundled adapter named {0:?} (bundled: python, node, rust); use --adapter NAME=COMMAND for others")]
     Unknown(String),
@@ -53,14 +67,21 @@ pub enum InstallError {
 /// Installs (or checks) one bundled adapter; returns its start command.
 /// The script's progress goes to this process's stderr.
 pub fn install(name: &str, cache: &Path) -> Result<Vec<String>, InstallError> {
-    if !BUNDLED.contains(&name) {
+    let (adapter, version) = split_version(name);
+    if !BUNDLED.contains(&adapter) {
         return Err(InstallError::Unknown(name.to_owned()));
     }
-    let script = adapters_source_dir().join(name).join("install.sh");
+    if let Some(version) = version {
+        if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c)) {
+            return Err(InstallError::BadVersion(name.to_owned()));
+        }
+    }
+    let script = adapters_source_dir().join(adapter).join("install.sh");
     let dest = cache.join(name);
     let status = Command::new("bash")
         .arg(&script)
         .arg(&dest)
+        .args(version)
         .stdout(std::process::Stdio::from(std::io::stderr()))
         .status()
         .map_err(|source| InstallError::Spawn { script: script.display().to_string(), source })?;

@@ -65,7 +65,7 @@ pub enum SelectionError {
     #[error("--adapter {0:?}: expected NAME=COMMAND")]
     AdapterSyntax(String),
     /// A name that cannot name an SDK.
-    #[error("{0:?} cannot name an SDK: use letters, digits, '-' or '_', and not \"reference\"")]
+    #[error("{0:?} cannot name an SDK: use letters, digits, '-' or '_' (then @VERSION for another SDK version), and not \"reference\"")]
     BadName(String),
     /// A bundled adapter could not be installed.
     #[error(transparent)]
@@ -130,11 +130,7 @@ impl PartySelection {
                 return Err(SelectionError::AdapterSyntax(item.clone()));
             };
             check_name(name)?;
-            specs.push(PartySpec {
-                name: name.to_owned(),
-                command: shell(command),
-                known_failures: locations::known_failures(name),
-            });
+            specs.push(PartySpec { name: name.to_owned(), command: shell(command), known_failures: manifest_of(name) });
         }
         let cache = install::cache_dir();
         for name in &self.sdks {
@@ -143,8 +139,7 @@ impl PartySelection {
                 continue;
             }
             if let Some(entry) = entries.remove(name) {
-                let known_failures =
-                    entry.known_failures.map(|p| config_dir.join(p)).or_else(|| locations::known_failures(name));
+                let known_failures = entry.known_failures.map(|p| config_dir.join(p)).or_else(|| manifest_of(name));
                 specs.push(PartySpec { name: name.clone(), command: entry.command.argv(), known_failures });
                 continue;
             }
@@ -155,20 +150,29 @@ impl PartySelection {
                     install::install(name, &cache)?
                 }
             };
-            specs.push(PartySpec { name: name.clone(), command, known_failures: locations::known_failures(name) });
+            specs.push(PartySpec { name: name.clone(), command, known_failures: manifest_of(name) });
         }
         Ok(specs)
     }
 }
 
+/// A name is letters, digits, '-' and '_', optionally followed by
+/// `@VERSION` (a bundled adapter at another SDK version).
 fn check_name(name: &str) -> Result<(), SelectionError> {
-    if name.is_empty()
-        || name == "reference"
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    let (base, version) = install::split_version(name);
+    let word = |text: &str, extra: &str| {
+        !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    };
+    if base == "reference" || !word(base, "-_") || version.is_some_and(|v| !word(v, ".+-")) {
         return Err(SelectionError::BadName(name.to_owned()));
     }
     Ok(())
+}
+
+/// The manifest of an SDK: its adapter's, whatever the version (entries
+/// carry the versions they apply to).
+fn manifest_of(name: &str) -> Option<PathBuf> {
+    locations::known_failures(install::split_version(name).0)
 }
 
 /// Starts every SDK party at once (start-up is the slow part). One that

@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
 # Set up the Node SDK adapter in DEST: `npm ci` of the committed lockfile into
 # DEST/node_modules, and DEST/run. Idempotent: when DEST already holds exactly
-# this lockfile's packages, it only rewrites DEST/run. Usage: install.sh DEST
+# this lockfile's packages, it only rewrites DEST/run. Usage: install.sh DEST [VERSION]
+# With VERSION, @eppo/node-server-sdk@VERSION is installed instead of the pin,
+# with the dependencies npm resolves for it that day (no lockfile).
 set -euo pipefail
 
 DEST=${1:?usage: install.sh DEST}
+VERSION=${2:-}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$DEST"
 DEST=$(cd "$DEST" && pwd)
 
-if [[ -d "$DEST/node_modules/@eppo/node-server-sdk" ]] \
+if [[ -n "$VERSION" ]]; then
+    wanted=$(printf '{"name": "ufc-adapter-node-at-version", "private": true, "dependencies": {"@eppo/node-server-sdk": "%s"}}\n' "$VERSION")
+    if [[ -d "$DEST/node_modules/@eppo/node-server-sdk" ]] && [[ "$(cat "$DEST/package.json" 2>/dev/null)" == "$wanted" ]]; then
+        echo "node adapter: @eppo/node-server-sdk $VERSION up to date ($DEST/node_modules)" >&2
+    else
+        echo "node adapter: npm install @eppo/node-server-sdk@$VERSION into $DEST" >&2
+        rm -rf "$DEST/node_modules" "$DEST/package-lock.json"
+        printf '%s\n' "$wanted" > "$DEST/package.json"
+        (cd "$DEST" && npm install --no-audit --no-fund --loglevel=error) >&2
+    fi
+elif [[ -d "$DEST/node_modules/@eppo/node-server-sdk" ]] \
     && cmp -s "$HERE/package-lock.json" "$DEST/package-lock.json" \
     && cmp -s "$HERE/package.json" "$DEST/package.json"; then
     echo "node adapter: node_modules up to date ($DEST/node_modules)" >&2

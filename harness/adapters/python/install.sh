@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Set up the Python SDK adapter in DEST: a venv with the pinned SDK, and DEST/run.
 # Idempotent: when the venv already holds exactly requirements.txt, it only
-# rewrites DEST/run. Usage: install.sh DEST
+# rewrites DEST/run. Usage: install.sh DEST [VERSION]
+# With VERSION, eppo-server-sdk==VERSION is installed instead of the pin (its
+# dependencies as pip resolves them that day); the adapter drives the 4.x API.
 set -euo pipefail
 
 DEST=${1:?usage: install.sh DEST}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$DEST"
 DEST=$(cd "$DEST" && pwd)
+VERSION=${2:-}
 REQ="$HERE/requirements.txt"
+if [[ -n "$VERSION" ]]; then
+    case "$VERSION" in
+        4.*) ;;
+        *) echo "python adapter: eppo-server-sdk $VERSION is not 4.x; 3.x releases are driven by the python-pure adapter" >&2; exit 1 ;;
+    esac
+    REQ="$DEST/requirements.txt"
+    mkdir -p "$DEST"
+    printf '# Written by install.sh for the requested version.\neppo-server-sdk==%s\n' "$VERSION" > "$REQ.new"
+    cmp -s "$REQ.new" "$REQ" || mv "$REQ.new" "$REQ"
+    rm -f "$REQ.new"
+fi
 STAMP="$DEST/venv/.requirements"
 
 if [[ -x "$DEST/venv/bin/python" ]] && cmp -s "$REQ" "$STAMP"; then

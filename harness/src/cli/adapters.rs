@@ -18,9 +18,10 @@ enum AdaptersAction {
 Examples:
   ufc-harness adapters install
   ufc-harness adapters install python node
+  ufc-harness adapters install python@4.3.1      # another published version, beside the pinned one
   UFC_HARNESS_CACHE=/tmp/adapters ufc-harness adapters install rust")]
     Install {
-        /// Adapters to install: python, node, rust.
+        /// Adapters to install: python, node, rust, ...; NAME@VERSION installs that SDK version.
         names: Vec<String>,
     },
     /// Show the bundled adapters and whether each is installed.
