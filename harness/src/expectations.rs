@@ -148,6 +148,20 @@ impl KnownFailures {
             .map(|c| &c.entry)
     }
 
+    /// The causes the manifest files `case_id` under, whatever the versions
+    /// its entries are limited to: what `history` attributes a failure of
+    /// another SDK version to.
+    pub fn causes_of(&self, case_id: &str) -> Vec<&str> {
+        let mut causes: Vec<&str> = self
+            .entries
+            .iter()
+            .filter(|c| c.globs.is_match(case_id))
+            .filter_map(|c| c.entry.cause.as_deref())
+            .collect();
+        causes.dedup();
+        causes
+    }
+
     /// Applies the manifest to `party`'s outcomes. With `strict`, a listed
     /// case that passes becomes an unexpected pass.
     pub fn apply(&self, result: &mut RunResult, party: &str, strict: bool) {

@@ -25,6 +25,30 @@ pub fn installed_command(name: &str, cache: &Path) -> Option<Vec<String>> {
     run.is_file().then(|| vec![run.to_string_lossy().into_owned()])
 }
 
+/// The SDK versions the adapter's registry publishes, as its install script
+/// lists them (`install.sh --list-versions`, one per line).
+pub fn published_versions(adapter: &str) -> Result<Vec<String>, InstallError> {
+    if !BUNDLED.contains(&adapter) {
+        return Err(InstallError::Unknown(adapter.to_owned()));
+    }
+    let script = adapters_source_dir().join(adapter).join("install.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .arg("--list-versions")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|source| InstallError::Spawn { script: script.display().to_string(), source })?;
+    if !output.status.success() {
+        return Err(InstallError::Failed { name: adapter.to_owned(), status: output.status.to_string() });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
+}
+
 /// `python@4.3.1` → (`python`, `Some("4.3.1")`); `python` → (`python`, `None`).
 /// The version is the SDK's: `install.sh DEST VERSION` installs it beside
 /// the pinned one, in its own folder of the cache.

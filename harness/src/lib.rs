@@ -8,6 +8,7 @@ pub mod cross_sdk;
 pub mod distribution;
 pub mod expectations;
 pub mod fuzz;
+pub mod history;
 pub mod install;
 pub mod locations;
 pub mod observation;

@@ -6,6 +6,13 @@
 # with the dependencies npm resolves for it that day (no lockfile).
 set -euo pipefail
 
+if [[ "${1:-}" == "--list-versions" ]]; then
+    # Every release the npm registry serves, one per line.
+    npm view @eppo/node-server-sdk versions --json 2>/dev/null \
+        | python3 -c 'import json, sys; v = json.load(sys.stdin); print("\n".join(v if isinstance(v, list) else [v]))'
+    exit 0
+fi
+
 DEST=${1:?usage: install.sh DEST}
 VERSION=${2:-}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

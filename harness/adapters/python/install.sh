@@ -6,6 +6,13 @@
 # dependencies as pip resolves them that day); the adapter drives the 4.x API.
 set -euo pipefail
 
+if [[ "${1:-}" == "--list-versions" ]]; then
+    # Every release PyPI serves, one per line.
+    python3 -m pip index versions eppo-server-sdk --disable-pip-version-check 2>/dev/null \
+        | sed -n 's/^Available versions: //p' | tr ',' '\n' | tr -d ' '
+    exit 0
+fi
+
 DEST=${1:?usage: install.sh DEST}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$DEST"

@@ -4,6 +4,12 @@
 # check makes a second run quick. Usage: install.sh DEST
 set -euo pipefail
 
+if [[ "${1:-}" == "--list-versions" ]]; then
+    # Only the pinned release can be driven (see below).
+    echo 5.2.1
+    exit 0
+fi
+
 DEST=${1:?usage: install.sh DEST}
 if [[ -n "${2:-}" ]]; then
     # The adapter reaches into the core eppo 5.2.1 pins (eppo_core 10.0.0) for

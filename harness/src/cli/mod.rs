@@ -17,6 +17,7 @@ mod bench;
 mod distribution;
 mod eval;
 mod fuzz;
+mod history;
 mod parties;
 mod precompute;
 mod report;
@@ -67,6 +68,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Check what SDKs precompute for each subject (spec section 7) against the reference.
     Precompute(precompute::PrecomputeArgs),
+    /// Run a suite across every published version of an SDK: which release introduced or fixed each divergence.
+    History(history::HistoryArgs),
 }
 
 #[derive(clap::Args)]
@@ -132,6 +135,7 @@ pub fn main() -> i32 {
         Command::Bench(args) => bench::bench_command(args),
         Command::Distribution(args) => distribution::distribution_command(args),
         Command::Precompute(args) => precompute::precompute_command(args),
+        Command::History(args) => history::history_command(args),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cross_sdk;
 pub mod distribution;
 pub mod fuzz;
+pub mod history;
 pub mod html;
 pub mod json;
 pub mod junit;
