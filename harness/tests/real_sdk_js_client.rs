@@ -73,7 +73,17 @@ fn adapter_reports_the_pinned_core_and_its_capabilities() {
         .as_array()
         .map(|caps| caps.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    for needed in ["assign", "details", "events", "bandits", "bandit-details", "bench", "obfuscated", "precompute"] {
+    for needed in [
+        "assign",
+        "details",
+        "events",
+        "bandits",
+        "bandit-details",
+        "bench",
+        "obfuscated",
+        "precompute",
+        "precomputed-client",
+    ] {
         assert!(capabilities.contains(&needed), "missing {needed} in {capabilities:?}");
     }
 }

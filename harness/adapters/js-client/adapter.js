@@ -34,7 +34,10 @@ const PROTOCOL = 1;
 const PACKAGE = '@eppo/js-client-sdk-common';
 // The core reads both formats: a configuration whose `format` is CLIENT is
 // looked up by MD5 of the flag key and decoded (spec section 6).
-const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench', 'obfuscated', 'precompute'];
+// `precomputed-client`: `configure` may also carry a `precomputed`
+// configuration, answered through EppoPrecomputedClient (see the README).
+const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench', 'obfuscated', 'precompute',
+  'precomputed-client'];
 const METHOD_STEM = { STRING: 'String', INTEGER: 'Integer', NUMERIC: 'Numeric', BOOLEAN: 'Boolean', JSON: 'JSON' };
 // The keys of the shared test files' `evaluationDetails`; the core's details
 // carry these plus timestamps that no test file compares.
@@ -51,7 +54,10 @@ const received = { recording: false, assignments: [], bandits: [] };
 const assignmentLogger = { logAssignment: (event) => received.recording && received.assignments.push(copyJson(event)) };
 const banditLogger = { logBanditAction: (event) => received.recording && received.bandits.push(copyJson(event)) };
 
+// The client over the `flags` configuration, and, when `configure` also gave
+// a `precomputed` one, the precomputed client that then answers the cases.
 let client = null;
+let precomputed = null;
 
 function readSource(spec, what) {
   if (spec && typeof spec === 'object' && 'path' in spec) return JSON.parse(fs.readFileSync(spec.path, 'utf8'));
@@ -98,6 +104,32 @@ async function buildClient(flagsResponse, banditsResponse) {
   return built;
 }
 
+// A precomputed client as the browser SDK's offlinePrecomputedInit builds
+// one from a configuration-wire envelope (spec section 7): memory-only flag
+// and bandit stores holding the response's entries and its salt, for the
+// subject the envelope names. The client looks entries up by md5(salt + key)
+// and base64-decodes them, so it reads obfuscated responses only.
+async function buildPrecomputedClient(envelope) {
+  const wire = envelope?.precomputed;
+  if (wire === null || typeof wire !== 'object') throw new Error('the precomputed configuration has no "precomputed" entry');
+  const response = typeof wire.response === 'string' ? JSON.parse(wire.response) : wire.response;
+  if (response === null || typeof response !== 'object' || !response.flags) {
+    throw new Error('the precomputed response has no "flags" object');
+  }
+  const flagStore = new core.MemoryOnlyConfigurationStore();
+  await flagStore.setEntries(response.flags);
+  flagStore.salt = response.salt;
+  const banditStore = new core.MemoryOnlyConfigurationStore();
+  await banditStore.setEntries(response.bandits ?? {});
+  banditStore.salt = response.salt;
+  const subject = { subjectKey: wire.subjectKey, subjectAttributes: wire.subjectAttributes ?? {} };
+  const built = new core.EppoPrecomputedClient({ precomputedFlagStore: flagStore, precomputedBanditStore: banditStore, subject });
+  built.setAssignmentLogger(assignmentLogger);
+  built.setBanditLogger(banditLogger);
+  // No assignment caches, as for the EppoClient (the browser SDK adds one).
+  return { client: built, subjectKey: wire.subjectKey };
+}
+
 // Bandit calls take {numericAttributes, categoricalAttributes} contexts.
 const toContext = (attrs) => ({
   numericAttributes: attrs?.numericAttributes ?? {},
@@ -118,7 +150,28 @@ function sharedDetails(details) {
   return Object.fromEntries(SHARED_DETAIL_KEYS.map((key) => [key, copy[key] ?? null]));
 }
 
+// The precomputed client serves what was computed for its one subject: the
+// case's attributes and actions are not its to take, and another subject's
+// case has no answer in it. It gives no evaluation details.
+function answerPrecomputedCase(c) {
+  if (c.subjectKey !== precomputed.subjectKey) {
+    throw new Error(`the precomputed configuration holds subject ${JSON.stringify(precomputed.subjectKey)}, not ${JSON.stringify(c.subjectKey)}`);
+  }
+  const lookup = precomputed.client;
+  if (c.kind === 'flag') {
+    const stem = METHOD_STEM[c.variationType];
+    if (stem === undefined) throw new Error(`unknown variationType ${JSON.stringify(c.variationType)}`);
+    return { value: lookup[`get${stem}Assignment`](c.flag, c.defaultValue), details: null };
+  }
+  if (c.kind === 'bandit') {
+    const result = lookup.getBanditAction(c.flag, c.defaultValue);
+    return { value: { variation: result.variation, action: result.action ?? null }, details: null };
+  }
+  throw new Error(`unknown case kind ${JSON.stringify(c.kind)}`);
+}
+
 function answerCase(c) {
+  if (precomputed) return answerPrecomputedCase(c);
   let result;
   let value;
   if (c.kind === 'flag') {
@@ -146,10 +199,20 @@ function evaluateOne(c) {
   }
 }
 
-// One bench call per iteration, cycling through the subjects.
+// One bench call per iteration, cycling through the subjects (a precomputed
+// client has one subject and looks up the flag for it).
 function benchCall(req) {
   const subjects = req.subjects ?? [];
   if (subjects.length === 0) throw new Error('bench needs at least one subject');
+  if (precomputed) {
+    const lookup = precomputed.client;
+    if (req.mode === 'bandit') return () => lookup.getBanditAction(req.flag, req.defaultValue);
+    if (req.mode !== 'assign') throw new Error(`the precomputed client has no ${JSON.stringify(req.mode)} mode`);
+    const stem = METHOD_STEM[req.variationType];
+    if (stem === undefined) throw new Error(`unknown variationType ${JSON.stringify(req.variationType)}`);
+    const method = lookup[`get${stem}Assignment`].bind(lookup);
+    return () => method(req.flag, req.defaultValue);
+  }
   if (req.mode === 'bandit') {
     const actions = toActions(req.actions);
     const contexts = subjects.map((s) => [s.subjectKey, toContext(s.subjectAttributes)]);
@@ -190,7 +253,10 @@ const ops = {
   async configure(req) {
     const flags = readSource(req.flags, 'flags');
     const bandits = req.bandits == null ? EMPTY_BANDIT_MODELS : readSource(req.bandits, 'bandits');
-    client = await buildClient(flags, bandits);
+    const built = await buildClient(flags, bandits);
+    const precomputedClient = req.precomputed == null ? null : await buildPrecomputedClient(readSource(req.precomputed, 'precomputed'));
+    client = built;
+    precomputed = precomputedClient;
     return {};
   },
   evaluate(req) {
@@ -200,6 +266,7 @@ const ops = {
   },
   precompute(req) {
     requireClient('precompute');
+    if (precomputed) throw new Error('precompute needs a flag configuration, not a precomputed one');
     if (typeof req.subjectKey !== 'string') throw new Error('precompute needs a subjectKey');
     // JSON text of the configuration-wire envelope, obfuscated; the core
     // takes flat or {numericAttributes, categoricalAttributes} attributes.
