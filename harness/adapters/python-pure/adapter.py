@@ -45,8 +45,14 @@ from eppo_client import (  # noqa: E402
     SdkParams,
     __version__ as SDK_VERSION,
 )
+import eppo_client.http_client  # noqa: E402
 from eppo_client.assignment_logger import AssignmentLogger  # noqa: E402
 from eppo_client.bandit import ContextAttributes  # noqa: E402
+
+# The SDK gives each fetch 2 s (`REQUEST_TIMEOUT_SECONDS`, read at every
+# request). Over loopback on a loaded machine that can run out, and the SDK
+# would then quietly serve defaults; the adapter gives it longer.
+eppo_client.http_client.REQUEST_TIMEOUT_SECONDS = 60
 
 PROTOCOL = 1
 PACKAGE = "eppo-server-sdk"
@@ -132,6 +138,26 @@ class ConfigurationServer:
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api"
 
 
+class CheckedHttpClient(HttpClient):
+    """The SDK's HTTP client, noting every fetch that failed.
+
+    The SDK logs and swallows fetch errors as it does parse errors; the
+    adapter must tell them apart: a file the SDK rejects is its answer, a
+    fetch that never arrived is a fault of the set-up.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.failures = []
+
+    def get(self, resource):
+        try:
+            return super().get(resource)
+        except Exception as e:
+            self.failures.append(f"{resource}: {type(e).__name__}: {e}")
+            raise
+
+
 LOGGER = RecordingLogger()
 SERVER = None
 client = None
@@ -151,8 +177,8 @@ def load_json_bytes(source, what):
 
 def new_client(base_url):
     """What `eppo_client.init()` builds, with no poller; then one fetch."""
-    http_client = HttpClient(base_url=base_url,
-                             sdk_params=SdkParams(apiKey="offline-harness", sdkName="python", sdkVersion=SDK_VERSION))
+    http_client = CheckedHttpClient(base_url=base_url,
+                                    sdk_params=SdkParams(apiKey="offline-harness", sdkName="python", sdkVersion=SDK_VERSION))
     requestor = ExperimentConfigurationRequestor(http_client=http_client, flag_config_store=ConfigurationStore(),
                                                  bandit_config_store=ConfigurationStore())
     sdk_client = EppoClient(config_requestor=requestor, assignment_logger=LOGGER, is_graceful_mode=True,
@@ -161,6 +187,9 @@ def new_client(base_url):
     # SDK cannot parse leaves it with no flags (or no bandits), and it then
     # serves defaults, as it would in production.
     requestor.fetch_and_store_configurations()
+    if http_client.failures:
+        raise RuntimeError("the SDK could not fetch its configuration from the loopback server: "
+                           + "; ".join(http_client.failures))
     return sdk_client
 
 
@@ -215,6 +244,7 @@ def op_configure(req):
     if SERVER is None:
         SERVER = ConfigurationServer()
     SERVER.flags, SERVER.bandits = flags, bandits
+    client = None  # a failed configure must not leave the previous one in place
     client = new_client(SERVER.base_url)
     if not client.is_initialized():
         print("adapter: the SDK stored no flag configuration (it rejected the file; see its log above);"
