@@ -1,0 +1,342 @@
+"""UFC harness adapter for eppo-server-sdk 3.7.0, the pure-Python evaluator.
+
+Speaks protocol v1 (docs/protocol.md): one JSON request per line on stdin,
+one JSON response per line on stdout. Everything else goes to stderr.
+
+3.7.0 is the last release before 4.0 moved the Python SDK onto the Rust
+core; its evaluator (`eppo_client.eval`, `rules`, `bandit`) is Python.
+
+Loading: 3.7.0's `initial_configuration` takes flags only, and bandit models
+reach the SDK only through its HTTP fetch. So the adapter serves both files
+on a loopback port (127.0.0.1, nothing else) and lets the SDK load them with
+its own fetch-and-store code. `eppo_client.init()` would fetch only from its
+poller thread, so the adapter assembles the same parts `init()` assembles
+(HTTP client, the two stores, the requestor, `EppoClient` with no poller)
+and runs the poller's callback, `fetch_and_store_configurations()`, once,
+synchronously: the same requests and parsing as the SDK's first poll.
+"""
+
+import json
+import logging
+import math
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
+from urllib.parse import urlsplit
+
+# Stdout is the protocol channel: keep a private handle to it and send every
+# stray print (ours or a library's) to stderr.
+PROTOCOL_OUT = sys.stdout
+sys.stdout = sys.stderr
+logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="[%(name)s %(levelname)s] %(message)s")
+# The SDK's `requests` session honours proxy variables; the loopback server
+# must be reached directly.
+for _name in ("NO_PROXY", "no_proxy"):
+    os.environ[_name] = ",".join(filter(None, [os.environ.get(_name), "127.0.0.1"]))
+
+from eppo_client import (  # noqa: E402
+    ConfigurationStore,
+    EppoClient,
+    ExperimentConfigurationRequestor,
+    HttpClient,
+    SdkParams,
+    __version__ as SDK_VERSION,
+)
+import eppo_client.http_client  # noqa: E402
+from eppo_client.assignment_logger import AssignmentLogger  # noqa: E402
+from eppo_client.bandit import ContextAttributes  # noqa: E402
+
+# The SDK gives each fetch 2 s (`REQUEST_TIMEOUT_SECONDS`, read at every
+# request). Over loopback on a loaded machine that can run out, and the SDK
+# would then quietly serve defaults; the adapter gives it longer.
+eppo_client.http_client.REQUEST_TIMEOUT_SECONDS = 60
+
+PROTOCOL = 1
+PACKAGE = "eppo-server-sdk"
+# No `details`/`bandit-details`: 3.7.0 has no evaluation-details API (its
+# `get_assignment_detail` returns an internal FlagEvaluation without codes
+# or allocation lists), and `bandit-details` means details and bandit events
+# together. No `obfuscated`: it reads SERVER configurations only. No
+# `precompute`: no such API.
+CAPABILITIES = ["assign", "events", "bandits", "bench"]
+TYPED = {"STRING": "string", "INTEGER": "integer", "NUMERIC": "numeric", "BOOLEAN": "boolean", "JSON": "json"}
+NO_BANDITS = b'{"bandits": {}, "updatedAt": "1970-01-01T00:00:00Z"}'
+
+
+class RecordingLogger(AssignmentLogger):
+    """Keeps a snapshot of what the SDK logs while `recording` is on.
+
+    3.7.0 deduplicates only when the logger is wrapped in
+    AssignmentCacheLogger (not used), so every evaluation's event arrives.
+    The snapshot (a JSON round trip) keeps an event as it was when logged.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.recording = False
+        self.assignments, self.bandits = [], []
+
+    def log_assignment(self, assignment_event):
+        if self.recording:
+            self.assignments.append(snapshot(assignment_event))
+
+    def log_bandit_action(self, bandit_event):
+        if self.recording:
+            self.bandits.append(snapshot(bandit_event))
+
+    def start(self):
+        self.assignments, self.bandits, self.recording = [], [], True
+
+    def stop(self):
+        self.recording = False
+        return self.assignments, self.bandits
+
+
+def snapshot(event):
+    return json.loads(json.dumps(finite(event), default=repr, allow_nan=False))
+
+
+class ConfigurationServer:
+    """The loopback stand-in for Eppo's CDN: serves the configured files."""
+
+    FLAGS_PATH = "/api/flag-config/v1/config"
+    BANDITS_PATH = "/api/flag-config/v1/bandits"
+
+    def __init__(self):
+        self.flags = None
+        self.bandits = None
+        self.requests = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                path = urlsplit(self.path).path
+                owner.requests.append(path)
+                if path == owner.FLAGS_PATH:
+                    body = owner.flags
+                elif path == owner.BANDITS_PATH:
+                    # No bandit file means no bandit models, not a failed fetch.
+                    body = owner.bandits if owner.bandits is not None else NO_BANDITS
+                else:
+                    body = None
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                payload = body if body is not None else b"not found"
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format, *args):  # quiet: stderr is for faults
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api"
+
+
+class CheckedHttpClient(HttpClient):
+    """The SDK's HTTP client, noting every fetch that failed.
+
+    The SDK logs and swallows fetch errors as it does parse errors; the
+    adapter must tell them apart: a file the SDK rejects is its answer, a
+    fetch that never arrived is a fault of the set-up.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.failures = []
+
+    def get(self, resource):
+        try:
+            return super().get(resource)
+        except Exception as e:
+            self.failures.append(f"{resource}: {type(e).__name__}: {e}")
+            raise
+
+
+LOGGER = RecordingLogger()
+SERVER = None
+client = None
+
+
+def load_json_bytes(source, what):
+    """`{"path": FILE}` or `{"inline": OBJECT}` -> the bytes to serve."""
+    if not isinstance(source, dict):
+        raise ValueError(f"{what} must be an object with 'path' or 'inline'")
+    if "path" in source:
+        with open(source["path"], "rb") as f:
+            return f.read()
+    if "inline" in source:
+        return json.dumps(source["inline"]).encode()
+    raise ValueError(f"{what} needs 'path' or 'inline'")
+
+
+def new_client(base_url):
+    """What `eppo_client.init()` builds, with no poller; then one fetch."""
+    http_client = CheckedHttpClient(base_url=base_url,
+                                    sdk_params=SdkParams(apiKey="offline-harness", sdkName="python", sdkVersion=SDK_VERSION))
+    requestor = ExperimentConfigurationRequestor(http_client=http_client, flag_config_store=ConfigurationStore(),
+                                                 bandit_config_store=ConfigurationStore())
+    sdk_client = EppoClient(config_requestor=requestor, assignment_logger=LOGGER, is_graceful_mode=True,
+                            poll_interval_seconds=None)
+    # The poller's callback. It logs and swallows its own errors: a file the
+    # SDK cannot parse leaves it with no flags (or no bandits), and it then
+    # serves defaults, as it would in production.
+    requestor.fetch_and_store_configurations()
+    if http_client.failures:
+        raise RuntimeError("the SDK could not fetch its configuration from the loopback server: "
+                           + "; ".join(http_client.failures))
+    return sdk_client
+
+
+def typed_name(variation_type):
+    if variation_type not in TYPED:
+        raise ValueError(f"unknown variationType {variation_type!r}")
+    return TYPED[variation_type]
+
+
+def context(attrs):
+    attrs = attrs or {}
+    return ContextAttributes(numeric_attributes=attrs.get("numericAttributes") or {},
+                             categorical_attributes=attrs.get("categoricalAttributes") or {})
+
+
+def bandit_actions(actions):
+    return {a["actionKey"]: context(a) for a in actions or []}
+
+
+def evaluate_case(case):
+    if not isinstance(case, dict):
+        raise ValueError("case is not a JSON object")
+    LOGGER.start()
+    try:
+        if case.get("kind") == "bandit":
+            r = client.get_bandit_action(case["flag"], case["subjectKey"], context(case.get("subjectAttributes")),
+                                         bandit_actions(case.get("actions")), case["defaultValue"])
+            value = {"variation": r.variation, "action": r.action}
+        elif case.get("kind") == "flag":
+            method = getattr(client, f"get_{typed_name(case['variationType'])}_assignment")
+            value = method(case["flag"], case["subjectKey"], case.get("subjectAttributes") or {},
+                           case["defaultValue"])
+        else:
+            raise ValueError(f"unknown case kind {case.get('kind')!r}")
+    finally:
+        assignments, bandits = LOGGER.stop()
+    return {"caseId": case.get("caseId"), "value": value, "details": None,
+            "assignmentEvents": assignments, "banditEvents": bandits}
+
+
+def op_hello(req):
+    if req.get("protocol") != PROTOCOL:
+        raise ValueError(f"this adapter speaks protocol {PROTOCOL}, not {req.get('protocol')!r}")
+    return {"protocol": PROTOCOL, "capabilities": CAPABILITIES,
+            "sdk": {"name": "python-pure", "package": PACKAGE, "version": metadata.version(PACKAGE)}}
+
+
+def op_configure(req):
+    global client, SERVER
+    flags = load_json_bytes(req.get("flags"), "flags")
+    bandits = load_json_bytes(req["bandits"], "bandits") if req.get("bandits") is not None else None
+    if SERVER is None:
+        SERVER = ConfigurationServer()
+    SERVER.flags, SERVER.bandits = flags, bandits
+    client = None  # a failed configure must not leave the previous one in place
+    client = new_client(SERVER.base_url)
+    if not client.is_initialized():
+        print("adapter: the SDK stored no flag configuration (it rejected the file; see its log above);"
+              " it serves defaults", file=sys.stderr)
+    return {}
+
+
+def op_evaluate(req):
+    if client is None:
+        raise ValueError("evaluate before configure")
+    results = []
+    for case in req["cases"]:
+        try:
+            results.append(evaluate_case(case))
+        # One bad case must not sink the batch: what the SDK raised is its
+        # answer for this case (3.7.0 lets ValueError through graceful mode,
+        # e.g. for a blank subject key, and parses JSON values outside it).
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:
+            cid = case.get("caseId") if isinstance(case, dict) else None
+            results.append({"caseId": cid, "error": f"{type(e).__name__}: {e}"})
+    return {"results": results}
+
+
+def op_bench(req):
+    if client is None:
+        raise ValueError("bench before configure")
+    mode, flag, default = req["mode"], req["flag"], req["defaultValue"]
+    subjects, n = req["subjects"], int(req["iterations"])
+    if not subjects:
+        raise ValueError("bench needs at least one subject")
+    if mode == "bandit":
+        call = client.get_bandit_action
+        args = [(s["subjectKey"], context(s.get("subjectAttributes")), bandit_actions(req.get("actions")))
+                for s in subjects]
+    elif mode == "assign":
+        call = getattr(client, f"get_{typed_name(req['variationType'])}_assignment")
+        args = [(s["subjectKey"], s.get("subjectAttributes") or {}) for s in subjects]
+    else:
+        raise ValueError(f"bench mode {mode!r} is not offered: 3.7.0 has no details call")
+    # The SDK still builds every event and hands it to the logger, which
+    # drops it while not recording.
+    LOGGER.stop()
+    m = len(args)
+    start = time.perf_counter_ns()
+    for i in range(n):
+        call(flag, *args[i % m], default)
+    elapsed = time.perf_counter_ns() - start
+    return {"iterations": n, "elapsedNs": elapsed}
+
+
+OPS = {"hello": op_hello, "configure": op_configure, "evaluate": op_evaluate, "bench": op_bench}
+
+
+def finite(value):
+    """JSON has no NaN or infinities; the protocol spells them as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def send(msg):
+    PROTOCOL_OUT.write(json.dumps(finite(msg), default=repr, allow_nan=False) + "\n")
+    PROTOCOL_OUT.flush()
+
+
+def main():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req_id = None
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict):
+                raise ValueError("request is not a JSON object")
+            req_id = req.get("id")
+            if req.get("op") == "shutdown":
+                send({"id": req_id, "ok": True})
+                return
+            if req.get("op") not in OPS:
+                raise ValueError(f"unknown op {req.get('op')!r}")
+            send({"id": req_id, "ok": True, **OPS[req["op"]](req)})
+        except Exception as e:
+            print(f"adapter: request failed: {type(e).__name__}: {e}", file=sys.stderr)
+            send({"id": req_id, "ok": False, "error": f"{type(e).__name__}: {e}"})
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)
