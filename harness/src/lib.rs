@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod cores;
 pub mod cross_sdk;
 pub mod distribution;
 pub mod expectations;

@@ -2,14 +2,36 @@
 # Set up the pure-Python SDK adapter in DEST: a venv holding eppo-server-sdk
 # 3.7.0 and its pinned dependencies, and DEST/run. Idempotent: when the venv
 # already holds exactly requirements.txt, it only rewrites DEST/run.
-# Usage: install.sh DEST
+# Usage: install.sh DEST [VERSION] | install.sh --list-versions
+# With VERSION (a 3.x release), eppo-server-sdk==VERSION is installed instead
+# of the pin, with the dependencies pip resolves for it that day.
 set -euo pipefail
+
+if [[ "${1:-}" == "--list-versions" ]]; then
+    # Every release PyPI serves, one per line.
+    python3 -m pip index versions eppo-server-sdk --disable-pip-version-check 2>/dev/null \
+        | sed -n 's/^Available versions: //p' | tr ',' '\n' | tr -d ' '
+    exit 0
+fi
 
 DEST=${1:?usage: install.sh DEST}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$DEST"
 DEST=$(cd "$DEST" && pwd)
+VERSION=${2:-}
 REQ="$HERE/requirements.txt"
+NO_DEPS=--no-deps
+if [[ -n "$VERSION" ]]; then
+    case "$VERSION" in
+        3.*) ;;
+        *) echo "python-pure adapter: eppo-server-sdk $VERSION is not 3.x; 4.x releases are driven by the python adapter" >&2; exit 1 ;;
+    esac
+    REQ="$DEST/requirements.txt"
+    printf '# Written by install.sh for the requested version.\neppo-server-sdk==%s\n' "$VERSION" > "$REQ.new"
+    cmp -s "$REQ.new" "$REQ" || mv "$REQ.new" "$REQ"
+    rm -f "$REQ.new"
+    NO_DEPS=
+fi
 STAMP="$DEST/venv/.requirements"
 
 if [[ -x "$DEST/venv/bin/python" ]] && cmp -s "$REQ" "$STAMP"; then
@@ -21,7 +43,7 @@ else
     echo "python-pure adapter: installing $(grep -v '^#' "$REQ" | xargs)" >&2
     # --no-deps: the list is the whole tree, so pip installs nothing else;
     # `pip check` then confirms the pins satisfy each other.
-    "$DEST/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$REQ" >&2
+    "$DEST/venv/bin/python" -m pip install --quiet --disable-pip-version-check $NO_DEPS -r "$REQ" >&2
     "$DEST/venv/bin/python" -m pip check --disable-pip-version-check >&2
     cp "$REQ" "$STAMP"
 fi

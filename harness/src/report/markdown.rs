@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::cores::Core;
 use crate::run::{CaseOutcome, RunResult, Status};
 
 /// The cause a non-passing outcome is grouped under: its catalogued
@@ -58,16 +59,20 @@ pub fn render(result: &RunResult) -> String {
         result.suite.display(),
         result.fail_on.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
     );
-    let _ = writeln!(out, "| party | SDK | passed | failed | errored | skipped | known failures | unexpected passes |");
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| party | SDK | core | passed | failed | errored | skipped | known failures | unexpected passes |"
+    );
+    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|");
     for p in &result.parties {
         let s = result.party_summary(&p.name);
         let _ = writeln!(
             out,
-            "| {} | {} {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} |",
             p.name,
             p.sdk.package.as_deref().unwrap_or(&p.sdk.name),
             p.sdk.version,
+            Core::of(&p.sdk).map_or("–", Core::label),
             s.passed,
             s.failed,
             s.errored,
@@ -127,8 +132,71 @@ pub fn render(result: &RunResult) -> String {
         }
         let _ = writeln!(out);
     }
+    render_cores(&mut out, result);
     render_minor(&mut out, result);
     out
+}
+
+/// Per catalogued cause, what each core answers on the cases filed under
+/// it: "differs" when an SDK on that core fails them, "agrees" when its
+/// SDKs ran them and match the reference. Where three or more independent
+/// cores answer, the majority is marked: the spec's precedence rules let the
+/// reference stand alone only with a reason.
+fn render_cores(out: &mut String, result: &RunResult) {
+    let core_of: BTreeMap<&str, Core> =
+        result.parties.iter().filter_map(|p| Some((p.name.as_str(), Core::of(&p.sdk)?))).collect();
+    let mut cases_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for o in &result.outcomes {
+        for cause in &o.causes {
+            cases_of.entry(cause.as_str()).or_default().push(o.case_id.as_str());
+        }
+    }
+    if cases_of.is_empty() || core_of.is_empty() {
+        return;
+    }
+    let present: Vec<Core> = Core::ALL.into_iter().filter(|c| core_of.values().any(|v| v == c)).collect();
+    let _ = writeln!(
+        out,
+        "## Causes by core
+"
+    );
+    let _ =
+        writeln!(out, "| cause | {} | majority |", present.iter().map(|c| c.label()).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(out, "|---|{}---|", "---|".repeat(present.len()));
+    for (cause, cases) in &mut cases_of {
+        cases.sort_unstable();
+        cases.dedup();
+        let answers: Vec<Option<bool>> = present
+            .iter()
+            .map(|core| {
+                let ran: Vec<&CaseOutcome> = result
+                    .outcomes
+                    .iter()
+                    .filter(|o| core_of.get(o.party.as_str()) == Some(core))
+                    .filter(|o| o.status != Status::Skipped && cases.binary_search(&o.case_id.as_str()).is_ok())
+                    .collect();
+                (!ran.is_empty()).then(|| ran.iter().any(|o| o.causes.iter().any(|c| c == cause)))
+            })
+            .collect();
+        let answered: Vec<bool> = answers.iter().flatten().copied().collect();
+        let differing = answered.iter().filter(|d| **d).count();
+        let majority = match answered.len() {
+            n if n >= 3 && differing * 2 > n => "differs from the reference",
+            n if n >= 3 && differing * 2 < n => "agrees with the reference",
+            n if n >= 3 => "split",
+            _ => "– (fewer than 3 cores)",
+        };
+        let cells: Vec<&str> = answers
+            .iter()
+            .map(|a| match a {
+                Some(true) => "differs",
+                Some(false) => "agrees",
+                None => "–",
+            })
+            .collect();
+        let _ = writeln!(out, "| {cause} | {} | {majority} |", cells.join(" | "));
+    }
+    let _ = writeln!(out);
 }
 
 /// Differences below the failing severities, counted per party and field:
