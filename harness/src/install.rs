@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The adapters shipped with the harness.
-pub const BUNDLED: [&str; 3] = ["python", "node", "rust"];
+pub const BUNDLED: [&str; 4] = ["python", "node", "rust", "java"];
 
 /// Where the adapters' sources live.
 pub fn adapters_source_dir() -> PathBuf {
@@ -32,7 +32,7 @@ pub fn installed_command(name: &str, cache: &Path) -> Option<Vec<String>> {
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
     /// Not one of [`BUNDLED`].
-    #[error("no bundled adapter named {0:?} (bundled: python, node, rust); use --adapter NAME=COMMAND for others")]
+    #[error("no bundled adapter named {0:?} (bundled: python, node, rust, java); use --adapter NAME=COMMAND for others")]
     Unknown(String),
     /// The script failed.
     #[error("installing the {name} adapter failed ({status}); its output is above")]
