@@ -32,7 +32,9 @@ pub fn installed_command(name: &str, cache: &Path) -> Option<Vec<String>> {
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
     /// Not one of [`BUNDLED`].
-    #[error("no bundled adapter named {0:?} (bundled: python, node, rust, java); use --adapter NAME=COMMAND for others")]
+    #[error(
+        "no bundled adapter named {0:?} (bundled: python, node, rust, java); use --adapter NAME=COMMAND for others"
+    )]
     Unknown(String),
     /// The script failed.
     #[error("installing the {name} adapter failed ({status}); its output is above")]
