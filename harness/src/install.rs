@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The adapters shipped with the harness.
-pub const BUNDLED: [&str; 5] = ["python", "python-pure", "node", "js-client", "rust"];
+pub const BUNDLED: [&str; 6] = ["python", "python-pure", "node", "js-client", "rust", "java"];
 
 /// Where the adapters' sources live.
 pub fn adapters_source_dir() -> PathBuf {
@@ -67,7 +67,7 @@ pub enum InstallError {
     #[error("{0:?}: the version after '@' must be letters, digits, '.', '+' or '-'")]
     BadVersion(String),
     /// Not one of [`BUNDLED`].
-    #[error("no bundled adapter named {0:?} (bundled: python, python-pure, node, js-client, rust); use --adapter NAME=COMMAND for others")]
+    #[error("no bundled adapter named {0:?} (bundled: python, python-pure, node, js-client, rust, java); use --adapter NAME=COMMAND for others")]
     Unknown(String),
     /// The script failed.
     #[error("installing the {name} adapter failed ({status}); its output is above")]

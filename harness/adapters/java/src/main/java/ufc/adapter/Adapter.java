@@ -1,0 +1,349 @@
+package ufc.adapter;
+
+import cloud.eppo.BaseEppoClient;
+import cloud.eppo.api.Attributes;
+import cloud.eppo.api.BanditActions;
+import cloud.eppo.api.BanditResult;
+import cloud.eppo.api.Configuration;
+import cloud.eppo.api.ContextAttributes;
+import cloud.eppo.logging.Assignment;
+import cloud.eppo.logging.AssignmentLogger;
+import cloud.eppo.logging.BanditAssignment;
+import cloud.eppo.logging.BanditLogger;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The SDK side of the adapter: one {@link BaseEppoClient} per {@code configure}, loaded offline,
+ * and the typed calls, bandit calls and bench loops run against it.
+ *
+ * <p>Offline loading: the core's client takes an initial configuration (a future of a {@link
+ * Configuration} built from the flag and bandit bytes) and, with no poller started, never opens a
+ * connection. When the core cannot build the configuration (it parses every flag and fails the
+ * whole file on one it cannot read), the future fails, and the client does what the SDK does
+ * after a failed initial load in its default graceful mode: it logs the error and serves every
+ * flag from an empty configuration, that is, the caller's default.
+ */
+final class Adapter {
+  static final String PACKAGE = "cloud.eppo:sdk-common-jvm";
+  /**
+   * What the core reports. No details API (3.9.0 has none), so neither {@code details} nor {@code
+   * bandit-details}; no precomputation API either.
+   */
+  static final List<String> CAPABILITIES =
+      List.of("assign", "events", "bandits", "bench", "obfuscated");
+
+  private final String coreVersion = readCoreVersion();
+  private final Recorder recorder = new Recorder();
+  private HarnessClient client;
+
+  /** The core's client; its constructor is protected, as the server SDK's subclass uses it. */
+  static final class HarnessClient extends BaseEppoClient {
+    HarnessClient(
+        String sdkVersion,
+        AssignmentLogger assignmentLogger,
+        BanditLogger banditLogger,
+        CompletableFuture<Configuration> initialConfiguration) {
+      super(
+          "offline-harness-key",
+          "ufc-harness-java",
+          sdkVersion,
+          null,
+          // Never fetched from (no loadConfiguration, no poller); loopback all the same.
+          "http://127.0.0.1:9/api",
+          assignmentLogger,
+          banditLogger,
+          null,
+          true, // graceful mode, the server SDK's default
+          false,
+          true, // bandits supported
+          initialConfiguration,
+          null, // no assignment cache: the harness must see every event
+          null);
+    }
+  }
+
+  /** Both loggers: keeps what the SDK logs while on, drops it otherwise. */
+  static final class Recorder implements AssignmentLogger, BanditLogger {
+    boolean on;
+    final List<Assignment> assignments = new ArrayList<>();
+    final List<BanditAssignment> bandits = new ArrayList<>();
+
+    void start() {
+      assignments.clear();
+      bandits.clear();
+      on = true;
+    }
+
+    @Override
+    public void logAssignment(Assignment assignment) {
+      if (on) {
+        assignments.add(assignment);
+      }
+    }
+
+    @Override
+    public void logBanditAssignment(BanditAssignment banditAssignment) {
+      if (on) {
+        bandits.add(banditAssignment);
+      }
+    }
+  }
+
+  private static String readCoreVersion() {
+    Properties properties = new Properties();
+    try (InputStream in = Adapter.class.getResourceAsStream("/adapter.properties")) {
+      if (in != null) {
+        properties.load(in);
+      }
+    } catch (IOException e) {
+      System.err.println("adapter: cannot read adapter.properties: " + e);
+    }
+    return properties.getProperty("core.version", "unknown");
+  }
+
+  void hello(JsonNode request, ObjectNode response) {
+    JsonNode protocol = request.get("protocol");
+    if (protocol == null || !protocol.isInt() || protocol.intValue() != Main.PROTOCOL) {
+      throw new IllegalArgumentException(
+          "this adapter speaks protocol " + Main.PROTOCOL + ", not " + protocol);
+    }
+    response.put("protocol", Main.PROTOCOL);
+    ObjectNode sdk = response.putObject("sdk");
+    sdk.put("name", "java");
+    sdk.put("package", PACKAGE);
+    sdk.put("version", coreVersion);
+    ArrayNode capabilities = response.putArray("capabilities");
+    CAPABILITIES.forEach(capabilities::add);
+  }
+
+  private static byte[] source(JsonNode spec, String what) throws IOException {
+    if (spec != null && spec.isObject() && spec.has("path")) {
+      return Files.readAllBytes(Path.of(spec.get("path").asText()));
+    }
+    if (spec != null && spec.isObject() && spec.has("inline")) {
+      return Json.MAPPER.writeValueAsBytes(spec.get("inline"));
+    }
+    throw new IllegalArgumentException(what + " must be {\"path\": FILE} or {\"inline\": OBJECT}");
+  }
+
+  void configure(JsonNode request) throws IOException {
+    byte[] flags = source(request.get("flags"), "flags");
+    JsonNode banditSpec = request.get("bandits");
+    byte[] bandits = banditSpec == null || banditSpec.isNull() ? null : source(banditSpec, "bandits");
+    // A clear error for a file that is not JSON at all beats the SDK's empty configuration.
+    Json.MAPPER.readTree(flags);
+    CompletableFuture<Configuration> initial = new CompletableFuture<>();
+    try {
+      Configuration.Builder builder = Configuration.builder(flags);
+      if (bandits != null) {
+        builder.banditParameters(bandits);
+      }
+      initial.complete(builder.build());
+    } catch (RuntimeException e) {
+      System.err.println(
+          "adapter: the SDK could not build the configuration; it serves defaults: "
+              + Json.describe(e));
+      initial.completeExceptionally(e);
+    }
+    recorder.on = false;
+    client = new HarnessClient(coreVersion, recorder, recorder, initial);
+  }
+
+  private HarnessClient client(String op) {
+    if (client == null) {
+      throw new IllegalStateException(op + " before configure");
+    }
+    return client;
+  }
+
+  void evaluate(JsonNode request, ObjectNode response) {
+    client("evaluate");
+    JsonNode cases = request.get("cases");
+    if (cases == null || !cases.isArray()) {
+      throw new IllegalArgumentException("evaluate needs a cases array");
+    }
+    ArrayNode results = response.putArray("results");
+    for (JsonNode c : cases) {
+      ObjectNode result = results.addObject();
+      result.set("caseId", c.get("caseId"));
+      try {
+        recorder.start();
+        JsonNode value = evaluateCase(c);
+        result.set("value", value);
+        result.putNull("details");
+        ArrayNode assignments = result.putArray("assignmentEvents");
+        recorder.assignments.forEach(e -> assignments.add(Json.json(e)));
+        ArrayNode bandits = result.putArray("banditEvents");
+        recorder.bandits.forEach(e -> bandits.add(Json.json(e)));
+      } catch (RuntimeException e) {
+        System.err.println("adapter: case " + c.get("caseId") + " raised: " + e);
+        result.removeAll();
+        result.set("caseId", c.get("caseId"));
+        result.put("error", Json.describe(e));
+      } finally {
+        recorder.on = false;
+      }
+    }
+  }
+
+  private JsonNode evaluateCase(JsonNode c) {
+    String kind = c.path("kind").asText();
+    String flag = c.path("flag").asText();
+    String subjectKey = c.path("subjectKey").asText();
+    JsonNode defaultValue = c.get("defaultValue");
+    if ("bandit".equals(kind)) {
+      BanditResult r =
+          client.getBanditAction(
+              flag,
+              subjectKey,
+              context(c.get("subjectAttributes"), "subjectAttributes"),
+              actions(c.get("actions")),
+              text(defaultValue, "defaultValue"));
+      ObjectNode value = Json.MAPPER.createObjectNode();
+      value.put("variation", r.getVariation());
+      value.put("action", r.getAction());
+      return value;
+    }
+    if (!"flag".equals(kind)) {
+      throw new IllegalArgumentException("unknown case kind " + c.get("kind"));
+    }
+    Attributes attributes = Json.attributes(c.get("subjectAttributes"), "subjectAttributes");
+    return typedCall(c.path("variationType").asText(), defaultValue).call(flag, subjectKey, attributes);
+  }
+
+  /** One typed SDK call with its default bound, as the bench loop and evaluate both use it. */
+  interface TypedCall {
+    JsonNode call(String flag, String subjectKey, Attributes attributes);
+  }
+
+  private TypedCall typedCall(String variationType, JsonNode defaultValue) {
+    HarnessClient sdk = client;
+    switch (variationType) {
+      case "STRING":
+        {
+          String d = text(defaultValue, "defaultValue");
+          return (f, s, a) -> Json.MAPPER.getNodeFactory().textNode(sdk.getStringAssignment(f, s, a, d));
+        }
+      case "INTEGER":
+        {
+          // The core's integer method takes and returns a Java int.
+          if (defaultValue == null || !defaultValue.canConvertToInt() || !defaultValue.isIntegralNumber()) {
+            throw new IllegalArgumentException(
+                "defaultValue " + defaultValue + " is not a Java int, which getIntegerAssignment takes");
+          }
+          int d = defaultValue.intValue();
+          return (f, s, a) -> Json.MAPPER.getNodeFactory().numberNode(sdk.getIntegerAssignment(f, s, a, d));
+        }
+      case "NUMERIC":
+        {
+          if (defaultValue == null || !defaultValue.isNumber()) {
+            throw new IllegalArgumentException("defaultValue " + defaultValue + " is not a number");
+          }
+          double d = defaultValue.doubleValue();
+          return (f, s, a) -> Json.MAPPER.getNodeFactory().numberNode(sdk.getDoubleAssignment(f, s, a, d));
+        }
+      case "BOOLEAN":
+        {
+          if (defaultValue == null || !defaultValue.isBoolean()) {
+            throw new IllegalArgumentException("defaultValue " + defaultValue + " is not a bool");
+          }
+          boolean d = defaultValue.booleanValue();
+          return (f, s, a) -> Json.MAPPER.getNodeFactory().booleanNode(sdk.getBooleanAssignment(f, s, a, d));
+        }
+      case "JSON":
+        {
+          JsonNode d = defaultValue == null ? Json.MAPPER.nullNode() : defaultValue;
+          return (f, s, a) -> sdk.getJSONAssignment(f, s, a, d);
+        }
+      default:
+        throw new IllegalArgumentException("unknown variationType " + variationType);
+    }
+  }
+
+  private static String text(JsonNode node, String what) {
+    if (node == null || !node.isTextual()) {
+      throw new IllegalArgumentException(what + " " + node + " is not a string");
+    }
+    return node.textValue();
+  }
+
+  /** {numericAttributes, categoricalAttributes} as the core's bandit context. */
+  private static ContextAttributes context(JsonNode node, String what) {
+    JsonNode n = node == null ? Json.MAPPER.createObjectNode() : node;
+    return new ContextAttributes(
+        Json.attributes(n.get("numericAttributes"), what + ".numericAttributes"),
+        Json.attributes(n.get("categoricalAttributes"), what + ".categoricalAttributes"));
+  }
+
+  private static BanditActions actions(JsonNode node) {
+    BanditActions actions = new BanditActions();
+    if (node == null || node.isNull()) {
+      return actions;
+    }
+    for (JsonNode action : node) {
+      String key = text(action.get("actionKey"), "actionKey");
+      actions.put(key, context(action, "action " + key));
+    }
+    return actions;
+  }
+
+  void bench(JsonNode request, ObjectNode response) {
+    HarnessClient sdk = client("bench");
+    JsonNode subjects = request.get("subjects");
+    if (subjects == null || !subjects.isArray() || subjects.size() == 0) {
+      throw new IllegalArgumentException("bench needs at least one subject");
+    }
+    long n = request.path("iterations").asLong();
+    String flag = request.path("flag").asText();
+    String mode = request.path("mode").asText();
+    int m = subjects.size();
+    String[] keys = new String[m];
+    for (int i = 0; i < m; i++) {
+      keys[i] = subjects.get(i).path("subjectKey").asText();
+    }
+    recorder.on = false; // the loggers still receive every event, and drop it
+    long elapsed;
+    if ("bandit".equals(mode)) {
+      ContextAttributes[] contexts = new ContextAttributes[m];
+      for (int i = 0; i < m; i++) {
+        contexts[i] = context(subjects.get(i).get("subjectAttributes"), "subjectAttributes");
+      }
+      BanditActions actions = actions(request.get("actions"));
+      String d = text(request.get("defaultValue"), "defaultValue");
+      long start = System.nanoTime();
+      for (long i = 0; i < n; i++) {
+        int k = (int) (i % m);
+        sdk.getBanditAction(flag, keys[k], contexts[k], actions, d);
+      }
+      elapsed = System.nanoTime() - start;
+    } else if ("assign".equals(mode)) {
+      Attributes[] attributes = new Attributes[m];
+      for (int i = 0; i < m; i++) {
+        attributes[i] = Json.attributes(subjects.get(i).get("subjectAttributes"), "subjectAttributes");
+      }
+      TypedCall call = typedCall(request.path("variationType").asText(), request.get("defaultValue"));
+      long start = System.nanoTime();
+      for (long i = 0; i < n; i++) {
+        int k = (int) (i % m);
+        call.call(flag, keys[k], attributes[k]);
+      }
+      elapsed = System.nanoTime() - start;
+    } else if ("details".equals(mode)) {
+      throw new IllegalArgumentException("sdk-common-jvm " + coreVersion + " has no details call");
+    } else {
+      throw new IllegalArgumentException("unknown bench mode " + request.get("mode"));
+    }
+    response.put("iterations", n);
+    response.put("elapsedNs", elapsed);
+  }
+}
