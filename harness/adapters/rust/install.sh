@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up the Rust SDK adapter in DEST: `cargo build --release --locked` with
 # its target directory in DEST/target, and DEST/run. Cargo's own freshness
-# check makes a second run quick. Usage: install.sh DEST
+# check makes a second run quick, and rebuilds when the adapter or the
+# `ufc-protocol` crate it depends on (../../../protocol) changed.
+# Usage: install.sh DEST
 set -euo pipefail
 
 if [[ "${1:-}" == "--list-versions" ]]; then

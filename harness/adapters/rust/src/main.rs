@@ -10,6 +10,9 @@
 //!
 //! The crate has no bandit API (bandits live only in its core), so the
 //! adapter offers no bandit capability.
+//!
+//! Messages are the `ufc-protocol` crate's types: each line is read as a
+//! [`Request`] and answered with a [`Response`].
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,9 +25,14 @@ use eppo::{AssignmentEvent, Attributes, Client, ClientConfig, EvaluationResultWi
 use eppo_core::Str;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use ufc_protocol::{
+    BenchMode, BenchRequest, Capabilities, Capability, CaseInput, CaseResult, FlagCase, Request, Response, SdkInfo,
+    Source, VariationType, WireCase, PROTOCOL_VERSION,
+};
 
-const PROTOCOL: u64 = 1;
-const CAPABILITIES: [&str; 5] = ["assign", "details", "events", "bench", "precompute"];
+/// The ops of protocol v1: a request naming another is an unknown op, one
+/// naming these that does not parse is malformed.
+const OPS: [&str; 6] = ["hello", "configure", "evaluate", "bench", "precompute", "shutdown"];
 /// Served when the harness gives no bandit file: no models, not a failed fetch.
 const NO_BANDITS: &[u8] = br#"{"bandits":{},"updatedAt":"1970-01-01T00:00:00Z"}"#;
 const LOAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -112,30 +120,20 @@ struct Adapter {
     client: Option<(Client<'static>, PollerThread)>,
 }
 
-fn field<'a>(req: &'a Value, name: &str) -> Result<&'a Value> {
-    req.get(name).ok_or_else(|| format!("missing field `{name}`"))
-}
-
-fn text<'a>(req: &'a Value, name: &str) -> Result<&'a str> {
-    field(req, name)?.as_str().ok_or_else(|| format!("field `{name}` must be a string"))
-}
-
 /// `{"path": FILE}` or `{"inline": OBJECT}` -> the bytes the SDK parses.
-fn source(spec: &Value, what: &str) -> Result<Vec<u8>> {
-    let bytes = if let Some(path) = spec.get("path").and_then(Value::as_str) {
-        std::fs::read(path).map_err(|e| format!("{what}: cannot read {path}: {e}"))?
-    } else if let Some(inline) = spec.get("inline") {
-        serde_json::to_vec(inline).map_err(|e| e.to_string())?
-    } else {
-        return Err(format!("{what} must be {{\"path\": FILE}} or {{\"inline\": OBJECT}}"));
+fn source(spec: &Source, what: &str) -> Result<Vec<u8>> {
+    let bytes = match spec {
+        Source::Path(path) => {
+            std::fs::read(path).map_err(|e| format!("{what}: cannot read {}: {e}", path.display()))?
+        }
+        Source::Inline(inline) => serde_json::to_vec(inline).map_err(|e| e.to_string())?,
     };
     // A clear error now beats the poller retrying the bad file until the timeout.
     serde_json::from_slice::<Value>(&bytes).map_err(|e| format!("{what} is not JSON: {e}"))?;
     Ok(bytes)
 }
 
-fn attributes(v: Option<&Value>) -> Result<Arc<Attributes>> {
-    let v = v.cloned().unwrap_or_else(|| json!({}));
+fn attributes(v: Value) -> Result<Arc<Attributes>> {
     serde_json::from_value(v).map(Arc::new).map_err(|e| format!("subjectAttributes: {e}"))
 }
 
@@ -187,28 +185,89 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     format!("the SDK panicked: {}", msg.unwrap_or_else(|| "(no message)".into()))
 }
 
+/// A line that is not a request: the error, the op it names (none when the
+/// line is not a JSON object) and its id when that is an integer.
+struct Unreadable {
+    id: Option<u64>,
+    op: Option<String>,
+    error: String,
+}
+
+/// The error response to a line whose id could not be read: `id` is null,
+/// which [`Response`] (an answer to a request) cannot say.
+#[derive(Serialize)]
+struct Refusal<'a> {
+    id: Option<u64>,
+    ok: bool,
+    error: &'a str,
+}
+
+impl Refusal<'_> {
+    fn line(id: Option<u64>, error: &str) -> String {
+        serde_json::to_string(&Refusal { id, ok: false, error }).unwrap_or_default()
+    }
+}
+
+/// Read one line as a request. One that does not parse is explained the way
+/// the protocol's error response documents: not JSON, not a JSON object, an
+/// unknown op, or a known op with malformed fields.
+fn parse(line: &str) -> std::result::Result<Request<'static>, Unreadable> {
+    let malformed = match serde_json::from_str::<Request>(line) {
+        Ok(request) => return Ok(request),
+        Err(e) => e,
+    };
+    let fields = match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(fields)) => fields,
+        Ok(_) => return Err(Unreadable { id: None, op: None, error: "request is not a JSON object".into() }),
+        Err(e) => return Err(Unreadable { id: None, op: None, error: format!("request is not JSON: {e}") }),
+    };
+    let id = fields.get("id").and_then(Value::as_u64);
+    let op = fields.get("op").and_then(Value::as_str).unwrap_or("").to_owned();
+    let error = if OPS.contains(&op.as_str()) { malformed.to_string() } else { format!("unknown op {op:?}") };
+    Err(Unreadable { id, op: Some(op), error })
+}
+
+/// The id and op name of a request.
+fn id_and_op(request: &Request) -> (u64, &'static str) {
+    match request {
+        Request::Hello { id, .. } => (*id, "hello"),
+        Request::Configure { id, .. } => (*id, "configure"),
+        Request::Evaluate { id, .. } => (*id, "evaluate"),
+        Request::Bench { id, .. } => (*id, "bench"),
+        Request::Precompute { id, .. } => (*id, "precompute"),
+        Request::Shutdown { id } => (*id, "shutdown"),
+    }
+}
+
 impl Adapter {
     fn client(&self) -> Result<&Client<'static>> {
         self.client.as_ref().map(|(c, _)| c).ok_or_else(|| "no configuration yet: send configure first".into())
     }
 
-    fn hello(&self, req: &Value) -> Result<Value> {
-        if req.get("protocol").and_then(Value::as_u64) != Some(PROTOCOL) {
-            return Err(format!(
-                "this adapter speaks protocol {PROTOCOL}, not {}",
-                req.get("protocol").unwrap_or(&Value::Null)
-            ));
+    fn hello(&self, protocol: u32) -> Result<Response> {
+        if protocol != PROTOCOL_VERSION {
+            return Err(format!("this adapter speaks protocol {PROTOCOL_VERSION}, not {protocol}"));
         }
-        let sdk = json!({"name": "rust", "package": "eppo", "version": env!("EPPO_SDK_VERSION")});
-        Ok(json!({"protocol": PROTOCOL, "sdk": sdk, "capabilities": CAPABILITIES}))
+        let sdk =
+            SdkInfo { name: "rust".into(), package: Some("eppo".into()), version: env!("EPPO_SDK_VERSION").into() };
+        let capabilities = Capabilities::new([
+            Capability::Assign,
+            Capability::Details,
+            Capability::Events,
+            Capability::Bench,
+            Capability::Precompute,
+        ]);
+        Ok(Response {
+            protocol: Some(PROTOCOL_VERSION),
+            sdk: Some(sdk),
+            capabilities: Some(capabilities),
+            ..Response::default()
+        })
     }
 
-    fn configure(&mut self, req: &Value) -> Result<Value> {
-        let flags = source(field(req, "flags")?, "flags")?;
-        let bandits = match req.get("bandits") {
-            None | Some(Value::Null) => None,
-            Some(spec) => Some(source(spec, "bandits")?),
-        };
+    fn configure(&mut self, flags: &Source, bandits: Option<&Source>) -> Result<Response> {
+        let flags = source(flags, "flags")?;
+        let bandits = bandits.map(|spec| source(spec, "bandits")).transpose()?;
         *self.served.lock().unwrap_or_else(|e| e.into_inner()) = Served { flags, bandits };
         let base_url = match &self.base_url {
             Some(url) => url.clone(),
@@ -230,52 +289,64 @@ impl Adapter {
         if let Some((_, old)) = self.client.replace((client, poller)) {
             old.stop();
         }
-        Ok(json!({}))
+        Ok(Response::default())
     }
 
-    fn evaluate_case(&self, case: &Value) -> Result<Value> {
+    fn evaluate_case(&self, case_id: &str, input: &CaseInput) -> Result<CaseResult> {
         let client = self.client()?;
-        match text(case, "kind")? {
-            "flag" => {}
-            "bandit" => return Err("the eppo crate has no bandit API".into()),
-            other => return Err(format!("unknown case kind {other:?}")),
-        }
-        let (flag, default) = (text(case, "flag")?, field(case, "defaultValue")?);
-        let subject: Str = text(case, "subjectKey")?.into();
-        let attrs = attributes(case.get("subjectAttributes"))?;
+        let case: &FlagCase = match input {
+            CaseInput::Flag(case) => case,
+            CaseInput::Bandit(_) => return Err("the eppo crate has no bandit API".into()),
+        };
+        let (flag, default) = (case.flag.as_str(), &case.default_value);
+        let subject: Str = case.subject_key.as_str().into();
+        let attrs = attributes(Value::Object(case.subject_attributes.clone()))?;
         self.recorder.start();
-        let result = match text(case, "variationType")? {
-            "STRING" => outcome(client.get_string_assignment_details(flag, &subject, &attrs), default),
-            "INTEGER" => outcome(client.get_integer_assignment_details(flag, &subject, &attrs), default),
-            "NUMERIC" => outcome(client.get_numeric_assignment_details(flag, &subject, &attrs), default),
-            "BOOLEAN" => outcome(client.get_boolean_assignment_details(flag, &subject, &attrs), default),
-            "JSON" => outcome(client.get_json_assignment_details(flag, &subject, &attrs), default),
-            other => Err(format!("unknown variationType {other:?}")),
+        let result = match case.variation_type {
+            VariationType::String => outcome(client.get_string_assignment_details(flag, &subject, &attrs), default),
+            VariationType::Integer => outcome(client.get_integer_assignment_details(flag, &subject, &attrs), default),
+            VariationType::Numeric => outcome(client.get_numeric_assignment_details(flag, &subject, &attrs), default),
+            VariationType::Boolean => outcome(client.get_boolean_assignment_details(flag, &subject, &attrs), default),
+            VariationType::Json => outcome(client.get_json_assignment_details(flag, &subject, &attrs), default),
         };
         let events = self.recorder.stop();
         let (value, details) = result?;
-        let events = serde_json::to_value(events).map_err(|e| e.to_string())?;
-        Ok(json!({"caseId": case.get("caseId"), "value": value, "details": details,
-                  "assignmentEvents": events, "banditEvents": []}))
+        let assignment_events = events
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok(CaseResult {
+            case_id: case_id.to_owned(),
+            value: Some(value),
+            details: Some(details),
+            assignment_events,
+            bandit_events: Vec::new(),
+            error: None,
+        })
     }
 
-    fn evaluate(&self, req: &Value) -> Result<Value> {
+    fn evaluate(&self, cases: &[WireCase]) -> Result<Response> {
         self.client()?;
-        let cases = field(req, "cases")?.as_array().ok_or("`cases` must be an array")?;
-        let results: Vec<Value> = cases
+        let results = cases
             .iter()
             .map(|case| {
-                let result = catch_unwind(AssertUnwindSafe(|| self.evaluate_case(case)))
+                let result = catch_unwind(AssertUnwindSafe(|| self.evaluate_case(&case.case_id, &case.input)))
                     .unwrap_or_else(|p| Err(panic_message(p)));
-                result.unwrap_or_else(|error| json!({"caseId": case.get("caseId"), "error": error}))
+                result.unwrap_or_else(|error| CaseResult::raised(&case.case_id, error))
             })
             .collect();
-        Ok(json!({ "results": results }))
+        Ok(Response { results: Some(results), ..Response::default() })
     }
 
     /// `eppo` 5.2.1 has no precompute call; its pinned core does. The core
     /// is given the same flags file the SDK loaded.
-    fn precompute(&self, req: &Value) -> Result<Value> {
+    fn precompute(
+        &self,
+        subject_key: &str,
+        subject_attributes: &Value,
+        bandit_actions: &Map<String, Value>,
+    ) -> Result<Response> {
         self.client()?;
         let flags = self.served.lock().unwrap_or_else(|e| e.into_inner()).flags.clone();
         let metadata = eppo_core::SdkMetadata { name: "rust", version: env!("EPPO_SDK_VERSION") };
@@ -288,20 +359,19 @@ impl Adapter {
             None => None,
         };
         let configuration = eppo_core::Configuration::from_server_response(ufc, bandits);
-        let subject = Str::from(text(req, "subjectKey")?);
-        let given = req.get("subjectAttributes").cloned().unwrap_or_else(|| json!({}));
+        let subject = Str::from(subject_key);
+        let given = subject_attributes.clone();
         let contextual = given.get("numericAttributes").is_some() || given.get("categoricalAttributes").is_some();
         let context = if contextual {
             serde_json::from_value::<eppo_core::ContextAttributes>(given)
                 .map_err(|e| format!("subjectAttributes: {e}"))?
         } else {
-            eppo_core::ContextAttributes::from((*attributes(Some(&given))?).clone())
+            eppo_core::ContextAttributes::from((*attributes(given)?).clone())
         };
         let actions: std::collections::HashMap<
             String,
             std::collections::HashMap<String, eppo_core::ContextAttributes>,
-        > = serde_json::from_value(req.get("banditActions").cloned().unwrap_or_else(|| json!({})))
-            .map_err(|e| format!("banditActions: {e}"))?;
+        > = serde_json::from_value(Value::Object(bandit_actions.clone())).map_err(|e| format!("banditActions: {e}"))?;
         let actions = actions
             .into_iter()
             .map(|(flag, actions)| (Str::from(flag), actions.into_iter().map(|(key, a)| (Str::from(key), a)).collect()))
@@ -315,29 +385,25 @@ impl Adapter {
         );
         let document = serde_json::to_value(&precomputed)
             .map_err(|e| format!("serializing the precomputed configuration: {e}"))?;
-        Ok(json!({ "configuration": document }))
+        Ok(Response { configuration: Some(document), ..Response::default() })
     }
 
-    fn bench(&self, req: &Value) -> Result<Value> {
+    fn bench(&self, req: &BenchRequest) -> Result<Response> {
         let client = self.client()?;
-        let (mode, flag) = (text(req, "mode")?, text(req, "flag")?);
-        let n = field(req, "iterations")?.as_u64().ok_or("`iterations` must be a non-negative integer")?;
-        let subjects = field(req, "subjects")?
-            .as_array()
-            .ok_or("`subjects` must be an array")?
+        let (flag, n) = (req.flag.as_str(), req.iterations);
+        let subjects = req
+            .subjects
             .iter()
-            .map(|s| Ok((Str::from(text(s, "subjectKey")?), attributes(s.get("subjectAttributes"))?)))
+            .map(|s| Ok((Str::from(s.subject_key.as_str()), attributes(s.subject_attributes.clone())?)))
             .collect::<Result<Vec<(Str, Arc<Attributes>)>>>()?;
         if subjects.is_empty() {
             return Err("bench needs at least one subject".into());
         }
-        let details = match mode {
-            "assign" => false,
-            "details" => true,
-            "bandit" => return Err("the eppo crate has no bandit API".into()),
-            other => return Err(format!("unknown bench mode {other:?}")),
+        let details = match req.mode {
+            BenchMode::Assign => false,
+            BenchMode::Details => true,
+            BenchMode::Bandit => return Err("the eppo crate has no bandit API".into()),
         };
-        let variation_type = text(req, "variationType")?;
         self.recorder.stop(); // the logger drops everything during the loop
 
         // One boxed closure per typed method, chosen before the clock starts.
@@ -349,18 +415,17 @@ impl Adapter {
                 }) as Call
             };
         }
-        let call = match (variation_type, details) {
-            ("STRING", false) => typed!(get_string_assignment),
-            ("INTEGER", false) => typed!(get_integer_assignment),
-            ("NUMERIC", false) => typed!(get_numeric_assignment),
-            ("BOOLEAN", false) => typed!(get_boolean_assignment),
-            ("JSON", false) => typed!(get_json_assignment),
-            ("STRING", true) => typed!(get_string_assignment_details),
-            ("INTEGER", true) => typed!(get_integer_assignment_details),
-            ("NUMERIC", true) => typed!(get_numeric_assignment_details),
-            ("BOOLEAN", true) => typed!(get_boolean_assignment_details),
-            ("JSON", true) => typed!(get_json_assignment_details),
-            (other, _) => return Err(format!("unknown variationType {other:?}")),
+        let call = match (req.variation_type, details) {
+            (VariationType::String, false) => typed!(get_string_assignment),
+            (VariationType::Integer, false) => typed!(get_integer_assignment),
+            (VariationType::Numeric, false) => typed!(get_numeric_assignment),
+            (VariationType::Boolean, false) => typed!(get_boolean_assignment),
+            (VariationType::Json, false) => typed!(get_json_assignment),
+            (VariationType::String, true) => typed!(get_string_assignment_details),
+            (VariationType::Integer, true) => typed!(get_integer_assignment_details),
+            (VariationType::Numeric, true) => typed!(get_numeric_assignment_details),
+            (VariationType::Boolean, true) => typed!(get_boolean_assignment_details),
+            (VariationType::Json, true) => typed!(get_json_assignment_details),
         };
         let start = Instant::now();
         for i in 0..n {
@@ -368,45 +433,48 @@ impl Adapter {
             call(key, attrs);
         }
         let elapsed = start.elapsed().as_nanos() as u64;
-        Ok(json!({"iterations": n, "elapsedNs": elapsed}))
+        Ok(Response { iterations: Some(n), elapsed_ns: Some(elapsed), ..Response::default() })
     }
 
-    /// Answer one request line; the flag says whether to exit after answering.
-    fn handle(&mut self, line: &str) -> (Value, bool) {
-        let req: Value = match serde_json::from_str(line) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return (json!({"id": null, "ok": false, "error": "request is not a JSON object"}), false),
-            Err(e) => return (json!({"id": null, "ok": false, "error": format!("request is not JSON: {e}")}), false),
+    /// Answer one request.
+    fn dispatch(&mut self, request: &Request) -> Result<Response> {
+        match request {
+            Request::Hello { protocol, .. } => self.hello(*protocol),
+            Request::Configure { flags, bandits, .. } => self.configure(flags, bandits.as_ref()),
+            Request::Evaluate { cases, .. } => self.evaluate(cases),
+            Request::Bench { bench, .. } => self.bench(bench),
+            Request::Precompute { subject_key, subject_attributes, bandit_actions, .. } => {
+                self.precompute(subject_key, subject_attributes, bandit_actions)
+            }
+            Request::Shutdown { .. } => Ok(Response::default()),
+        }
+    }
+
+    /// Answer one request line, as the line to write; the flag says whether
+    /// to exit after answering.
+    fn handle(&mut self, line: &str) -> (String, bool) {
+        let request = match parse(line) {
+            Ok(request) => request,
+            Err(Unreadable { id, op, error }) => {
+                if let Some(op) = op {
+                    eprintln!("adapter: {op} failed: {error}");
+                }
+                return (Refusal::line(id, &error), false);
+            }
         };
-        let id = req.get("id").cloned().unwrap_or(Value::Null);
-        let op = req.get("op").and_then(Value::as_str).unwrap_or("");
-        let answer = catch_unwind(AssertUnwindSafe(|| match op {
-            "hello" => self.hello(&req),
-            "configure" => self.configure(&req),
-            "evaluate" => self.evaluate(&req),
-            "bench" => self.bench(&req),
-            "precompute" => self.precompute(&req),
-            "shutdown" => Ok(json!({})),
-            other => Err(format!("unknown op {other:?}")),
-        }))
-        .unwrap_or_else(|p| Err(panic_message(p)));
-        let mut response = Map::new();
-        response.insert("id".into(), id);
-        match answer {
-            Ok(Value::Object(fields)) => {
-                response.insert("ok".into(), json!(true));
-                response.extend(fields);
-            }
-            Ok(other) => {
-                return (json!({"id": response["id"], "ok": false, "error": format!("internal: {other}")}), false)
-            }
+        let (id, op) = id_and_op(&request);
+        let answer =
+            catch_unwind(AssertUnwindSafe(|| self.dispatch(&request))).unwrap_or_else(|p| Err(panic_message(p)));
+        let response = match answer {
+            Ok(response) => Response { id, ok: true, error: None, ..response },
             Err(error) => {
                 eprintln!("adapter: {op} failed: {error}");
-                response.insert("ok".into(), json!(false));
-                response.insert("error".into(), json!(error));
+                Response { id, ok: false, error: Some(error), ..Response::default() }
             }
-        }
-        (Value::Object(response), op == "shutdown")
+        };
+        let line = serde_json::to_string(&response)
+            .unwrap_or_else(|e| Refusal::line(Some(id), &format!("internal: serializing the response: {e}")));
+        (line, op == "shutdown")
     }
 }
 
