@@ -65,3 +65,104 @@ mod tests {
         assert_eq!(Core::of(&sdk("ufc-reference", "0.1.0")), None);
     }
 }
+
+/// The side most independent cores take in a disagreement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Majority {
+    /// The parties of the majority's class, as the disagreement grouped them.
+    pub parties: Vec<String>,
+    /// The cores on that side, by label.
+    pub cores: Vec<String>,
+    /// How many cores answered at all.
+    pub of: usize,
+    /// Whether the reference is on the majority's side.
+    pub with_reference: bool,
+}
+
+impl Majority {
+    /// `python+java (RS, JVM: 2 of 3 cores)`.
+    pub fn text(&self) -> String {
+        format!("{} ({}: {} of {} cores)", self.parties.join("+"), self.cores.join(", "), self.cores.len(), self.of)
+    }
+}
+
+/// The majority of a disagreement's classes (party names grouped by
+/// agreement), counted by independent core: only where three or more cores
+/// answered and one class holds more than half of them. Parties without a
+/// core (the reference) do not vote.
+pub fn majority(classes: &[Vec<String>], cores: &[(String, Option<Core>)]) -> Option<Majority> {
+    let core_of = |party: &str| cores.iter().find(|(name, _)| name == party).and_then(|(_, core)| *core);
+    let mut per_class: Vec<Vec<Core>> = classes
+        .iter()
+        .map(|class| {
+            let mut found: Vec<Core> = class.iter().filter_map(|p| core_of(p)).collect();
+            found.sort();
+            found.dedup();
+            found
+        })
+        .collect();
+    let mut answering: Vec<Core> = per_class.iter().flatten().copied().collect();
+    answering.sort();
+    answering.dedup();
+    // A core whose SDKs split across classes speaks for neither.
+    for class in &mut per_class {
+        class.retain(|core| per_class_count(classes, cores, *core) == 1);
+    }
+    let of = answering.len();
+    if of < 3 {
+        return None;
+    }
+    let (index, winners) = per_class.iter().enumerate().max_by_key(|(_, c)| c.len())?;
+    (winners.len() * 2 > of).then(|| Majority {
+        parties: classes[index].clone(),
+        cores: winners.iter().map(|c| c.label().to_owned()).collect(),
+        of,
+        with_reference: classes[index].iter().any(|p| p == "reference"),
+    })
+}
+
+/// In how many classes an SDK of `core` sits.
+fn per_class_count(classes: &[Vec<String>], cores: &[(String, Option<Core>)], core: Core) -> usize {
+    classes
+        .iter()
+        .filter(|class| class.iter().any(|p| cores.iter().any(|(name, c)| name == p && *c == Some(core))))
+        .count()
+}
+
+#[cfg(test)]
+mod majority_tests {
+    use super::*;
+
+    fn parties() -> Vec<(String, Option<Core>)> {
+        [
+            ("reference", None),
+            ("python", Some(Core::Rust)),
+            ("rust", Some(Core::Rust)),
+            ("node", Some(Core::Js)),
+            ("java", Some(Core::Jvm)),
+            ("python-pure", Some(Core::Python)),
+        ]
+        .map(|(n, c)| (n.to_owned(), c))
+        .to_vec()
+    }
+
+    fn classes(groups: &[&[&str]]) -> Vec<Vec<String>> {
+        groups.iter().map(|g| g.iter().map(|p| (*p).to_owned()).collect()).collect()
+    }
+
+    #[test]
+    fn the_majority_is_counted_by_core_not_by_sdk() {
+        // RS (two SDKs) against JS, JVM and PY: three cores to one.
+        let split = classes(&[&["reference", "python", "rust"], &["node", "java", "python-pure"]]);
+        let majority = majority(&split, &parties()).expect("four cores answered");
+        assert_eq!(majority.parties, ["node", "java", "python-pure"]);
+        assert_eq!((majority.cores.len(), majority.of, majority.with_reference), (3, 4, false));
+        // Two cores are not enough to call a majority.
+        let few = classes(&[&["reference", "python"], &["node"]]);
+        assert_eq!(super::majority(&few, &parties()), None);
+        // Two against two is no majority.
+        let even = classes(&[&["reference", "python", "node"], &["java", "python-pure"]]);
+        assert_eq!(super::majority(&even, &parties()), None);
+    }
+}

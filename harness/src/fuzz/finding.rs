@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use super::minimize::Minimized;
-use super::{Disagreement, FuzzOptions, FuzzReport, Scenario, Signature};
+use super::{Disagreement, Field, FuzzOptions, FuzzReport, Scenario, Signature};
 use crate::observation::Answer;
 use crate::party::PartyInfo;
 use crate::report::fuzz as render;
@@ -75,6 +75,19 @@ pub struct Finding {
     pub minimize_steps: usize,
     /// Other signatures filed under the same cause.
     pub variants: Vec<String>,
+    /// The side most independent cores take, where three or more answered.
+    pub majority: Option<crate::cores::Majority>,
+}
+
+/// Whether `info`'s party answers `field` at all.
+fn gives(info: &PartyInfo, field: Field, bandit: bool) -> bool {
+    use ufc_protocol::Capability;
+    match field {
+        Field::Error | Field::Value => true,
+        Field::DetailsCode => info.can(if bandit { &Capability::BanditDetails } else { &Capability::Details }),
+        Field::AssignmentEvent => info.can(&Capability::Events),
+        Field::BanditEvent => info.can(&Capability::BanditDetails),
+    }
 }
 
 impl Finding {
@@ -102,7 +115,17 @@ impl Finding {
                 },
             })
             .collect();
+        // Only parties that give the telling field vote: an SDK without
+        // details says nothing about a details code.
+        let bandit = matches!(minimized.scenario.cases.get(minimized.target), Some(CaseInput::Bandit(_)));
+        let cores: Vec<(String, Option<crate::cores::Core>)> = infos
+            .iter()
+            .filter(|info| gives(info, minimized.disagreement.field(), bandit))
+            .map(|info| (info.name.clone(), crate::cores::Core::of(&info.sdk)))
+            .collect();
+        let majority = crate::cores::majority(&minimized.disagreement.classes, &cores);
         Finding {
+            majority,
             signature: Signature::new(&minimized.disagreement, features),
             disagreement: minimized.disagreement,
             scenario: minimized.scenario,
@@ -198,6 +221,7 @@ impl Finding {
                 "malformed": options.malformed,
             },
             "reproduce": self.reproduce_command(options),
+            "majority": self.majority,
             "occurrences": self.occurrences,
             "minimizeSteps": self.minimize_steps,
             "cause": self.signature.cause(),

@@ -132,6 +132,9 @@ pub struct SummaryFinding {
     pub reproduce: String,
     /// Other signatures filed under the same cause.
     pub variants: Vec<String>,
+    /// The side most independent cores take, where three or more answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub majority: Option<crate::cores::Majority>,
 }
 
 /// Whether a finding is about flag or bandit cases.
@@ -237,6 +240,7 @@ fn summary_finding(report: &FuzzReport, finding: &Finding) -> SummaryFinding {
         suite: signature.slug(),
         reproduce: finding.reproduce_command(&report.options),
         variants: finding.variants.clone(),
+        majority: finding.majority.clone(),
     }
 }
 
@@ -280,16 +284,17 @@ pub fn markdown(report: &FuzzReport) -> String {
     if report.findings.is_empty() {
         md.push_str("None: every party agreed with the reference on every case.\n");
     } else {
-        md.push_str("| # | cause | differs | parties | features | seen | cases | suite |\n|---:|---|---|---|---|---:|---:|---|\n");
+        md.push_str("| # | cause | differs | parties | majority | features | seen | cases | suite |\n|---:|---|---|---|---|---|---:|---:|---|\n");
         for (i, f) in report.findings.iter().enumerate() {
             let fields: Vec<&str> = f.disagreement.fields.iter().map(|x| x.as_str()).collect();
             let classes: Vec<String> = f.signature.classes.iter().map(|c| c.join(", ")).collect();
             md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | [`{}`]({}/) |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | [`{}`]({}/) |\n",
                 i + 1,
                 f.signature.cause().map_or_else(|| "unclassified".to_owned(), |c| format!("`{c}`")),
                 fields.join(", "),
                 classes.join(" / "),
+                f.majority.as_ref().map_or_else(|| "–".to_owned(), |m| m.text()),
                 f.signature.features.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" "),
                 f.occurrences,
                 f.scenario.cases.len(),
@@ -336,6 +341,9 @@ pub fn terminal(report: &FuzzReport, out: &Path) -> String {
     for finding in &report.findings {
         let signature = &finding.signature;
         text.push_str(&format!("finding [{}]: {}\n", signature.cause().unwrap_or("unclassified"), signature.text()));
+        if let Some(majority) = &finding.majority {
+            text.push_str(&format!("  majority: {}\n", majority.text()));
+        }
         text.push_str(&format!("  suite: {}\n", out.join(signature.slug()).display()));
         text.push_str(&format!("  reproduce: {} --sdk {}\n", finding.reproduce_command(&report.options), sdks));
     }
