@@ -133,6 +133,17 @@ fn failing(status: Status) -> bool {
     matches!(status, Status::Failed | Status::KnownFailure | Status::Errored)
 }
 
+/// The sentence that says why a version could not run: the first line of
+/// the error, and the adapter's last words (an `ImportError`, say) when the
+/// error carries its stderr.
+fn reason_of(error: &str) -> String {
+    let first = error.lines().next().unwrap_or_default();
+    match error.lines().rev().map(str::trim).find(|l| !l.is_empty()).filter(|last| *last != first) {
+        Some(last) => format!("{first} ({last})"),
+        None => first.to_owned(),
+    }
+}
+
 /// Runs the suite across the range.
 pub fn history(options: &HistoryOptions) -> Result<HistoryReport, HistoryError> {
     let range = format!("{}..{}", options.from, options.to);
@@ -185,12 +196,8 @@ pub fn history(options: &HistoryOptions) -> Result<HistoryReport, HistoryError> 
         // A version whose adapter never started, or lost every case, did not
         // really run: skipped, with what went wrong.
         if summary.total > 0 && summary.errored == summary.total {
-            let reason = result
-                .outcomes
-                .iter()
-                .find(|o| o.party == name)
-                .and_then(|o| o.error.clone())
-                .unwrap_or_else(|| "every case errored".into());
+            let error = result.outcomes.iter().find(|o| o.party == name).and_then(|o| o.error.clone());
+            let reason = error.as_deref().map_or_else(|| "every case errored".to_owned(), reason_of);
             versions.push(VersionRun { version: version.to_string(), adapter, summary: None, skipped: Some(reason) });
             continue;
         }

@@ -27,7 +27,8 @@ if [[ -n "$VERSION" ]]; then
         *) echo "python-pure adapter: eppo-server-sdk $VERSION is not 3.x; 4.x releases are driven by the python adapter" >&2; exit 1 ;;
     esac
     REQ="$DEST/requirements.txt"
-    printf '# Written by install.sh for the requested version.\neppo-server-sdk==%s\n' "$VERSION" > "$REQ.new"
+    # semver: eppo-server-sdk 3.0.0 to 3.5.x import it without declaring it.
+    printf '# Written by install.sh for the requested version.\neppo-server-sdk==%s\nsemver\n' "$VERSION" > "$REQ.new"
     cmp -s "$REQ.new" "$REQ" || mv "$REQ.new" "$REQ"
     rm -f "$REQ.new"
     NO_DEPS=

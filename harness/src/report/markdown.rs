@@ -166,6 +166,14 @@ fn render_cores(out: &mut String, result: &RunResult) {
     for (cause, cases) in &mut cases_of {
         cases.sort_unstable();
         cases.dedup();
+        // The fields the cause shows in: a core whose SDKs give none of
+        // them (no details, no events) cannot answer it either way.
+        let fields: Vec<&str> = result
+            .outcomes
+            .iter()
+            .filter(|o| o.causes.iter().any(|c| c == cause))
+            .flat_map(|o| o.differences.iter().map(|d| d.field.as_str()))
+            .collect();
         let answers: Vec<Option<bool>> = present
             .iter()
             .map(|core| {
@@ -174,6 +182,7 @@ fn render_cores(out: &mut String, result: &RunResult) {
                     .iter()
                     .filter(|o| core_of.get(o.party.as_str()) == Some(core))
                     .filter(|o| o.status != Status::Skipped && cases.binary_search(&o.case_id.as_str()).is_ok())
+                    .filter(|o| gives_any(result, &o.party, &fields))
                     .collect();
                 (!ran.is_empty()).then(|| ran.iter().any(|o| o.causes.iter().any(|c| c == cause)))
             })
@@ -197,6 +206,25 @@ fn render_cores(out: &mut String, result: &RunResult) {
         let _ = writeln!(out, "| {cause} | {} | {majority} |", cells.join(" | "));
     }
     let _ = writeln!(out);
+}
+
+/// Whether `party` gives any of `fields` (`value`, `details.*`,
+/// `assignmentEvents*`, `banditEvents*`); any party gives the value.
+fn gives_any(result: &RunResult, party: &str, fields: &[&str]) -> bool {
+    use ufc_protocol::Capability;
+    let Some(info) = result.parties.iter().find(|p| p.name == party) else { return false };
+    fields.is_empty()
+        || fields.iter().any(|field| {
+            if field.starts_with("details") {
+                info.can(&Capability::Details) || info.can(&Capability::BanditDetails)
+            } else if field.starts_with("assignmentEvents") {
+                info.can(&Capability::Events)
+            } else if field.starts_with("banditEvents") {
+                info.can(&Capability::BanditDetails)
+            } else {
+                true
+            }
+        })
 }
 
 /// Differences below the failing severities, counted per party and field:
