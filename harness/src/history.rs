@@ -242,3 +242,23 @@ pub fn history(options: &HistoryOptions) -> Result<HistoryReport, HistoryError> 
         groups: spans(by_group),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_3_needs_the_pure_python_adapter() {
+        let version = |v: &str| semver::Version::parse(v).unwrap();
+        assert_eq!(adapter_for("python", &version("3.7.0")), "python-pure");
+        assert_eq!(adapter_for("python", &version("4.0.0")), "python");
+        assert_eq!(adapter_for("node", &version("3.10.2")), "node");
+    }
+
+    #[test]
+    fn a_skip_reason_keeps_the_adapters_last_words() {
+        let error = "hello failed: adapter exited\nadapter stderr (last lines):\n  File x\nModuleNotFoundError: No module named 'semver'\n";
+        assert_eq!(reason_of(error), "hello failed: adapter exited (ModuleNotFoundError: No module named 'semver')");
+        assert_eq!(reason_of("one line"), "one line");
+    }
+}

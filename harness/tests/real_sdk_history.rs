@@ -1,0 +1,34 @@
+//! `ufc-harness history` over a real registry: the one release of the Node
+//! SDK that npm serves here, installed beside the pinned one, run, and its
+//! failures filed under the manifest's causes. Needs npm.
+
+// Test helpers outside #[test] functions fail by panicking too.
+#![allow(clippy::panic)]
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn history_runs_each_version_and_files_failures_under_causes() {
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
+        .args(["history", "--sdk", "node", "--versions", "3.0.0..3.10.2", "--out"])
+        .arg(out.path())
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("ufc-harness runs");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("history-node.json")).expect("JSON written"))
+            .expect("the history is JSON");
+    let versions: Vec<&str> =
+        report["versions"].as_array().into_iter().flatten().filter_map(|v| v["version"].as_str()).collect();
+    assert!(versions.contains(&"3.10.2"), "{versions:?}");
+    let ran = report["versions"].as_array().into_iter().flatten().find(|v| v["version"] == "3.10.2").expect("3.10.2");
+    assert!(ran["summary"]["passed"].as_u64().is_some_and(|p| p > 200), "{ran}");
+    let causes: Vec<&str> =
+        report["causes"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()).collect();
+    assert!(causes.contains(&"disabled-flag-allocation-lists"), "{causes:?}");
+    assert!(out.path().join("history-node.md").is_file() && out.path().join("history-node.html").is_file());
+}
