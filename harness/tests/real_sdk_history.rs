@@ -31,4 +31,13 @@ fn history_runs_each_version_and_files_failures_under_causes() {
         report["causes"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()).collect();
     assert!(causes.contains(&"disabled-flag-allocation-lists"), "{causes:?}");
     assert!(out.path().join("history-node.md").is_file() && out.path().join("history-node.html").is_file());
+
+    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/report-schemas/history.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema")).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let mut broken = report.clone();
+    broken["versions"][0]["summary"] = Value::from("none");
+    assert!(!validator.is_valid(&broken));
 }
