@@ -13,7 +13,7 @@ if [[ "${1:-}" == "--list-versions" ]]; then
 fi
 
 DEST=${1:?usage: install.sh DEST}
-if [[ -n "${2:-}" ]]; then
+if [[ -n "${2:-}" && "${2:-}" != 5.2.1 ]]; then
     # The adapter reaches into the core eppo 5.2.1 pins (eppo_core 10.0.0) for
     # precomputation and its string type; another eppo needs another core.
     echo "rust adapter: only the pinned eppo 5.2.1 can be installed, not $2" >&2
