@@ -10,43 +10,14 @@
 // Test helpers outside #[test] functions fail by panicking too.
 #![allow(clippy::panic)]
 
-use std::process::Command;
-use std::sync::OnceLock;
+mod common;
 
+use common::{counts as tally, party};
 use serde_json::Value;
 
-/// Runs the built-in suite against the java adapter (installed once per
-/// test binary) and returns the exit code and the JSON report.
+/// Runs the built-in suite against the java adapter: the exit code and the report.
 fn run_java(extra: &[&str]) -> (i32, Value) {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let installed = INSTALLED.get_or_init(|| {
-        ufc_harness::install::install("java", &ufc_harness::install::cache_dir())
-            .map(|_| ())
-            .map_err(|err| err.to_string())
-    });
-    installed.as_ref().expect("the java adapter installs");
-    let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
-        .args(["run", "--sdk", "java", "--format", "json"])
-        .args(extra)
-        .output()
-        .expect("ufc-harness runs");
-    match serde_json::from_slice(&output.stdout) {
-        Ok(report) => (output.status.code().unwrap_or(-1), report),
-        Err(err) => panic!("not a JSON report ({err}); stderr: {}", String::from_utf8_lossy(&output.stderr)),
-    }
-}
-
-/// The report's entry for one party.
-fn party<'a>(report: &'a Value, name: &str) -> &'a Value {
-    let parties = report["parties"].as_array().map(Vec::as_slice).unwrap_or_default();
-    parties.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("no party {name} in the report"))
-}
-
-/// passed, failed, errored, skipped, known failures, unexpected passes.
-fn tally(report: &Value, name: &str) -> [u64; 6] {
-    let summary = &party(report, name)["summary"];
-    ["passed", "failed", "errored", "skipped", "knownFailures", "unexpectedPasses"]
-        .map(|key| summary[key].as_u64().unwrap_or(u64::MAX))
+    common::run_builtin_suite("java", extra)
 }
 
 #[test]

@@ -9,38 +9,16 @@
 // Test helpers outside #[test] functions fail by panicking too.
 #![allow(clippy::panic)]
 
-use std::process::Command;
-use std::sync::OnceLock;
+mod common;
 
 use serde_json::Value;
 
 const SDK: &str = "js-client";
 
-fn install_adapter() -> &'static Result<(), String> {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        ufc_harness::install::install(SDK, &ufc_harness::install::cache_dir())
-            .map(|_| ())
-            .map_err(|err| err.to_string())
-    })
-}
-
 /// Runs the built-in suite; returns the exit code and the js-client party.
 fn run_builtin_suite(extra: &[&str]) -> (i32, Value) {
-    install_adapter().as_ref().expect("the js-client adapter installs");
-    let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
-        .args(["run", "--sdk", SDK, "--format", "json"])
-        .args(extra)
-        .output()
-        .expect("ufc-harness runs");
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("not a JSON report ({err}); stderr: {}", String::from_utf8_lossy(&output.stderr)));
-    let party = report["parties"]
-        .as_array()
-        .and_then(|parties| parties.iter().find(|p| p["name"] == SDK))
-        .cloned()
-        .unwrap_or_else(|| panic!("no party {SDK} in the report"));
-    (output.status.code().unwrap_or(-1), party)
+    let (code, report) = common::run_builtin_suite(SDK, extra);
+    (code, common::party(&report, SDK).clone())
 }
 
 fn counts(party: &Value) -> [u64; 6] {

@@ -9,55 +9,26 @@
 // Test helpers outside #[test] functions fail by panicking too.
 #![allow(clippy::panic)]
 
-use std::process::Command;
-use std::sync::OnceLock;
+mod common;
 
+use common::{counts, party};
 use serde_json::Value;
 
 const NAME: &str = "python-pure";
 
-fn install_adapter() -> &'static Result<(), String> {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        ufc_harness::install::install(NAME, &ufc_harness::install::cache_dir())
-            .map(|_| ())
-            .map_err(|err| err.to_string())
-    })
-}
-
 fn run_builtin_suite(extra: &[&str]) -> (i32, Value) {
-    install_adapter().as_ref().expect("the python-pure adapter installs");
-    let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
-        .args(["run", "--sdk", NAME, "--format", "json"])
-        .args(extra)
-        .output()
-        .expect("ufc-harness runs");
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("not a JSON report ({err}); stderr: {}", String::from_utf8_lossy(&output.stderr)));
-    (output.status.code().unwrap_or(-1), report)
-}
-
-fn party<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["parties"]
-        .as_array()
-        .and_then(|parties| parties.iter().find(|p| p["name"] == name))
-        .unwrap_or_else(|| panic!("no party {name} in the report"))
-}
-
-fn counts(summary: &Value) -> [u64; 6] {
-    ["passed", "failed", "errored", "skipped", "knownFailures", "unexpectedPasses"]
-        .map(|key| summary[key].as_u64().unwrap_or(u64::MAX))
+    common::run_builtin_suite(NAME, extra)
 }
 
 #[test]
 fn builtin_suite_against_the_pure_python_sdk_shows_exactly_todays_divergences() {
     let (code, report) = run_builtin_suite(&[]);
     //                                   passed failed errored skipped known unexpected
-    assert_eq!(counts(&party(&report, "reference")["summary"]), [360, 0, 0, 0, 0, 0]);
+    assert_eq!(counts(&report, "reference"), [360, 0, 0, 0, 0, 0]);
     // 86 known failures: 39 bandit cases (no bandit links read), 22
     // malformed cases (one bad flag loses the file), 25 coercion and types
     // cases (numeric strings, bools as numbers, 3.0, JSON parse errors).
-    assert_eq!(counts(&party(&report, NAME)["summary"]), [274, 0, 0, 0, 86, 0]);
+    assert_eq!(counts(&report, NAME), [274, 0, 0, 0, 86, 0]);
     assert_eq!(code, 0, "strict run with the manifest must pass");
 }
 
@@ -73,7 +44,7 @@ fn the_pure_python_sdk_fails_cases_without_its_known_failure_manifest() {
 fn obfuscated_configurations_are_skipped_by_the_pure_python_sdk() {
     let (code, report) = run_builtin_suite(&["--obfuscated"]);
     // 3.7.0 reads SERVER configurations only.
-    assert_eq!(counts(&party(&report, NAME)["summary"]), [0, 0, 0, 219, 0, 0]);
+    assert_eq!(counts(&report, NAME), [0, 0, 0, 219, 0, 0]);
     assert_eq!(code, 0);
 }
 

@@ -10,55 +10,28 @@
 // Test helpers outside #[test] functions fail by panicking too.
 #![allow(clippy::panic)]
 
-use std::process::Command;
-use std::sync::OnceLock;
+mod common;
 
+use std::process::Command;
+
+use common::{counts, install, party};
 use serde_json::Value;
 
-fn install_adapters() -> &'static Result<(), String> {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let cache = ufc_harness::install::cache_dir();
-        for name in ufc_harness::install::BUNDLED {
-            ufc_harness::install::install(name, &cache).map_err(|err| err.to_string())?;
-        }
-        Ok(())
-    })
-}
+const SDKS: &str = "python,node,rust";
 
 fn run_builtin_suite(extra: &[&str]) -> (i32, Value) {
-    install_adapters().as_ref().expect("the bundled adapters install");
-    let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
-        .args(["run", "--sdk", "python,node,rust", "--format", "json"])
-        .args(extra)
-        .output()
-        .expect("ufc-harness runs");
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("not a JSON report ({err}); stderr: {}", String::from_utf8_lossy(&output.stderr)));
-    (output.status.code().unwrap_or(-1), report)
-}
-
-fn party<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["parties"]
-        .as_array()
-        .and_then(|parties| parties.iter().find(|p| p["name"] == name))
-        .unwrap_or_else(|| panic!("no party {name} in the report"))
-}
-
-fn counts(summary: &Value) -> [u64; 6] {
-    ["passed", "failed", "errored", "skipped", "knownFailures", "unexpectedPasses"]
-        .map(|key| summary[key].as_u64().unwrap_or(u64::MAX))
+    common::run_builtin_suite(SDKS, extra)
 }
 
 #[test]
 fn builtin_suite_against_the_real_sdks_shows_exactly_todays_divergences() {
     let (code, report) = run_builtin_suite(&[]);
     //                                   passed failed errored skipped known unexpected
-    assert_eq!(counts(&party(&report, "reference")["summary"]), [360, 0, 0, 0, 0, 0]);
-    assert_eq!(counts(&party(&report, "python")["summary"]), [314, 0, 0, 0, 46, 0]);
-    assert_eq!(counts(&party(&report, "node")["summary"]), [257, 0, 0, 0, 103, 0]);
+    assert_eq!(counts(&report, "reference"), [360, 0, 0, 0, 0, 0]);
+    assert_eq!(counts(&report, "python"), [314, 0, 0, 0, 46, 0]);
+    assert_eq!(counts(&report, "node"), [257, 0, 0, 0, 103, 0]);
     // The Rust SDK has no bandit API, so its 46 bandit cases are skipped.
-    assert_eq!(counts(&party(&report, "rust")["summary"]), [273, 0, 0, 46, 41, 0]);
+    assert_eq!(counts(&report, "rust"), [273, 0, 0, 46, 41, 0]);
     assert_eq!(code, 0, "strict run with the manifests must pass");
 }
 
@@ -76,13 +49,13 @@ fn every_sdk_fails_some_cases_without_its_known_failure_manifest() {
 fn obfuscated_configurations_run_where_the_sdk_reads_them() {
     let (code, report) = run_builtin_suite(&["--obfuscated"]);
     //                                   passed failed errored skipped known unexpected
-    assert_eq!(counts(&party(&report, "reference")["summary"]), [219, 0, 0, 0, 0, 0]);
+    assert_eq!(counts(&report, "reference"), [219, 0, 0, 0, 0, 0]);
     // The JS core recognises the CLIENT format; its divergences there are
     // the same as with the plain configuration.
-    assert_eq!(counts(&party(&report, "node")["summary"]), [207, 0, 0, 0, 12, 0]);
+    assert_eq!(counts(&report, "node"), [207, 0, 0, 0, 12, 0]);
     // The Python and Rust SDKs (one Rust core) do not evaluate it.
     for name in ["python", "rust"] {
-        assert_eq!(counts(&party(&report, name)["summary"]), [0, 0, 0, 219, 0, 0], "{name}");
+        assert_eq!(counts(&report, name), [0, 0, 0, 219, 0, 0], "{name}");
     }
     assert_eq!(code, 0);
 }
@@ -101,7 +74,7 @@ fn adapters_report_their_pinned_sdk_versions() {
 
 #[test]
 fn fuzzing_the_node_sdk_with_obfuscated_configurations_finds_replayable_divergences() {
-    install_adapters().as_ref().expect("the bundled adapters install");
+    install(&["python", "node", "rust"]);
     let out = tempfile::tempdir().expect("temp dir");
     let out_dir = out.path().display().to_string();
     let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
@@ -133,7 +106,7 @@ fn fuzzing_the_node_sdk_with_obfuscated_configurations_finds_replayable_divergen
 
 #[test]
 fn precomputation_of_the_builtin_suite_shows_todays_differences() {
-    install_adapters().as_ref().expect("the bundled adapters install");
+    install(&["python", "node", "rust"]);
     let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
         .args(["precompute", "--sdk", "python,node,rust", "--format", "json"])
         .output()
