@@ -13,7 +13,7 @@ use crate::obfuscation::Naming;
 use crate::rules::Condition;
 use crate::shard::Sharder;
 use crate::value::{render_raw_value, TypedValue, VariationType};
-use crate::wire::{AllocationWire, FlagWire, SplitWire};
+use crate::wire::{AllocationWire, FlagWire, SplitWire, VariationWire};
 use crate::Timestamp;
 
 /// Compiles one flag from its raw JSON. `path` is where the flag sits in
@@ -34,10 +34,15 @@ pub(crate) fn compile_flag(key: &str, raw: &Value, path: &str, naming: Naming) -
     })?;
 
     // Variations are looked up by their `key` field, as the RS core does
-    // (spec section 8.14).
-    let variations = wire
-        .variations
-        .into_values()
+    // (spec section 8.14). When two share a `key`, the answer must not hang
+    // on a hash map's order (it would differ from process to process): the
+    // one stored under that key wins, else the one under the greatest map
+    // key. Later entries replace earlier ones, so the winner goes last.
+    let mut entries: Vec<(String, VariationWire)> = wire.variations.into_iter().collect();
+    entries.sort_by(|(a_name, a), (b_name, b)| (*a_name == a.key, a_name).cmp(&(*b_name == b.key, b_name)));
+    let variations = entries
+        .into_iter()
+        .map(|(_, v)| v)
         .map(|v| {
             let typed = variation_type.convert(&v.value);
             let details_value = Arc::new(typed.as_ref().map_or_else(|| v.value.clone(), TypedValue::to_json));
