@@ -306,6 +306,36 @@ impl Details {
     }
 }
 
+impl Details {
+    /// The reference's details, field for field: the same reading an
+    /// adapter's JSON rendering of them would get, without rendering.
+    pub fn from_reference(details: &ufc_reference::EvaluationDetails) -> Details {
+        let text = |s: Option<&str>| Some(s.map(str::to_owned));
+        let json = |v: Option<&std::sync::Arc<Value>>| Some(v.filter(|v| !v.is_null()).map(|v| Json(Value::clone(v))));
+        let allocation = |a: &ufc_reference::details::AllocationDetails| AllocationEntry {
+            key: a.key.as_str().to_owned(),
+            allocation_evaluation_code: a.allocation_evaluation_code.as_str().to_owned(),
+            order_position: Json(a.order_position.into()),
+        };
+        let list =
+            |items: &[ufc_reference::details::AllocationDetails]| Some(Some(items.iter().map(allocation).collect()));
+        Details {
+            environment_name: text(details.environment_name.as_deref()),
+            flag_evaluation_code: text(Some(details.flag_evaluation_code.as_str())),
+            flag_evaluation_description: text(Some(&details.flag_evaluation_description)),
+            bandit_key: text(details.bandit_key.as_deref()),
+            bandit_action: text(details.bandit_action.as_deref()),
+            variation_key: text(details.variation_key.as_deref()),
+            variation_value: json(details.variation_value.as_ref()),
+            matched_rule: json(details.matched_rule.as_ref()),
+            matched_allocation: Some(details.matched_allocation.as_ref().map(allocation)),
+            unmatched_allocations: list(&details.unmatched_allocations),
+            unevaluated_allocations: list(&details.unevaluated_allocations),
+            other: Vec::new(),
+        }
+    }
+}
+
 impl AllocationEntry {
     fn from_json(value: &Value, path: &str) -> Result<AllocationEntry, MalformedAnswer> {
         let Value::Object(map) = value else {
@@ -376,6 +406,39 @@ mod tests {
         let result = CaseResult { assignment_events: vec![json!("event")], ..result };
         let result = CaseResult { details: None, ..result };
         assert_eq!(Answer::from_wire(&result).unwrap_err().path, "$.assignmentEvents[0]");
+    }
+
+    #[test]
+    fn the_references_details_read_as_their_json_rendering_would() {
+        let config = ufc_reference::Configuration::from_json(
+            br#"{"environment": {"name": "Doc"}, "flags": {
+              "f": {"key": "f", "enabled": true, "variationType": "STRING", "totalShards": 10000,
+                "variations": {"on": {"key": "on", "value": "hello"}, "j": {"key": "j", "value": "3"}},
+                "allocations": [
+                  {"key": "late", "startAt": "2999-01-01T00:00:00Z", "splits": [{"variationKey": "j", "shards": []}]},
+                  {"key": "rule", "rules": [{"conditions": [{"attribute": "c", "operator": "ONE_OF", "value": ["x"]}]}],
+                   "splits": [{"variationKey": "on", "shards": []}]},
+                  {"key": "rest", "splits": [{"variationKey": "on", "shards": []}]}]},
+              "off": {"key": "off", "enabled": false, "variationType": "INTEGER", "totalShards": 10000,
+                "variations": {}, "allocations": []}}}"#,
+        )
+        .unwrap();
+        let mut attributes = ufc_reference::Attributes::new();
+        attributes.insert("c".into(), ufc_reference::AttributeValue::from_json(&json!("x")));
+        let none = ufc_reference::Attributes::new();
+        use ufc_reference::VariationType::{Integer, String};
+        for (flag, attributes, wanted) in [
+            ("f", &attributes, String),
+            ("f", &none, String),
+            ("f", &none, Integer),
+            ("off", &none, Integer),
+            ("nope", &none, String),
+        ] {
+            let request = ufc_reference::FlagRequest::new(flag, "alice", attributes, wanted);
+            let (_, details) = config.evaluate_details(&request, ufc_reference::Timestamp::UNIX_EPOCH);
+            let through_json = Details::from_json(&details.to_json(), "$").unwrap();
+            assert_eq!(Details::from_reference(&details), through_json, "{flag} as {wanted:?}");
+        }
     }
 
     #[test]

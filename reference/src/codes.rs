@@ -84,17 +84,36 @@ pub enum AllocationEvaluationCode {
     Unevaluated,
 }
 
+impl AllocationEvaluationCode {
+    /// Every code.
+    pub const ALL: [AllocationEvaluationCode; 6] = [
+        AllocationEvaluationCode::Match,
+        AllocationEvaluationCode::BeforeStartTime,
+        AllocationEvaluationCode::AfterEndTime,
+        AllocationEvaluationCode::FailingRule,
+        AllocationEvaluationCode::TrafficExposureMiss,
+        AllocationEvaluationCode::Unevaluated,
+    ];
+
+    /// The name the details use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllocationEvaluationCode::Match => "MATCH",
+            AllocationEvaluationCode::BeforeStartTime => "BEFORE_START_TIME",
+            AllocationEvaluationCode::AfterEndTime => "AFTER_END_TIME",
+            AllocationEvaluationCode::FailingRule => "FAILING_RULE",
+            AllocationEvaluationCode::TrafficExposureMiss => "TRAFFIC_EXPOSURE_MISS",
+            AllocationEvaluationCode::Unevaluated => "UNEVALUATED",
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for AllocationEvaluationCode {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Ok(match text.as_str() {
-            "MATCH" => AllocationEvaluationCode::Match,
-            "BEFORE_START_TIME" => AllocationEvaluationCode::BeforeStartTime,
-            "AFTER_END_TIME" => AllocationEvaluationCode::AfterEndTime,
-            "FAILING_RULE" => AllocationEvaluationCode::FailingRule,
-            "TRAFFIC_EXPOSURE_MISS" => AllocationEvaluationCode::TrafficExposureMiss,
-            "UNEVALUATED" => AllocationEvaluationCode::Unevaluated,
-            other => return Err(serde::de::Error::custom(format!("unknown allocation code {other:?}"))),
-        })
+        AllocationEvaluationCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown allocation code {text:?}")))
     }
 }

@@ -63,7 +63,7 @@ impl ReferenceParty {
             bandit::evaluate_details(self.config.as_ref(), self.models.as_ref(), &request, self.now);
         Answer::Observed(Observation {
             value: Json(outcome.assignment_json()),
-            details: Some(observed_details(&details)),
+            details: Some(Details::from_reference(&details)),
             assignment_events: events(outcome.assignment_event(&request, self.now).map(|e| e.to_json())),
             bandit_events: events(outcome.bandit_event(&request, self.now).map(|e| e.to_json())),
         })
@@ -76,19 +76,11 @@ impl ReferenceParty {
         let (outcome, details) = ufc_reference::eval::evaluate_details(self.config.as_ref(), &request, self.now);
         Answer::Observed(Observation {
             value: Json(outcome.value_or(&case.default_value)),
-            details: Some(observed_details(&details)),
+            details: Some(Details::from_reference(&details)),
             assignment_events: events(outcome.assignment_event(&request, self.now).map(|e| e.to_json())),
             bandit_events: Vec::new(),
         })
     }
-}
-
-/// The reference's details in the observed shape: through their JSON
-/// rendering, so they read exactly as an adapter's would.
-fn observed_details(details: &ufc_reference::EvaluationDetails) -> Details {
-    // The reference's own rendering always has the shape; the default is
-    // never reached.
-    Details::from_json(&details.to_json(), "$.details").unwrap_or_default()
 }
 
 /// The reference's event (at most one), rendered, in the observed shape.
