@@ -7,14 +7,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use ufc_protocol::report::{Status, Summary};
-use ufc_protocol::{Capability, CaseInput};
+use ufc_protocol::CaseInput;
 
 use crate::compare::{compare, Difference, Scope, Severity};
 use crate::expectations::{KnownFailures, ManifestError};
 use crate::observation::{Answer, Json, Observation};
 use crate::parties::{self, PartySelection, SelectionError};
 use crate::party::reference::ReferenceParty;
-use crate::party::{Party, PartyInfo, Question};
+use crate::party::{AnswerPart, Party, PartyInfo, Question};
 use crate::session::{CaseReply, Session};
 use crate::suite::{Case, LoadError, NoObfuscatedConfiguration, NotASuite, Suite};
 
@@ -378,14 +378,11 @@ fn judge(
         }
         Answer::Observed(observation) => observation,
     };
-    let details_capability = match case.input {
-        CaseInput::Flag(_) => Capability::Details,
-        CaseInput::Bandit(_) => Capability::BanditDetails,
-    };
+    let bandit = matches!(case.input, CaseInput::Bandit(_));
     let scope = Scope {
-        details: info.can(&details_capability),
-        events: reference.is_some() && info.can(&Capability::Events),
-        bandit_events: reference.is_some() && info.can(&Capability::BanditDetails),
+        details: info.gives(AnswerPart::Details, bandit),
+        events: reference.is_some() && info.gives(AnswerPart::AssignmentEvents, bandit),
+        bandit_events: reference.is_some() && info.gives(AnswerPart::BanditEvents, bandit),
     };
     let reference_answer = reference.and_then(|r| r.get(&case.id));
     let differences = compare(&case.expected, observation, reference_answer, scope);

@@ -27,7 +27,7 @@ use serde_json::{json, Map, Value};
 use super::minimize::Minimized;
 use super::{Disagreement, Field, FuzzOptions, FuzzReport, Scenario, Signature};
 use crate::observation::Answer;
-use crate::party::PartyInfo;
+use crate::party::{AnswerPart, PartyInfo};
 use crate::report::fuzz as render;
 use ufc_protocol::CaseInput;
 
@@ -79,14 +79,13 @@ pub struct Finding {
     pub majority: Option<crate::cores::Majority>,
 }
 
-/// Whether `info`'s party answers `field` at all.
-fn gives(info: &PartyInfo, field: Field, bandit: bool) -> bool {
-    use ufc_protocol::Capability;
+/// The part of an answer a fuzz field is in.
+fn part_of(field: Field) -> AnswerPart {
     match field {
-        Field::Error | Field::Value => true,
-        Field::DetailsCode => info.can(if bandit { &Capability::BanditDetails } else { &Capability::Details }),
-        Field::AssignmentEvent => info.can(&Capability::Events),
-        Field::BanditEvent => info.can(&Capability::BanditDetails),
+        Field::Error | Field::Value => AnswerPart::Value,
+        Field::DetailsCode => AnswerPart::Details,
+        Field::AssignmentEvent => AnswerPart::AssignmentEvents,
+        Field::BanditEvent => AnswerPart::BanditEvents,
     }
 }
 
@@ -120,7 +119,7 @@ impl Finding {
         let bandit = matches!(minimized.scenario.cases.get(minimized.target), Some(CaseInput::Bandit(_)));
         let cores: Vec<(String, Option<crate::cores::Core>)> = infos
             .iter()
-            .filter(|info| gives(info, minimized.disagreement.field(), bandit))
+            .filter(|info| info.gives(part_of(minimized.disagreement.field()), bandit))
             .map(|info| (info.name.clone(), crate::cores::Core::of(&info.sdk)))
             .collect();
         let majority = crate::cores::majority(&minimized.disagreement.classes, &cores);

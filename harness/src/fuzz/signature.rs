@@ -25,8 +25,8 @@ use ufc_reference::VariationType;
 
 use super::Scenario;
 use crate::observation::{Answer, Json};
-use crate::party::PartyInfo;
-use ufc_protocol::{Capability, CaseInput};
+use crate::party::{AnswerPart, PartyInfo};
+use ufc_protocol::CaseInput;
 
 /// A field on which parties can disagree, most telling first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -250,15 +250,18 @@ pub(crate) fn observe<'a>(info: &PartyInfo, input: &CaseInput, answer: &'a Answe
         }
     };
     let bandit = matches!(input, CaseInput::Bandit(_));
-    let gives_details = if bandit { info.can(&Capability::BanditDetails) } else { info.can(&Capability::Details) };
+    let gives_details = info.gives(AnswerPart::Details, bandit);
     Facts {
         raised: false,
         value: Some(&observation.value),
         code: gives_details
             .then(|| observation.details.as_ref().and_then(|d| d.flag_evaluation_code.as_ref()?.as_deref()))
             .flatten(),
-        assignment_event: info.can(&Capability::Events).then_some(!observation.assignment_events.is_empty()),
-        bandit_event: (bandit && info.can(&Capability::BanditDetails)).then_some(!observation.bandit_events.is_empty()),
+        assignment_event: info
+            .gives(AnswerPart::AssignmentEvents, bandit)
+            .then_some(!observation.assignment_events.is_empty()),
+        bandit_event: (bandit && info.gives(AnswerPart::BanditEvents, bandit))
+            .then_some(!observation.bandit_events.is_empty()),
     }
 }
 

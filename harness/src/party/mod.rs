@@ -30,6 +30,48 @@ impl PartyInfo {
     pub fn can(&self, capability: &Capability) -> bool {
         self.capabilities.has(capability)
     }
+
+    /// Whether its answers to a flag (or, with `bandit`, a bandit) case
+    /// carry `part`: what a comparison, a fuzz signature or a majority may
+    /// hold it to.
+    pub fn gives(&self, part: AnswerPart, bandit: bool) -> bool {
+        match part {
+            AnswerPart::Value => true,
+            AnswerPart::Details if bandit => self.can(&Capability::BanditDetails),
+            AnswerPart::Details => self.can(&Capability::Details),
+            AnswerPart::AssignmentEvents => self.can(&Capability::Events),
+            AnswerPart::BanditEvents => self.can(&Capability::BanditDetails),
+        }
+    }
+}
+
+/// A part of an answer, as capabilities grant it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerPart {
+    /// The value (or raised error): every party gives it.
+    Value,
+    /// Evaluation details.
+    Details,
+    /// The events the assignment logger received.
+    AssignmentEvents,
+    /// The events the bandit logger received.
+    BanditEvents,
+}
+
+impl AnswerPart {
+    /// The part a difference's field is in (`details.flagEvaluationCode`,
+    /// `assignmentEvents[0].variation`, `value`).
+    pub fn of_field(field: &str) -> AnswerPart {
+        if field.starts_with("details") {
+            AnswerPart::Details
+        } else if field.starts_with("assignmentEvents") {
+            AnswerPart::AssignmentEvents
+        } else if field.starts_with("banditEvents") {
+            AnswerPart::BanditEvents
+        } else {
+            AnswerPart::Value
+        }
+    }
 }
 
 /// A configuration to load: flags and optional bandit models.
@@ -132,5 +174,26 @@ pub trait Party: Send {
     /// (malformed flags and the like) that do not stop it from working.
     fn configuration_warnings(&self) -> Vec<String> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_parts_follow_the_capabilities() {
+        let info = PartyInfo {
+            name: "p".into(),
+            sdk: SdkInfo::default(),
+            capabilities: Capabilities::new([Capability::Assign, Capability::Details, Capability::Events]),
+        };
+        assert!(info.gives(AnswerPart::Value, true));
+        assert!(info.gives(AnswerPart::Details, false) && !info.gives(AnswerPart::Details, true));
+        assert!(info.gives(AnswerPart::AssignmentEvents, false) && !info.gives(AnswerPart::BanditEvents, true));
+        assert_eq!(AnswerPart::of_field("details.flagEvaluationCode"), AnswerPart::Details);
+        assert_eq!(AnswerPart::of_field("assignmentEvents[0].variation"), AnswerPart::AssignmentEvents);
+        assert_eq!(AnswerPart::of_field("banditEvents.length"), AnswerPart::BanditEvents);
+        assert_eq!(AnswerPart::of_field("value"), AnswerPart::Value);
     }
 }

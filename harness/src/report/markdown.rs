@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::cores::Core;
+use crate::party::AnswerPart;
 use crate::run::{CaseOutcome, RunResult, Status};
 
 /// The cause a non-passing outcome is grouped under: its catalogued
@@ -208,23 +209,12 @@ fn render_cores(out: &mut String, result: &RunResult) {
     let _ = writeln!(out);
 }
 
-/// Whether `party` gives any of `fields` (`value`, `details.*`,
-/// `assignmentEvents*`, `banditEvents*`); any party gives the value.
+/// Whether `party` gives any of the parts `fields` are in.
 fn gives_any(result: &RunResult, party: &str, fields: &[&str]) -> bool {
-    use ufc_protocol::Capability;
     let Some(info) = result.parties.iter().find(|p| p.name == party) else { return false };
-    fields.is_empty()
-        || fields.iter().any(|field| {
-            if field.starts_with("details") {
-                info.can(&Capability::Details) || info.can(&Capability::BanditDetails)
-            } else if field.starts_with("assignmentEvents") {
-                info.can(&Capability::Events)
-            } else if field.starts_with("banditEvents") {
-                info.can(&Capability::BanditDetails)
-            } else {
-                true
-            }
-        })
+    // Details of either kind count: a cause may span flag and bandit cases.
+    let gives = |part| info.gives(part, false) || info.gives(part, true);
+    fields.is_empty() || fields.iter().any(|field| gives(AnswerPart::of_field(field)))
 }
 
 /// Differences below the failing severities, counted per party and field:
