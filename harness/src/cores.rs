@@ -93,41 +93,34 @@ impl Majority {
 /// core (the reference) do not vote.
 pub fn majority(classes: &[Vec<String>], cores: &[(String, Option<Core>)]) -> Option<Majority> {
     let core_of = |party: &str| cores.iter().find(|(name, _)| name == party).and_then(|(_, core)| *core);
-    let mut per_class: Vec<Vec<Core>> = classes
-        .iter()
-        .map(|class| {
-            let mut found: Vec<Core> = class.iter().filter_map(|p| core_of(p)).collect();
-            found.sort();
-            found.dedup();
-            found
-        })
-        .collect();
-    let mut answering: Vec<Core> = per_class.iter().flatten().copied().collect();
-    answering.sort();
-    answering.dedup();
-    // A core whose SDKs split across classes speaks for neither.
-    for class in &mut per_class {
-        class.retain(|core| per_class_count(classes, cores, *core) == 1);
+    // The classes each answering core's SDKs sit in.
+    let mut seats: std::collections::BTreeMap<Core, Vec<usize>> = std::collections::BTreeMap::new();
+    for (index, class) in classes.iter().enumerate() {
+        for core in class.iter().filter_map(|party| core_of(party)) {
+            let seat = seats.entry(core).or_default();
+            if !seat.contains(&index) {
+                seat.push(index);
+            }
+        }
     }
-    let of = answering.len();
+    let of = seats.len();
     if of < 3 {
         return None;
     }
-    let (index, winners) = per_class.iter().enumerate().max_by_key(|(_, c)| c.len())?;
+    // A core whose SDKs split across classes speaks for neither.
+    let mut votes: Vec<Vec<Core>> = vec![Vec::new(); classes.len()];
+    for (core, seat) in &seats {
+        if let [only] = seat[..] {
+            votes[only].push(*core);
+        }
+    }
+    let (index, winners) = votes.iter().enumerate().max_by_key(|(_, v)| v.len())?;
     (winners.len() * 2 > of).then(|| Majority {
         parties: classes[index].clone(),
         cores: winners.iter().map(|c| c.label().to_owned()).collect(),
         of,
         with_reference: classes[index].iter().any(|p| p == "reference"),
     })
-}
-
-/// In how many classes an SDK of `core` sits.
-fn per_class_count(classes: &[Vec<String>], cores: &[(String, Option<Core>)], core: Core) -> usize {
-    classes
-        .iter()
-        .filter(|class| class.iter().any(|p| cores.iter().any(|(name, c)| name == p && *c == Some(core))))
-        .count()
 }
 
 #[cfg(test)]
@@ -164,5 +157,10 @@ mod majority_tests {
         // Two against two is no majority.
         let even = classes(&[&["reference", "python", "node"], &["java", "python-pure"]]);
         assert_eq!(super::majority(&even, &parties()), None);
+        // RS split across both sides votes for neither: JS, JVM and PY
+        // make three of four.
+        let split_core = classes(&[&["reference", "python"], &["rust", "node", "java", "python-pure"]]);
+        let majority = super::majority(&split_core, &parties()).expect("four cores answered");
+        assert_eq!((majority.cores, majority.of), (vec!["JS".to_owned(), "JVM".into(), "PY".into()], 4));
     }
 }
