@@ -87,16 +87,8 @@ impl Configuration {
         for (bandit_key, raw) in bandits.into_iter().flatten() {
             let path = member("$.bandits", bandit_key);
             match serde_path_to_error::deserialize::<_, Vec<BanditVariationWire>>(raw) {
-                Ok(entries) => links.extend(entries.into_iter().map(|e| {
-                    (
-                        e.flag_key,
-                        BanditLink {
-                            bandit_key: e.key,
-                            variation_value: e.variation_value,
-                            variation_key: e.variation_key,
-                        },
-                    )
-                })),
+                Ok(entries) => links
+                    .extend(entries.into_iter().map(|e| link(e.flag_key, e.key, e.variation_key, e.variation_value))),
                 Err(err) => self.errors.push(FlagConfigError::new(
                     bandit_key,
                     json_path(&path, err.path()),
@@ -107,16 +99,12 @@ impl Configuration {
         for (bandit_key, raw) in references.into_iter().flatten() {
             let path = member("$.banditReferences", bandit_key);
             match serde_path_to_error::deserialize::<_, BanditReferenceWire>(raw) {
-                Ok(reference) => links.extend(reference.flag_variations.into_iter().map(|e| {
-                    (
-                        e.flag_key,
-                        BanditLink {
-                            bandit_key: e.key,
-                            variation_value: e.variation_value,
-                            variation_key: e.variation_key,
-                        },
-                    )
-                })),
+                Ok(reference) => links.extend(
+                    reference
+                        .flag_variations
+                        .into_iter()
+                        .map(|e| link(e.flag_key, e.key, e.variation_key, e.variation_value)),
+                ),
                 Err(err) => self.errors.push(FlagConfigError::new(
                     bandit_key,
                     json_path(&path, err.path()),
@@ -192,6 +180,12 @@ fn kind(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// A flag's link to a bandit, by flag key: the two wire forms (`bandits`
+/// entries and `banditReferences`) carry the same four fields.
+fn link(flag_key: String, bandit_key: String, variation_key: String, variation_value: String) -> (String, BanditLink) {
+    (flag_key, BanditLink { bandit_key, variation_value, variation_key })
 }
 
 #[cfg(test)]
