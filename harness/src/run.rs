@@ -304,11 +304,12 @@ fn run_party(
             continue;
         }
         // Skipped cases are reported first, as they are known before anything runs.
-        let (runnable, skipped): (Vec<&Case>, Vec<&Case>) =
-            cases.iter().partition(|case| session.skip_reason(&case.input, group.obfuscated).is_none());
-        for case in skipped {
-            let reason = session.skip_reason(&case.input, group.obfuscated);
-            outcomes.push(outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = reason));
+        let mut runnable: Vec<&Case> = Vec::with_capacity(cases.len());
+        for case in &cases {
+            match session.skip_reason(&case.input, group.obfuscated) {
+                None => runnable.push(case),
+                reason => outcomes.push(outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = reason)),
+            }
         }
         match session.configure(&format!("group {:?}", group.name), &group.config_set()) {
             Ok(warnings) => {
