@@ -173,11 +173,13 @@ impl ContextAttributes {
         }
     }
 
-    fn numeric_json(&self) -> Value {
+    /// The numeric map as JSON, keys sorted.
+    pub fn numeric_json(&self) -> Value {
         sorted_object(self.numeric.iter().map(|(k, v)| (k.clone(), crate::value::number_to_json(*v))))
     }
 
-    fn categorical_json(&self) -> Value {
+    /// The categorical map as JSON, keys sorted.
+    pub fn categorical_json(&self) -> Value {
         sorted_object(self.categorical.iter().map(|(k, v)| (k.clone(), v.to_json())))
     }
 }
@@ -207,6 +209,15 @@ impl SubjectAttributes {
             flag_attributes: Attributes::from_context_json(numeric, categorical),
             context: ContextAttributes::from_json(numeric, categorical),
         }
+    }
+
+    /// Splits flat attributes the way the JS core does before precomputing
+    /// (`ensureContextualSubjectAttributes`): numbers are numeric, every
+    /// other value categorical.
+    pub fn from_flat(attributes: &Map<String, Value>) -> SubjectAttributes {
+        let (numeric, categorical): (Map<String, Value>, Map<String, Value>) =
+            attributes.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(_, v)| v.is_number());
+        SubjectAttributes::from_json(&numeric, &categorical)
     }
 
     /// Reads an object's `numericAttributes` and `categoricalAttributes`

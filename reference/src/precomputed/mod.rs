@@ -2,7 +2,9 @@
 //! subject, computed by a server, that a client SDK serves by lookup. The
 //! reference reads them, plain or obfuscated (`obfuscated: true`: map keys
 //! are `md5(salt + flagKey)`, string fields base64), so that an SDK's
-//! precomputed client can be checked against the same answers.
+//! precomputed client can be checked against the same answers; and it
+//! writes them ([`write`]), so that a client SDK can be given a precomputed
+//! configuration whose every answer the reference knows.
 
 use std::collections::HashMap;
 
@@ -19,11 +21,19 @@ use crate::obfuscation::{decode_base64, md5_hex, typed_variation_value};
 use crate::value::{Attributes, TypedValue, VariationType};
 use crate::Timestamp;
 
-/// A loaded precomputed configuration.
+pub mod write;
+
+/// A loaded (or written) precomputed configuration.
 #[derive(Debug, Default)]
 pub struct PrecomputedConfiguration {
     subject_key: Option<String>,
     subject_attributes: Attributes,
+    /// The envelope's `subjectAttributes` as written, for writing it again.
+    subject_attributes_wire: Option<Value>,
+    /// The envelope's `precomputed.fetchedAt`.
+    fetched_at: Option<String>,
+    /// The response's `createdAt`.
+    created_at: Option<String>,
     environment_name: Option<String>,
     salt: String,
     obfuscated: bool,
@@ -84,6 +94,8 @@ pub struct PrecomputedOutcome<'c> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ResponseWire {
+    #[serde(default)]
+    created_at: Option<String>,
     #[serde(default)]
     obfuscated: bool,
     #[serde(default)]
@@ -158,6 +170,9 @@ impl PrecomputedConfiguration {
                 .and_then(|s| s.get("subjectAttributes"))
                 .map(subject_attributes)
                 .unwrap_or_default(),
+            subject_attributes_wire: subject.and_then(|s| s.get("subjectAttributes")).cloned(),
+            fetched_at: subject.and_then(|s| s.get("fetchedAt")).and_then(Value::as_str).map(str::to_owned),
+            created_at: wire.created_at,
             environment_name: wire.environment.and_then(|e| e.name),
             obfuscated: wire.obfuscated,
             salt: wire.salt,
