@@ -215,8 +215,7 @@ impl SubjectAttributes {
     /// (`ensureContextualSubjectAttributes`): numbers are numeric, every
     /// other value categorical.
     pub fn from_flat(attributes: &Map<String, Value>) -> SubjectAttributes {
-        let (numeric, categorical): (Map<String, Value>, Map<String, Value>) =
-            attributes.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(_, v)| v.is_number());
+        let (numeric, categorical) = split_flat(attributes);
         SubjectAttributes::from_json(&numeric, &categorical)
     }
 
@@ -227,6 +226,12 @@ impl SubjectAttributes {
         let (numeric, categorical) = context_maps(value);
         SubjectAttributes::from_json(numeric, categorical)
     }
+}
+
+/// Flat attributes as `(numeric, categorical)` maps, as
+/// [`SubjectAttributes::from_flat`] splits them; values are kept raw.
+pub fn split_flat(attributes: &Map<String, Value>) -> (Map<String, Value>, Map<String, Value>) {
+    attributes.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(_, v)| v.is_number())
 }
 
 /// `numericAttributes` and `categoricalAttributes` of `value`, empty when

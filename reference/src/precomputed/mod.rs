@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::bandit::{Action, ActionChoice, BanditEvent, SubjectAttributes};
 use crate::compile::variation_type_at;
 use crate::envelope;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
@@ -252,6 +253,40 @@ impl PrecomputedConfiguration {
     /// The precomputed bandit action of `flag_key`, if any.
     pub fn bandit(&self, flag_key: &str) -> Option<&PrecomputedBandit> {
         self.bandits.get(&self.stored_key(flag_key))?.as_ref().ok()
+    }
+
+    /// The bandit event a precomputed client logs when it serves
+    /// `flag_key`'s precomputed action (spec section 5): the reference's
+    /// event shape, with the envelope's subject and the entry's action.
+    /// `None` when the flag is not served or has no bandit entry.
+    pub fn bandit_event(&self, flag_key: &str, now: Timestamp) -> Option<Value> {
+        if self.assignment(flag_key, VariationType::String).code != FlagEvaluationCode::Match {
+            return None;
+        }
+        let entry = self.bandit(flag_key)?;
+        let wire = self.subject_attributes_wire.as_ref().unwrap_or(&Value::Null);
+        let subject = if wire.get("numericAttributes").is_some() || wire.get("categoricalAttributes").is_some() {
+            SubjectAttributes::from_value(wire)
+        } else {
+            wire.as_object().map(SubjectAttributes::from_flat).unwrap_or_default()
+        };
+        let action =
+            Action::from_json(&entry.action, &entry.action_numeric_attributes, &entry.action_categorical_attributes);
+        let choice = ActionChoice {
+            bandit_key: &entry.bandit_key,
+            action: &action,
+            probability: entry.action_probability,
+            optimality_gap: entry.optimality_gap,
+            model_version: &entry.model_version,
+        };
+        let event = BanditEvent {
+            flag_key,
+            subject_key: self.subject_key.as_deref()?,
+            subject: &subject.context,
+            choice,
+            timestamp: now,
+        };
+        Some(event.to_json())
     }
 
     /// The details of a lookup, in the shared test files' shape. There is

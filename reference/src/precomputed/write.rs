@@ -26,9 +26,13 @@ use crate::{Configuration, FlagRequest, Timestamp};
 pub struct Subject<'a> {
     /// The subject key.
     pub key: &'a str,
-    /// Its attributes: merged for the flags' rules, as maps for bandits and
-    /// for the envelope's `subjectAttributes`.
-    pub attributes: &'a SubjectAttributes,
+    /// Its numeric attributes, raw (flat attributes split by
+    /// [`crate::bandit::split_flat`]): merged with the categorical ones for
+    /// the flags' rules, cleaned for bandits, and written as they are in
+    /// the envelope's `subjectAttributes`.
+    pub numeric: &'a Map<String, Value>,
+    /// Its categorical attributes, raw.
+    pub categorical: &'a Map<String, Value>,
     /// Candidate actions per bandit flag.
     pub bandit_actions: &'a BTreeMap<String, Vec<Action>>,
 }
@@ -64,13 +68,13 @@ impl PrecomputedConfiguration {
             Form::Obfuscated { salt } => (true, salt.clone()),
         };
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let context = &subject.attributes.context;
+        let attributes = SubjectAttributes::from_json(subject.numeric, subject.categorical);
         let mut written = PrecomputedConfiguration {
             subject_key: Some(subject.key.to_owned()),
-            subject_attributes: subject.attributes.flag_attributes.clone(),
+            subject_attributes: attributes.flag_attributes.clone(),
             subject_attributes_wire: Some(json!({
-                "numericAttributes": context.numeric_json(),
-                "categoricalAttributes": context.categorical_json(),
+                "numericAttributes": subject.numeric,
+                "categoricalAttributes": subject.categorical,
             })),
             fetched_at: Some(stamp.clone()),
             created_at: Some(stamp),
@@ -81,8 +85,7 @@ impl PrecomputedConfiguration {
         };
         for flag_key in config.flag_keys() {
             let Some(FlagEntry::Valid(flag)) = config.flag(flag_key) else { continue };
-            let request =
-                FlagRequest::new(flag_key, subject.key, &subject.attributes.flag_attributes, flag.variation_type);
+            let request = FlagRequest::new(flag_key, subject.key, &attributes.flag_attributes, flag.variation_type);
             let outcome = config.evaluate(&request, now);
             let Some(decision) = outcome.decision.filter(|_| outcome.code == FlagEvaluationCode::Match) else {
                 continue;
@@ -103,7 +106,7 @@ impl PrecomputedConfiguration {
             written.flags.insert(written.stored_key(flag_key), Ok(entry));
         }
         for (flag_key, actions) in subject.bandit_actions {
-            let request = BanditRequest::new(flag_key, subject.key, subject.attributes, actions, "");
+            let request = BanditRequest::new(flag_key, subject.key, &attributes, actions, "");
             let outcome = config.evaluate_bandit(models, &request, now);
             let Some(choice) = outcome.choice.filter(|_| outcome.flag.code == FlagEvaluationCode::Match) else {
                 continue;
@@ -265,19 +268,23 @@ mod tests {
         Configuration::from_value(&document).unwrap_or_default()
     }
 
+    fn flat() -> Map<String, Value> {
+        json!({"age": 30, "country": "US", "beta": true, "gone": null}).as_object().cloned().unwrap()
+    }
+
     fn subject_attributes() -> SubjectAttributes {
-        SubjectAttributes::from_flat(json!({"age": 30, "country": "US", "beta": true}).as_object().unwrap())
+        SubjectAttributes::from_flat(&flat())
     }
 
     fn written(config: &Configuration, models: Option<&BanditModels>, form: &Form) -> PrecomputedConfiguration {
-        let attributes = subject_attributes();
+        let (numeric, categorical) = crate::bandit::split_flat(&flat());
         let mut actions = BTreeMap::new();
         let price = json!({"price": 100}).as_object().cloned().unwrap();
         actions.insert(
             "bf-single".to_owned(),
             vec![Action::from_json("red", &price, json!({"kind": "promo"}).as_object().unwrap())],
         );
-        let subject = Subject { key: "alice", attributes: &attributes, bandit_actions: &actions };
+        let subject = Subject { key: "alice", numeric: &numeric, categorical: &categorical, bandit_actions: &actions };
         PrecomputedConfiguration::precompute(config, models, &subject, form, Timestamp::UNIX_EPOCH)
     }
 
@@ -379,7 +386,7 @@ mod tests {
         // The envelope names the subject with the JS core's contextual maps.
         assert_eq!(
             document["precomputed"]["subjectAttributes"],
-            json!({"numericAttributes": {"age": 30}, "categoricalAttributes": {"beta": true, "country": "US"}})
+            json!({"numericAttributes": {"age": 30}, "categoricalAttributes": {"beta": true, "country": "US", "gone": null}})
         );
     }
 }
