@@ -10,8 +10,8 @@
 //!
 //! Some answers of evaluation cannot be carried by a precomputed
 //! configuration at all: the bandit of a flag's default variation (only
-//! assigned flags have precomputed bandits), a non-finite optimality gap
-//! (JSON has no infinities). The reference finds them itself, by reading
+//! assigned flags have precomputed bandits), a categorical number in the
+//! obfuscated form (it reads back as text). The reference finds them itself, by reading
 //! back each configuration it wrote and comparing with its evaluation; such
 //! cases are skipped for every party, with that difference as the reason.
 //!

@@ -133,12 +133,20 @@ fn yes() -> bool {
     true
 }
 
+/// A number, or `null` read as NaN: JSON has no infinities or NaN, and the
+/// JS core (`JSON.stringify`) and the reference's writer write them as null.
+fn number_or_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct BanditWire {
     bandit_key: String,
     action: String,
+    #[serde(deserialize_with = "number_or_null")]
     action_probability: f64,
+    #[serde(deserialize_with = "number_or_null")]
     optimality_gap: f64,
     model_version: String,
     #[serde(default)]
@@ -594,6 +602,17 @@ mod tests {
             let details = config.details("color", &outcome);
             assert_eq!((&details["variationKey"], &details["banditAction"]), (&json!("v-red"), &json!("show")));
         }
+    }
+
+    #[test]
+    fn a_non_finite_number_written_as_null_reads_as_nan() {
+        // JSON has no infinities: JSON.stringify (and the reference's writer) write null.
+        let document = json!({"format": "PRECOMPUTED", "flags": {}, "bandits": {"f": {"banditKey": "b",
+            "action": "a", "actionProbability": 1.0, "optimalityGap": null, "modelVersion": "v"}}});
+        let config = PrecomputedConfiguration::from_value(&document).unwrap();
+        assert!(config.errors().is_empty(), "{:?}", config.errors());
+        let bandit = config.bandit("f").unwrap();
+        assert!(bandit.optimality_gap.is_nan() && bandit.action_probability == 1.0);
     }
 
     #[test]
