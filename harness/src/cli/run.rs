@@ -59,7 +59,7 @@ pub(super) struct RunArgs {
     /// Eppo serves clients, or plain), and the party answers from it; values
     /// and events are judged against the reference's evaluation. Parties
     /// need the "precomputed-client" capability; case ids get a
-    /// "precomputed:" prefix.
+    /// "precomputed:" prefix (--filter matches them without it).
     #[arg(long, value_enum, value_name = "FORM", num_args = 0..=1, default_missing_value = "obfuscated",
           conflicts_with = "obfuscated")]
     precomputed: Option<PrecomputedForm>,
