@@ -7,9 +7,10 @@
 //! variations sharing a `key`, allocations sharing a key, events with many
 //! keys, a precomputed file with several broken flags
 //! (`tests/data/determinism/`), and the built-in `bandits` group's ties,
-//! equal scores and repeated action keys. Only what legitimately changes
-//! between processes is masked: the timestamps of the events an adapter
-//! logged with its own clock.
+//! equal scores and repeated action keys; `run` covers the whole built-in
+//! suite too, and `fuzz` its findings and summaries. Only what legitimately
+//! changes between processes is masked: the timestamps of the events an
+//! adapter logged with its own clock, and the times a fuzz run measures.
 
 // Helpers outside #[test] functions fail by panicking too.
 #![allow(clippy::panic)]
@@ -180,14 +181,20 @@ fn mask_event_timestamps(report: &mut Value) -> usize {
                 _ => {}
             }
         }
-        for result in results {
-            for events in ["assignmentEvents", "banditEvents"] {
-                for event in result.get_mut(events).and_then(Value::as_array_mut).into_iter().flatten() {
-                    if let Some(timestamp) = event.get_mut("timestamp") {
-                        *timestamp = Value::from("<masked>");
-                        masked += 1;
-                    }
-                }
+        masked += results.into_iter().map(mask_answer_timestamps).sum::<usize>();
+    }
+    masked
+}
+
+/// Replaces the `timestamp` of every event of one answer (a protocol
+/// result); returns how many were replaced.
+fn mask_answer_timestamps(result: &mut Value) -> usize {
+    let mut masked = 0;
+    for events in ["assignmentEvents", "banditEvents"] {
+        for event in result.get_mut(events).and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(timestamp) = event.get_mut("timestamp") {
+                *timestamp = Value::from("<masked>");
+                masked += 1;
             }
         }
     }
@@ -241,5 +248,122 @@ fn run_reports_are_the_same_bytes_in_every_process() {
         let report = json(&output);
         let cases = report["cases"].as_array().map_or(0, Vec::len);
         assert!(cases > 0, "{name}: no case ran");
+    }
+}
+
+/// Replaces what a fuzz run measures with the clock in `summary.json`: its
+/// wall time and each party's busy time and rate.
+fn mask_fuzz_durations(summary: &mut Value) -> usize {
+    let mut masked = 0;
+    let mut mask = |slot: Option<&mut Value>| {
+        if let Some(slot) = slot {
+            *slot = Value::from("<masked>");
+            masked += 1;
+        }
+    };
+    mask(summary.get_mut("durationSeconds"));
+    for party in summary["parties"].as_array_mut().into_iter().flatten() {
+        mask(party.get_mut("busySeconds"));
+        mask(party.get_mut("casesPerSecond"));
+    }
+    masked
+}
+
+/// The same in `summary.md`: the run's seconds in its first paragraph and
+/// the busy-time and rate columns of the throughput table.
+fn mask_fuzz_markdown(text: &str) -> String {
+    let mut in_throughput = false;
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("## ") {
+            in_throughput = line == "## Throughput";
+        }
+        let masked = if line.starts_with("Seed ") {
+            let (head, tail) = line.split_once(" cases in ").unwrap_or((line, ""));
+            let rest = tail.split_once(" s. ").map_or(tail, |(_, rest)| rest);
+            format!("{head} cases in <masked> s. {rest}")
+        } else if in_throughput && line.starts_with("| ") && !line.starts_with("| party") {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let kept = cells.len().saturating_sub(2);
+            format!("{} | <masked> | <masked> |", cells[..kept].join(" | "))
+        } else {
+            line.to_owned()
+        };
+        lines.push(masked);
+    }
+    lines.join("\n")
+}
+
+/// Files by relative path, with their (masked) bytes, sorted.
+type Files = Vec<(String, Vec<u8>)>;
+
+/// Every file a fuzz run wrote under `out`, with the summaries' measured
+/// times masked and event timestamps masked in findings.
+fn fuzz_outputs(out: &Path) -> Files {
+    let mut files = Vec::new();
+    let mut pending = vec![out.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(out).unwrap_or(&path).display().to_string();
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let bytes = match relative.as_str() {
+                "summary.json" => {
+                    let mut summary: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+                    assert!(mask_fuzz_durations(&mut summary) >= 5, "no durations found to mask");
+                    serde_json::to_vec_pretty(&summary).unwrap_or_default()
+                }
+                "summary.md" => mask_fuzz_markdown(&String::from_utf8_lossy(&bytes)).into_bytes(),
+                name if name.ends_with("finding.json") => {
+                    let mut finding: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+                    for case in finding["cases"].as_array_mut().into_iter().flatten() {
+                        for answer in case["answers"].as_object_mut().into_iter().flat_map(|a| a.values_mut()) {
+                            mask_answer_timestamps(answer);
+                        }
+                    }
+                    serde_json::to_vec_pretty(&finding).unwrap_or_default()
+                }
+                _ => bytes,
+            };
+            files.push((relative, bytes));
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn fuzz_findings_and_summaries_are_the_same_bytes_in_every_process() {
+    let fake = format!("fake={} --wrong-answers", env!("CARGO_BIN_EXE_ufc-fake-adapter"));
+    let runs: Vec<(Option<i32>, Files)> = (0..PROCESSES)
+        .map(|_| {
+            let out = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
+            let out_arg = out.path().display().to_string();
+            let args = ["fuzz", "--adapter", &fake, "--seed", "5", "--cases", "200", "--batch-size", "40"];
+            let output = harness(&[&args[..], &["--malformed", "--out", &out_arg]].concat());
+            (output.code, fuzz_outputs(out.path()))
+        })
+        .collect();
+    assert_eq!(runs[0].0, Some(1), "the fake's wrong answers are findings");
+    let names: Vec<&str> = runs[0].1.iter().map(|(name, _)| name.as_str()).collect();
+    assert!(names.iter().any(|n| n.ends_with("finding.json")), "{names:?}");
+    for (index, run) in runs.iter().enumerate().skip(1) {
+        let other: Vec<&str> = run.1.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, other, "process {} wrote other files", index + 1);
+        for ((name, first), (_, bytes)) in runs[0].1.iter().zip(&run.1) {
+            assert!(
+                first == bytes,
+                "process {} wrote other bytes to {name}:\n--- process 1\n{}\n--- process {}\n{}",
+                index + 1,
+                String::from_utf8_lossy(first),
+                index + 1,
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        assert_eq!(runs[0].0, run.0);
     }
 }
