@@ -22,7 +22,7 @@ use crate::party::reference::ReferenceParty;
 use crate::party::{AnswerPart, Party, PartyInfo, Question};
 use crate::repeat::Settled;
 use crate::session::{CaseReply, Session};
-use crate::suite::{Case, LoadError, NoObfuscatedConfiguration, NotASuite, Suite};
+use crate::suite::{Case, Group, LoadError, NoObfuscatedConfiguration, NotASuite, Suite};
 
 /// One case, one party.
 #[derive(Debug, Clone)]
@@ -339,25 +339,10 @@ fn run_party(
             if repeat > 1 {
                 session.restart();
             }
-            let configured = session.configure(&format!("group {:?}", group.name), &group.config_set());
-            let messages = match configured {
-                Ok(warnings) => warnings,
-                Err(message) => vec![message],
-            };
-            for message in messages {
-                if !config_errors.contains(&message) {
-                    config_errors.push(message);
-                }
-            }
-            let mut replies = Vec::with_capacity(runnable.len());
-            // One batch per test file.
-            for batch in runnable.chunk_by(|a, b| a.file == b.file) {
-                let questions: Vec<Question<'_>> =
-                    batch.iter().map(|c| Question { id: &c.id, input: &c.input }).collect();
-                replies.extend(session.ask(&questions, group.obfuscated));
-                done += batch.len();
+            let replies = ask_group(session, group, &runnable, config_errors, |asked| {
+                done += asked;
                 progress(&info.name, done, total);
-            }
+            });
             per_process.push(replies.into_iter());
         }
         for case in &runnable {
@@ -381,6 +366,33 @@ fn run_party(
         }
     }
     (outcomes, observed)
+}
+
+/// One process's replies to a group's runnable cases, in order: configure
+/// it, then one batch per test file (`asked` hears of each batch's size).
+fn ask_group(
+    session: &mut Session<'_>,
+    group: &Group,
+    runnable: &[&Case],
+    config_errors: &mut Vec<String>,
+    mut asked: impl FnMut(usize),
+) -> Vec<CaseReply> {
+    let messages = match session.configure(&format!("group {:?}", group.name), &group.config_set()) {
+        Ok(warnings) => warnings,
+        Err(message) => vec![message],
+    };
+    for message in messages {
+        if !config_errors.contains(&message) {
+            config_errors.push(message);
+        }
+    }
+    let mut replies = Vec::with_capacity(runnable.len());
+    for batch in runnable.chunk_by(|a, b| a.file == b.file) {
+        let questions: Vec<Question<'_>> = batch.iter().map(|c| Question { id: &c.id, input: &c.input }).collect();
+        replies.extend(session.ask(&questions, group.obfuscated));
+        asked(batch.len());
+    }
+    replies
 }
 
 /// A case whose processes answered differently: neither judged against the
