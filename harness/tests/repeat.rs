@@ -142,6 +142,23 @@ fn run_repeat_does_not_report_a_deterministic_party() {
 }
 
 #[test]
+fn run_repeat_reports_a_crash_in_one_process_as_an_error_not_as_nondeterminism() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
+    let state = dir.path().join("crashed-once").display().to_string();
+    // The first process crashes at its first batch; the others answer.
+    let run = run(&format!("--crash-after 0 --once-only --state {state}"), "3");
+    assert_eq!(run.code, Some(exit_codes::ERRORS), "{}", run.text);
+    let fake: Vec<&Value> = cases_of(&run.report, "fake").collect();
+    let errored: Vec<&&Value> = fake.iter().filter(|c| c["status"] == "errored").collect();
+    assert!(!errored.is_empty(), "{}", run.text);
+    for case in &errored {
+        let error = case["error"].as_str().unwrap_or_default();
+        assert!(error.starts_with("in process 1 of 3: "), "{error}");
+    }
+    assert!(fake.iter().all(|c| c["status"] == "errored" || c["status"] == "passed"), "{}", run.text);
+}
+
+#[test]
 fn a_restart_gives_a_new_process_and_spends_no_restart_budget() {
     let options = AdapterOptions { max_restarts: 0, ..AdapterOptions::default() };
     let mut fake = AdapterParty::spawn("fake", vec![FAKE.to_owned()], options)
