@@ -1,8 +1,8 @@
 //! `run --repeat`: what a party's replies to one case, each from a fresh
 //! process, come to. Agreeing answers stand as one; answers that differ make
 //! the case nondeterministic, a finding of its own that keeps every reply.
-//! "Differ" is [`same_answer`]'s sense: event timestamps and metadata do
-//! not count, nor the key order of JSON objects.
+//! "Differ" is [`same_answer`]'s sense: clock readings and the events'
+//! metadata do not count, nor the key order of JSON objects.
 
 use crate::compare::same_answer;
 use crate::observation::Answer;

@@ -3,8 +3,8 @@
 //! answers a case differently from one process to another is a finding of
 //! its own class, nondeterministic, with the answers each process gave.
 //! Such a case is not an ordinary disagreement: the engine sees that party
-//! sit it out. "Differently" is [`same_answer`]'s sense (event timestamps
-//! and metadata, and JSON key order, do not count).
+//! sit it out. "Differently" is [`same_answer`]'s sense (clock readings,
+//! the events' metadata and JSON key order do not count).
 //!
 //! One finding per party: the first batch it was seen in (with every case
 //! that differed there), and how many cases differed over the run.
@@ -96,8 +96,9 @@ impl Nondeterminism {
             },
             "reproduce": self.reproduce_command(options),
             "occurrences": self.occurrences,
+            // As generated; with `obfuscated`, the parties got its CLIENT form.
             "configuration": {
-                "flags": self.scenario.config_set().flags,
+                "flags": self.scenario.flags,
                 "banditModels": self.scenario.bandit_models,
                 "obfuscated": self.scenario.obfuscated,
             },
