@@ -172,6 +172,10 @@ pub struct RunOptions {
     pub filter: Option<String>,
     /// The flag cases, against the obfuscated twins of their configurations.
     pub obfuscated: bool,
+    /// Every case through its subject's precomputed configuration, written
+    /// by the reference in this form ([`crate::precomputed_client`]);
+    /// `obfuscated` is then not used.
+    pub precomputed: Option<ufc_reference::precomputed::write::Form>,
     /// The SDKs.
     pub parties: PartySelection,
     /// A folder of `<sdk>.toml` manifests instead of each SDK's own.
@@ -224,7 +228,7 @@ pub enum RunError {
 /// starts: a broken one is a usage error.
 pub fn run_suite(options: &RunOptions, progress: Progress<'_>) -> Result<RunResult, RunError> {
     let mut suite = Suite::load(&options.suite)?;
-    if options.obfuscated {
+    if options.obfuscated && options.precomputed.is_none() {
         suite = suite.into_obfuscated()?;
     }
     if let Some(pattern) = &options.filter {
@@ -246,9 +250,17 @@ pub fn run_suite(options: &RunOptions, progress: Progress<'_>) -> Result<RunResu
             manifests.push((spec.name.clone(), KnownFailures::load(&path)?));
         }
     }
-    let mut all: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(options.now))];
+    // Through precomputed configurations the reference would only check its
+    // own reading against itself: its answers are the expectation there.
+    let mut all: Vec<Box<dyn Party>> = match options.precomputed {
+        Some(_) => Vec::new(),
+        None => vec![Box::new(ReferenceParty::new(options.now))],
+    };
     all.extend(parties::spawn(&specs, &options.parties.options));
-    let mut result = run(&suite, all, &options.settings, progress);
+    let mut result = match &options.precomputed {
+        Some(form) => crate::precomputed_client::run(&suite, all, form, &options.settings, options.now, progress),
+        None => run(&suite, all, &options.settings, progress),
+    };
     for (name, manifest) in &manifests {
         manifest.apply(&mut result, name, options.strict);
     }
@@ -275,18 +287,9 @@ pub fn run(
         outcomes.extend(party_outcomes);
     }
     let reference_answers = &reference_answers;
-    let per_party: Vec<Vec<CaseOutcome>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = rest
-            .iter_mut()
-            .map(|party| {
-                scope.spawn(move || {
-                    let mut session = Session::new(party.as_mut());
-                    let mut ignored = Vec::new();
-                    run_party(suite, &mut session, Some(reference_answers), settings, progress, &mut ignored).0
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    let per_party = in_parallel(&mut rest, |session| {
+        let mut ignored = Vec::new();
+        run_party(suite, session, Some(reference_answers), settings, progress, &mut ignored).0
     });
     for party_outcomes in per_party {
         outcomes.extend(party_outcomes);
@@ -300,6 +303,20 @@ pub fn run(
         fail_on: settings.fail_on.clone(),
         repeat: settings.repeat.max(1),
     }
+}
+
+/// Drives every party at once, one thread each, through its own session;
+/// one result per party, in order (a thread that panicked gives the default).
+pub(crate) fn in_parallel<T: Default + Send>(
+    parties: &mut [Box<dyn Party>],
+    drive: impl Fn(&mut Session<'_>) -> T + Sync,
+) -> Vec<T> {
+    let drive = &drive;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            parties.iter_mut().map(|party| scope.spawn(move || drive(&mut Session::new(party.as_mut())))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    })
 }
 
 /// One party through every group: configure, then one batch per test file,
@@ -411,12 +428,33 @@ fn judge(
     reference: Option<&HashMap<String, Observation>>,
     settings: &RunSettings,
 ) -> CaseOutcome {
+    let bandit = matches!(case.input, CaseInput::Bandit(_));
+    let scope = Scope {
+        details: info.gives(AnswerPart::Details, bandit),
+        events: reference.is_some() && info.gives(AnswerPart::AssignmentEvents, bandit),
+        bandit_events: reference.is_some() && info.gives(AnswerPart::BanditEvents, bandit),
+    };
+    let reference_answer = reference.and_then(|r| r.get(&case.id));
+    verdict(case, &case.expected, &info.name, reply, reference_answer, scope, settings)
+}
+
+/// One party's reply to `case`, judged: its value (and, as `scope` says,
+/// details) against `expected`, its events against `reference`'s.
+pub(crate) fn verdict(
+    case: &Case,
+    expected: &crate::compare::Expected,
+    party: &str,
+    reply: CaseReply,
+    reference: Option<&Observation>,
+    scope: Scope,
+    settings: &RunSettings,
+) -> CaseOutcome {
     let answer = match reply {
         CaseReply::Skipped { reason } => {
-            return outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = Some(reason))
+            return outcome(case, party, Status::Skipped, |o| o.skip_reason = Some(reason))
         }
         CaseReply::Lost { error, stderr_tail } => {
-            return outcome(case, &info.name, Status::Errored, |o| {
+            return outcome(case, party, Status::Errored, |o| {
                 o.error = Some(error);
                 o.stderr_tail = stderr_tail;
             })
@@ -429,11 +467,11 @@ fn judge(
             let difference = Difference {
                 field: "value".into(),
                 severity: Severity::Critical,
-                expected: case.expected.value.clone(),
+                expected: expected.value.clone(),
                 actual: Json(serde_json::json!({ "raised": error })),
             };
             let error = error.clone();
-            return outcome(case, &info.name, Status::Failed, |o| {
+            return outcome(case, party, Status::Failed, |o| {
                 o.error = Some(error);
                 o.differences = vec![difference];
                 o.observed = Some(answer);
@@ -441,23 +479,16 @@ fn judge(
         }
         Answer::Observed(observation) => observation,
     };
-    let bandit = matches!(case.input, CaseInput::Bandit(_));
-    let scope = Scope {
-        details: info.gives(AnswerPart::Details, bandit),
-        events: reference.is_some() && info.gives(AnswerPart::AssignmentEvents, bandit),
-        bandit_events: reference.is_some() && info.gives(AnswerPart::BanditEvents, bandit),
-    };
-    let reference_answer = reference.and_then(|r| r.get(&case.id));
-    let differences = compare(&case.expected, observation, reference_answer, scope);
+    let differences = compare(expected, observation, reference, scope);
     let failing = differences.iter().any(|d| settings.fail_on.contains(&d.severity));
     let status = if failing { Status::Failed } else { Status::Passed };
-    outcome(case, &info.name, status, |o| {
+    outcome(case, party, status, |o| {
         o.differences = differences;
         o.observed = Some(answer);
     })
 }
 
-fn outcome(case: &Case, party: &str, status: Status, fill: impl FnOnce(&mut CaseOutcome)) -> CaseOutcome {
+pub(crate) fn outcome(case: &Case, party: &str, status: Status, fill: impl FnOnce(&mut CaseOutcome)) -> CaseOutcome {
     let mut o = CaseOutcome {
         case_id: case.id.clone(),
         party: party.to_owned(),

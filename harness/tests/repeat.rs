@@ -168,7 +168,7 @@ fn a_restart_gives_a_new_process_and_spends_no_restart_budget() {
     fake.restart();
     assert_eq!(fake.pid(), first);
     let flags = repo().join("ufc-fixtures/allocations/flags-v1.json");
-    let config = ConfigSet { flags: ufc_protocol::Source::Path(flags), bandit_models: None };
+    let config = ConfigSet { flags: ufc_protocol::Source::Path(flags), bandit_models: None, precomputed: None };
     fake.configure(&config).unwrap_or_else(|e| panic!("the configuration loads: {e}"));
     fake.restart();
     assert_eq!(fake.pid(), None, "the used process is shut down");

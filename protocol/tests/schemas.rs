@@ -79,8 +79,25 @@ fn every_request_the_harness_writes_has_its_schema() {
         id: 1,
         flags: Source::Path("/abs/flags-v1.json".into()),
         bandits: Some(Source::Inline(json!({"bandits": {}}))),
+        precomputed: None,
     };
     assert_valid("protocol/configure.request.schema.json", &encoded(&configure));
+    // Without a precomputed configuration the request is what v1 always wrote.
+    assert!(encoded(&configure).get("precomputed").is_none());
+    let precomputed = Request::Configure {
+        id: 1,
+        flags: Source::Path("/abs/flags-v1.json".into()),
+        bandits: None,
+        precomputed: Some(Source::Inline(precomputed_envelope())),
+    };
+    assert_valid("protocol/configure.request.schema.json", &encoded(&precomputed));
+    let by_path = Request::Configure {
+        id: 1,
+        flags: Source::Path("/abs/flags-v1.json".into()),
+        bandits: None,
+        precomputed: Some(Source::Path("/abs/alice.json".into())),
+    };
+    assert_valid("protocol/configure.request.schema.json", &encoded(&by_path));
     let cases = vec![
         WireCase { case_id: Cow::Borrowed("f/alice"), input: Cow::Borrowed(&flag) },
         WireCase { case_id: Cow::Borrowed("b/alice"), input: Cow::Borrowed(&bandit) },
@@ -124,6 +141,37 @@ fn the_schemas_reject_what_the_types_cannot_write() {
     });
     evaluate["cases"][0]["variationType"] = json!("TEXT");
     assert_invalid("protocol/evaluate.request.schema.json", &evaluate);
+    let configure = |envelope: Value| {
+        encoded(&Request::Configure {
+            id: 1,
+            flags: Source::Path("/abs/flags-v1.json".into()),
+            bandits: None,
+            precomputed: Some(Source::Inline(envelope)),
+        })
+    };
+    let mut nameless = precomputed_envelope();
+    nameless["precomputed"].as_object_mut().map(|p| p.remove("subjectKey"));
+    assert_invalid("protocol/configure.request.schema.json", &configure(nameless));
+    // A flag configuration is not a precomputed one.
+    assert_invalid("protocol/configure.request.schema.json", &configure(json!({"flags": {}})));
+}
+
+/// One subject's precomputed configuration, as the reference writes it.
+fn precomputed_envelope() -> Value {
+    json!({"version": 1, "precomputed": {"subjectKey": "alice",
+        "subjectAttributes": {"numericAttributes": {"age": 3}, "categoricalAttributes": {}},
+        "fetchedAt": "2025-01-01T00:00:00.000Z",
+        "response": "{\"format\":\"PRECOMPUTED\",\"obfuscated\":true,\"salt\":\"s\",\"flags\":{},\"bandits\":{}}"}})
+}
+
+#[test]
+fn a_configure_request_of_an_older_harness_still_reads() {
+    let old = json!({"id": 1, "op": "configure", "flags": {"path": "/abs/flags-v1.json"}, "bandits": null});
+    let parsed: Request<'static> = serde_json::from_value(old).expect("a v1 configure parses");
+    assert!(matches!(parsed, Request::Configure { precomputed: None, .. }), "{parsed:?}");
+    let declared: Capabilities = serde_json::from_value(json!(["assign", "precomputed-client"])).expect("parses");
+    assert!(declared.has(&Capability::PrecomputedClient));
+    assert_eq!(declared.unknown().count(), 0);
 }
 
 /// A response as the harness reads it: parsed into [`Response`] and written

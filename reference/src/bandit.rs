@@ -173,11 +173,13 @@ impl ContextAttributes {
         }
     }
 
-    fn numeric_json(&self) -> Value {
+    /// The numeric map as JSON, keys sorted.
+    pub fn numeric_json(&self) -> Value {
         sorted_object(self.numeric.iter().map(|(k, v)| (k.clone(), crate::value::number_to_json(*v))))
     }
 
-    fn categorical_json(&self) -> Value {
+    /// The categorical map as JSON, keys sorted.
+    pub fn categorical_json(&self) -> Value {
         sorted_object(self.categorical.iter().map(|(k, v)| (k.clone(), v.to_json())))
     }
 }
@@ -209,6 +211,14 @@ impl SubjectAttributes {
         }
     }
 
+    /// Splits flat attributes the way the JS core does before precomputing
+    /// (`ensureContextualSubjectAttributes`): numbers are numeric, every
+    /// other value categorical.
+    pub fn from_flat(attributes: &Map<String, Value>) -> SubjectAttributes {
+        let (numeric, categorical) = split_flat(attributes);
+        SubjectAttributes::from_json(&numeric, &categorical)
+    }
+
     /// Reads an object's `numericAttributes` and `categoricalAttributes`
     /// (the bandit test files' `subjectAttributes`); a missing or non-object
     /// map is empty.
@@ -216,6 +226,12 @@ impl SubjectAttributes {
         let (numeric, categorical) = context_maps(value);
         SubjectAttributes::from_json(numeric, categorical)
     }
+}
+
+/// Flat attributes as `(numeric, categorical)` maps, as
+/// [`SubjectAttributes::from_flat`] splits them; values are kept raw.
+pub fn split_flat(attributes: &Map<String, Value>) -> (Map<String, Value>, Map<String, Value>) {
+    attributes.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(_, v)| v.is_number())
 }
 
 /// `numericAttributes` and `categoricalAttributes` of `value`, empty when

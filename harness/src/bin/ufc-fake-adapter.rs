@@ -22,7 +22,7 @@ use clap::Parser;
 use serde_json::{json, Value};
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party, Question};
-use ufc_protocol::{Capabilities, Capability, CaseResult, Request, Response, SdkInfo, PROTOCOL_VERSION};
+use ufc_protocol::{Capabilities, Capability, CaseResult, Request, Response, SdkInfo, Source, PROTOCOL_VERSION};
 
 /// A fake adapter for the harness's own tests. Misbehaves on request.
 #[derive(Debug, Parser)]
@@ -70,6 +70,10 @@ struct Misbehaviour {
     /// the harness's own, as a well-behaved adapter of another version would).
     #[arg(long, value_name = "N", default_value_t = PROTOCOL_VERSION)]
     protocol: u32,
+    /// Read every precomputed configuration as if it held no flag and no
+    /// bandit (as a client that looks entries up under the wrong keys does).
+    #[arg(long)]
+    precomputed_unread: bool,
     /// Misbehave only in the first process: the one that creates `--state`.
     #[arg(long, requires = "state")]
     once_only: bool,
@@ -156,8 +160,15 @@ fn main() {
                     ..Response::default()
                 });
             }
-            Request::Configure { id, flags, bandits } => {
-                let outcome = party.configure(&ConfigSet { flags, bandit_models: bandits });
+            Request::Configure { id, flags, bandits, precomputed } => {
+                let precomputed = match precomputed {
+                    Some(source) if told.precomputed_unread => {
+                        eprintln!("fake adapter: reading the precomputed configuration as empty, as told");
+                        Some(emptied(source))
+                    }
+                    other => other,
+                };
+                let outcome = party.configure(&ConfigSet { flags, bandit_models: bandits, precomputed });
                 answer(&Response {
                     id,
                     ok: outcome.is_ok(),
@@ -298,4 +309,17 @@ fn flood_stderr() {
             return;
         }
     }
+}
+
+/// An inline precomputed envelope with its response's flags and bandits
+/// removed; a path is left as it is (the harness sends envelopes inline).
+fn emptied(source: Source) -> Source {
+    let Source::Inline(mut envelope) = source else { return source };
+    let response = envelope.pointer("/precomputed/response").and_then(Value::as_str).map(str::to_owned);
+    if let Some(mut response) = response.and_then(|text| serde_json::from_str::<Value>(&text).ok()) {
+        response["flags"] = json!({});
+        response["bandits"] = json!({});
+        envelope["precomputed"]["response"] = Value::String(response.to_string());
+    }
+    Source::Inline(envelope)
 }

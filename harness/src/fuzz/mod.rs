@@ -76,7 +76,11 @@ impl Scenario {
     /// The configuration as parties load it (inline documents).
     pub fn config_set(&self) -> ConfigSet {
         let flags = if self.obfuscated { obfuscate_configuration(&self.flags) } else { self.flags.clone() };
-        ConfigSet { flags: Source::Inline(flags), bandit_models: self.bandit_models.clone().map(Source::Inline) }
+        ConfigSet {
+            flags: Source::Inline(flags),
+            bandit_models: self.bandit_models.clone().map(Source::Inline),
+            precomputed: None,
+        }
     }
 
     /// Case ids `<prefix>/<flag>/<subjectKey>`, with `#2`, `#3`... for

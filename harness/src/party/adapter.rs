@@ -791,7 +791,12 @@ fn encode(request: &Request<'_>) -> Result<Vec<u8>, String> {
 }
 
 fn configure_request(id: u64, config: &ConfigSet) -> Request<'static> {
-    Request::Configure { id, flags: config.flags.clone(), bandits: config.bandit_models.clone() }
+    Request::Configure {
+        id,
+        flags: config.flags.clone(),
+        bandits: config.bandit_models.clone(),
+        precomputed: config.precomputed.clone(),
+    }
 }
 
 impl Party for AdapterParty {
