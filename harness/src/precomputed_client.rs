@@ -87,6 +87,8 @@ pub fn run(
         load_errors: suite.load_errors.clone(),
         config_errors,
         fail_on: settings.fail_on.clone(),
+        // Each party is asked once: `--repeat` does not apply to this path.
+        repeat: 1,
     }
 }
 

@@ -2,6 +2,11 @@
 //! cases one test file per batch, and compares what comes back. Parties run
 //! concurrently, one thread each; the in-process reference runs first so its
 //! events can serve as the expectation for every SDK's events.
+//!
+//! With [`RunSettings::repeat`] above 1, each party answers every group in
+//! that many fresh processes (restarted through [`Session::restart`]), and
+//! [`crate::repeat::settle`] turns a case answered differently into a
+//! [`Status::Nondeterministic`] outcome instead of a pass or a failure.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,8 +20,9 @@ use crate::observation::{Answer, Json, Observation};
 use crate::parties::{self, PartySelection, SelectionError};
 use crate::party::reference::ReferenceParty;
 use crate::party::{AnswerPart, Party, PartyInfo, Question};
+use crate::repeat::Settled;
 use crate::session::{CaseReply, Session};
-use crate::suite::{Case, LoadError, NoObfuscatedConfiguration, NotASuite, Suite};
+use crate::suite::{Case, Group, LoadError, NoObfuscatedConfiguration, NotASuite, Suite};
 
 /// One case, one party.
 #[derive(Debug, Clone)]
@@ -43,6 +49,9 @@ pub struct CaseOutcome {
     pub causes: Vec<String>,
     /// What the party answered.
     pub observed: Option<Answer>,
+    /// What each fresh process replied, in order, when their answers
+    /// differ ([`Status::Nondeterministic`]); empty otherwise.
+    pub process_replies: Vec<CaseReply>,
 }
 
 /// Run settings.
@@ -50,11 +59,14 @@ pub struct CaseOutcome {
 pub struct RunSettings {
     /// Severities that fail a case.
     pub fail_on: Vec<Severity>,
+    /// In how many fresh processes each party answers every group's cases
+    /// (`run --repeat`); 1 asks once, in the process the party has.
+    pub repeat: u32,
 }
 
 impl Default for RunSettings {
     fn default() -> Self {
-        RunSettings { fail_on: vec![Severity::Critical, Severity::Major] }
+        RunSettings { fail_on: vec![Severity::Critical, Severity::Major], repeat: 1 }
     }
 }
 
@@ -73,6 +85,8 @@ pub struct RunResult {
     pub config_errors: Vec<String>,
     /// Severities that failed cases.
     pub fail_on: Vec<Severity>,
+    /// In how many fresh processes each party answered every case.
+    pub repeat: u32,
 }
 
 /// Totals of some outcomes.
@@ -120,15 +134,19 @@ impl RunResult {
             load_errors: Vec::new(),
             config_errors: Vec::new(),
             fail_on: Vec::new(),
+            repeat: 1,
         })
     }
 
     /// The exit code (README, [`ufc_protocol::exit_codes`]): errored cases
-    /// or unreadable files first, then failures and stale known failures.
+    /// or unreadable files first, then nondeterministic cases, then failures
+    /// and stale known failures.
     pub fn exit_code(&self) -> i32 {
         let s = self.summary();
         if s.errored > 0 || !self.load_errors.is_empty() {
             ufc_protocol::exit_codes::ERRORS
+        } else if s.nondeterministic > 0 {
+            ufc_protocol::exit_codes::NONDETERMINISTIC
         } else if s.failed > 0 || s.unexpected_passes > 0 {
             ufc_protocol::exit_codes::FAILURES
         } else {
@@ -283,6 +301,7 @@ pub fn run(
         load_errors: suite.load_errors.clone(),
         config_errors,
         fail_on: settings.fail_on.clone(),
+        repeat: settings.repeat.max(1),
     }
 }
 
@@ -300,8 +319,9 @@ pub(crate) fn in_parallel<T: Default + Send>(
     })
 }
 
-/// One party through every group: configure, then one batch per test file.
-/// Returns its outcomes and what it observed, by case id.
+/// One party through every group: configure, then one batch per test file,
+/// in each of [`RunSettings::repeat`] fresh processes. Returns its outcomes
+/// and what it observed, by case id.
 fn run_party(
     suite: &Suite,
     session: &mut Session<'_>,
@@ -311,9 +331,11 @@ fn run_party(
     config_errors: &mut Vec<String>,
 ) -> (Vec<CaseOutcome>, HashMap<String, Observation>) {
     let info = session.info().clone();
+    let repeat = settings.repeat.max(1) as usize;
     let mut outcomes = Vec::with_capacity(suite.cases.len());
     let mut observed = HashMap::new();
-    let total = suite.cases.len();
+    // Progress counts each case once per process.
+    let total = suite.cases.len() * repeat;
     let mut done = 0;
     for (group_index, group) in suite.groups.iter().enumerate() {
         let cases: Vec<&Case> = suite.cases.iter().filter(|c| c.group == group_index).collect();
@@ -328,35 +350,75 @@ fn run_party(
                 reason => outcomes.push(outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = reason)),
             }
         }
-        match session.configure(&format!("group {:?}", group.name), &group.config_set()) {
-            Ok(warnings) => {
-                for warning in warnings {
-                    if !config_errors.contains(&warning) {
-                        config_errors.push(warning);
-                    }
-                }
+        // One list of replies per process, each in `runnable` order.
+        let mut per_process: Vec<std::vec::IntoIter<CaseReply>> = Vec::with_capacity(repeat);
+        for _ in 0..repeat {
+            if repeat > 1 {
+                session.restart();
             }
-            Err(message) => config_errors.push(message),
+            let replies = ask_group(session, group, &runnable, config_errors, |asked| {
+                done += asked;
+                progress(&info.name, done, total);
+            });
+            per_process.push(replies.into_iter());
         }
-        // One batch per test file.
-        for batch in runnable.chunk_by(|a, b| a.file == b.file) {
-            let questions: Vec<Question<'_>> = batch.iter().map(|c| Question { id: &c.id, input: &c.input }).collect();
-            let replies = session.ask(&questions, group.obfuscated);
-            for (case, reply) in batch.iter().zip(replies) {
-                if let CaseReply::Answered(Answer::Observed(observation)) = &reply {
-                    observed.insert(case.id.clone(), observation.clone());
-                }
-                outcomes.push(judge(case, &info, reply, reference, settings));
+        for case in &runnable {
+            let replies: Vec<CaseReply> = per_process.iter_mut().filter_map(Iterator::next).collect();
+            let settled = crate::repeat::settle(replies);
+            let first_answer = match &settled {
+                Settled::Agreed(reply) => crate::repeat::answer_of(reply),
+                Settled::Differ(replies) => replies.iter().find_map(crate::repeat::answer_of),
+            };
+            if let Some(Answer::Observed(observation)) = first_answer {
+                observed.insert(case.id.clone(), observation.clone());
             }
-            done += batch.len();
-            progress(&info.name, done, total);
+            outcomes.push(match settled {
+                Settled::Agreed(reply) => judge(case, &info, reply, reference, settings),
+                Settled::Differ(replies) => nondeterministic(case, &info.name, replies),
+            });
         }
-        done += cases.len() - runnable.len();
+        done += (cases.len() - runnable.len()) * repeat;
         if runnable.is_empty() {
             progress(&info.name, done, total);
         }
     }
     (outcomes, observed)
+}
+
+/// One process's replies to a group's runnable cases, in order: configure
+/// it, then one batch per test file (`asked` hears of each batch's size).
+fn ask_group(
+    session: &mut Session<'_>,
+    group: &Group,
+    runnable: &[&Case],
+    config_errors: &mut Vec<String>,
+    mut asked: impl FnMut(usize),
+) -> Vec<CaseReply> {
+    let messages = match session.configure(&format!("group {:?}", group.name), &group.config_set()) {
+        Ok(warnings) => warnings,
+        Err(message) => vec![message],
+    };
+    for message in messages {
+        if !config_errors.contains(&message) {
+            config_errors.push(message);
+        }
+    }
+    let mut replies = Vec::with_capacity(runnable.len());
+    for batch in runnable.chunk_by(|a, b| a.file == b.file) {
+        let questions: Vec<Question<'_>> = batch.iter().map(|c| Question { id: &c.id, input: &c.input }).collect();
+        replies.extend(session.ask(&questions, group.obfuscated));
+        asked(batch.len());
+    }
+    replies
+}
+
+/// A case whose processes answered differently: neither judged against the
+/// expectation nor counted as a pass or a failure.
+fn nondeterministic(case: &Case, party: &str, replies: Vec<CaseReply>) -> CaseOutcome {
+    outcome(case, party, Status::Nondeterministic, |o| {
+        o.observed = replies.iter().find_map(crate::repeat::answer_of).cloned();
+        o.process_replies = replies;
+    })
 }
 
 fn judge(
@@ -439,6 +501,7 @@ pub(crate) fn outcome(case: &Case, party: &str, status: Status, fill: impl FnOnc
         known_failure: None,
         causes: Vec::new(),
         observed: None,
+        process_replies: Vec::new(),
     };
     fill(&mut o);
     o

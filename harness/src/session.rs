@@ -76,6 +76,13 @@ impl<'p> Session<'p> {
         }
     }
 
+    /// Starts the party afresh, as a new process that has answered nothing
+    /// ([`Party::restart`]); configure it before asking again.
+    pub fn restart(&mut self) {
+        self.party.restart();
+        self.configuration_error = None;
+    }
+
     /// Why the party cannot answer `input` (given in an obfuscated
     /// configuration when `obfuscated`), if it cannot.
     pub fn skip_reason(&self, input: &CaseInput, obfuscated: bool) -> Option<String> {

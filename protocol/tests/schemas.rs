@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use ufc_protocol::report::{
-    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, RunReport, Severity, Status, Summary, Tool,
-    REPORT_VERSION,
+    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, ProcessAnswer, RunReport, Severity, Status, Summary,
+    Tool, REPORT_VERSION,
 };
 use ufc_protocol::{
     ActionInput, BanditCase, BenchMode, BenchRequest, BenchSubject, Capabilities, Capability, CaseInput, CaseResult,
@@ -220,6 +220,10 @@ fn every_response_shape_the_harness_reads_has_its_schema() {
     assert_valid("protocol/precompute.response.schema.json", &precompute);
 }
 
+fn answered(case_id: &str, value: &str) -> CaseResult {
+    CaseResult { case_id: case_id.into(), value: Some(json!(value)), ..CaseResult::default() }
+}
+
 fn summary(passed: usize, failed: usize) -> Summary {
     Summary { total: passed + failed, passed, failed, ..Summary::default() }
 }
@@ -231,7 +235,8 @@ fn report() -> RunReport {
         tool: Tool { name: "ufc-harness".into(), version: "0.1.0".into() },
         suite: "test-data".into(),
         fail_on: vec![Severity::Critical, Severity::Major],
-        summary: summary(1, 1),
+        repeat: 2,
+        summary: Summary { nondeterministic: 1, ..summary(1, 1) },
         parties: vec![PartyReport {
             name: "node".into(),
             sdk,
@@ -257,6 +262,7 @@ fn report() -> RunReport {
                 known_failure: None,
                 causes: Vec::new(),
                 observed: None,
+                answers: Vec::new(),
             },
             CaseReport {
                 case_id: "f/bob".into(),
@@ -275,6 +281,25 @@ fn report() -> RunReport {
                 known_failure: Some("node.toml: f/*".into()),
                 causes: vec!["js-type-mismatch".into()],
                 observed: Some(CaseResult::raised("f/bob", "TypeError")),
+                answers: Vec::new(),
+            },
+            CaseReport {
+                case_id: "f/carol".into(),
+                party: "node".into(),
+                status: Status::Nondeterministic,
+                file: "ufc/tests/f.json".into(),
+                differences: Vec::new(),
+                error: None,
+                skip_reason: None,
+                stderr_tail: None,
+                known_failure: None,
+                causes: Vec::new(),
+                observed: Some(answered("f/carol", "red")),
+                answers: vec![
+                    ProcessAnswer { process: 1, result: Some(answered("f/carol", "red")), lost: None },
+                    ProcessAnswer { process: 2, result: Some(answered("f/carol", "blue")), lost: None },
+                    ProcessAnswer { process: 3, result: None, lost: Some("adapter exited with status 3".into()) },
+                ],
             },
         ],
     }
@@ -291,7 +316,14 @@ fn the_run_report_has_its_schema_and_round_trips() {
     let mut wrong_version = document.clone();
     wrong_version["reportVersion"] = json!(REPORT_VERSION + 1);
     assert_invalid("report-schema.json", &wrong_version);
-    let mut wrong_status = document;
+    let mut wrong_status = document.clone();
     wrong_status["cases"][0]["status"] = json!("fine");
     assert_invalid("report-schema.json", &wrong_status);
+    // A process's entry holds its answer or why it was lost.
+    let mut empty_answer = document.clone();
+    empty_answer["cases"][2]["answers"][2] = json!({"process": 3});
+    assert_invalid("report-schema.json", &empty_answer);
+    let mut no_repeat = document;
+    no_repeat.as_object_mut().map(|report| report.remove("repeat"));
+    assert_invalid("report-schema.json", &no_repeat);
 }

@@ -4,8 +4,9 @@
 //! it answers correctly, and it can be told to misbehave in each of the ways
 //! the harness must survive: crash, hang, write garbage or the wrong id,
 //! start slowly, leave right after `hello`, flood stderr, answer wrongly,
-//! refuse batches, lose or reorder results, or speak another protocol.
-//! `harness/tests/adapter_faults.rs` drives it.
+//! refuse batches, lose or reorder results, speak another protocol, or
+//! answer differently in every process (`--nondeterministic`).
+//! `harness/tests/adapter_faults.rs` and `harness/tests/repeat.rs` drive it.
 //!
 //! Counters (`--crash-after N` and the like) count `evaluate` requests within
 //! one process: the first N are answered, the next one misbehaves. With
@@ -54,6 +55,11 @@ struct Misbehaviour {
     /// Return a wrong value for every case.
     #[arg(long)]
     wrong_answers: bool,
+    /// Answer the cases whose id has an odd byte sum with a value that
+    /// carries this process's id: every process answers them differently
+    /// (the other cases stay right).
+    #[arg(long)]
+    nondeterministic: bool,
     /// Return each batch's results in reverse order.
     #[arg(long)]
     reverse_results: bool,
@@ -211,6 +217,10 @@ fn main() {
                 if told.wrong_answers {
                     results.iter_mut().for_each(spoil);
                 }
+                if told.nondeterministic {
+                    let pid = std::process::id();
+                    results.iter_mut().filter(|r| odd_byte_sum(&r.case_id)).for_each(|r| mark_process(r, pid));
+                }
                 if told.reverse_results {
                     results.reverse();
                 }
@@ -250,6 +260,27 @@ fn spoil(result: &mut CaseResult) {
         other => json!({ "spoiled": other }),
     };
     result.value = Some(spoiled);
+}
+
+/// Whether `--nondeterministic` touches the case: the same cases in every
+/// process, and about half of any suite.
+fn odd_byte_sum(case_id: &str) -> bool {
+    case_id.bytes().map(u64::from).sum::<u64>() % 2 == 1
+}
+
+/// Mixes the process id into the value: a string carries it, anything
+/// else is wrapped with it (adding it to a number could vanish in rounding).
+fn mark_process(result: &mut CaseResult, pid: u32) {
+    if let Some(error) = &mut result.error {
+        // A raised error is the answer: it carries the process id instead.
+        error.push_str(&format!(" (process {pid})"));
+        return;
+    }
+    let marked = match result.value.take() {
+        Some(Value::String(s)) => json!(format!("{s}-process-{pid}")),
+        other => json!({ "process": pid, "value": other }),
+    };
+    result.value = Some(marked);
 }
 
 fn answer(response: &Response) {

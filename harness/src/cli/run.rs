@@ -34,6 +34,7 @@ Examples:
   ufc-harness run --suite ../shared/eppo-sdk-test-data --precomputed --sdk js-client
   ufc-harness run --sdk python,node,rust --markdown summary.md --html matrix.html
   ufc-harness run --adapter mysdk='./my-adapter --offline' --filter 'test-case-regex-flag/*'
+  ufc-harness run --sdk python,node --repeat 3   # each SDK in 3 fresh processes; differing answers are nondeterministic
   ufc-harness run --now 2030-01-01T00:00:00Z --format junit > junit.xml")]
 pub(super) struct RunArgs {
     /// Suite directory (Eppo layout or the project's); default: the built-in suite.
@@ -75,6 +76,12 @@ pub(super) struct RunArgs {
     /// Do not fail the run when a listed known failure passes.
     #[arg(long)]
     no_strict: bool,
+    /// Ask every party each configuration's cases in N fresh processes (the
+    /// reference too); a case answered differently is "nondeterministic"
+    /// (exit code 4), neither passed nor failed. Not with --precomputed.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..),
+          conflicts_with = "precomputed")]
+    repeat: u32,
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -115,7 +122,7 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
         known_failures: args.known_failures.clone(),
         strict: !args.no_strict,
         now: parse_now(args.now.as_deref())?,
-        settings: RunSettings { fail_on: args.fail_on.clone() },
+        settings: RunSettings { fail_on: args.fail_on.clone(), repeat: args.repeat },
     };
     let result = run::run_suite(&options, &super::progress_line())?;
     write_reports(&result, &args)?;

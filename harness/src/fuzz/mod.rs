@@ -11,7 +11,9 @@
 //! * [`signature`]: what counts as a disagreement and how one is named;
 //! * [`minimize`]: greedy shrinking of a disagreeing case;
 //! * [`finding`]: findings and how they are written out as suites;
-//!   their summaries are rendered in [`crate::report::fuzz`].
+//!   their summaries are rendered in [`crate::report::fuzz`];
+//! * [`repeat`]: with [`FuzzOptions::repeat`], each batch put to fresh
+//!   processes, and the parties whose answers differ between them.
 //!
 //! **One batch, one round trip.** Each batch is one configuration and its
 //! cases ([`Scenario`]); every party gets exactly one `configure` and one
@@ -35,6 +37,7 @@
 
 pub mod finding;
 pub mod minimize;
+pub mod repeat;
 pub mod signature;
 
 use std::collections::HashMap;
@@ -163,6 +166,9 @@ pub struct FuzzOptions {
     /// Minimizations one run may spend; disagreements beyond it are counted
     /// in [`FuzzReport::unminimized`].
     pub max_minimizations: usize,
+    /// Fresh processes each batch is put to, per party (`--repeat`); above
+    /// 1, answers that differ between them are [`FuzzReport::nondeterministic`].
+    pub repeat: u32,
 }
 
 impl Default for FuzzOptions {
@@ -176,6 +182,7 @@ impl Default for FuzzOptions {
             obfuscated: false,
             max_minimize_steps: 300,
             max_minimizations: 100,
+            repeat: 1,
         }
     }
 }
@@ -261,14 +268,19 @@ pub struct FuzzReport {
     pub party_failures: Vec<PartyFailure>,
     /// Distinct findings, by signature text.
     pub findings: Vec<Finding>,
+    /// Parties whose answers differed between processes (`--repeat`).
+    pub nondeterministic: Vec<repeat::Nondeterminism>,
 }
 
 impl FuzzReport {
     /// The command's exit code: a party that sat a batch out is an error,
+    /// then a party that answered differently in different processes, then
     /// a finding a failure.
     pub fn exit_code(&self) -> i32 {
         if !self.party_failures.is_empty() {
             exit_codes::ERRORS
+        } else if !self.nondeterministic.is_empty() {
+            exit_codes::NONDETERMINISTIC
         } else if self.findings.is_empty() {
             exit_codes::SUCCESS
         } else {
@@ -492,6 +504,7 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         skipped_batches: 0,
         party_failures: Vec::new(),
         findings: Vec::new(),
+        nondeterministic: Vec::new(),
     };
     let mut minimizations = 0;
     let mut batch = 0_u64;
@@ -500,9 +513,14 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         let scenario = ahead.next(options, batch);
         let prefix = format!("fuzz-{batch}");
         let ids = scenario.case_ids(&prefix);
-        let runs = ask(parties, &scenario, &ids);
+        let repeated = match options.repeat {
+            0 | 1 => repeat::Repeated { runs: ask(parties, &scenario, &ids), differing: Vec::new() },
+            processes => repeat::ask_in_fresh_processes(parties, &scenario, &ids, processes),
+        };
         report.batches += 1;
         report.cases += scenario.cases.len() as u64;
+        repeat::record(&mut report.nondeterministic, &infos, &repeated, &scenario, batch, report.cases);
+        let runs = repeated.runs;
         for ((run, stats), info) in runs.iter().zip(&mut report.throughput).zip(&infos) {
             stats.busy += run.busy;
             match &run.answer {

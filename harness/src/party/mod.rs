@@ -179,6 +179,13 @@ pub trait Party: Send {
     fn configuration_warnings(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Starts afresh, as a new process that has answered nothing: no
+    /// configuration, no state left by earlier questions. `run --repeat`
+    /// and `fuzz --repeat` ask the same questions after each restart, so a
+    /// party whose answers hang on its process (a seed, a hash map's
+    /// order, a clock) shows it. Configure again before asking. The default
+    /// suits a party that keeps nothing between requests.
+    fn restart(&mut self) {}
 }
 
 #[cfg(test)]

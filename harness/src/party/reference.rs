@@ -223,6 +223,11 @@ impl Party for ReferenceParty {
         self.warnings.clone()
     }
 
+    /// In-process, so a restart forgets the configuration; the clock stays.
+    fn restart(&mut self) {
+        *self = ReferenceParty::new(self.now);
+    }
+
     /// The loop does what an SDK call does: evaluate and build the
     /// assignment event a logger would receive (and, for bandits, the bandit
     /// event), so the comparison with SDK loops is like for like.

@@ -155,6 +155,13 @@ struct BanditWire {
     action_categorical_attributes: Map<String, Value>,
 }
 
+/// The entries of `map` that could not be read, by key.
+fn errors_by_key<T>(map: &HashMap<String, Result<T, FlagConfigError>>) -> Vec<&FlagConfigError> {
+    let mut errors: Vec<&FlagConfigError> = map.values().filter_map(|entry| entry.as_ref().err()).collect();
+    errors.sort_by(|a, b| a.key.cmp(&b.key));
+    errors
+}
+
 impl PrecomputedConfiguration {
     /// Parses a precomputed configuration: the configuration-wire envelope
     /// (whose `precomputed` entry names the subject) or the bare response.
@@ -237,11 +244,13 @@ impl PrecomputedConfiguration {
         }
     }
 
-    /// Every entry that could not be read.
+    /// Every entry that could not be read: the flags', then the bandits',
+    /// each by key. The entries sit in hash maps, whose order changes from
+    /// one process to the next; the list must not.
     pub fn errors(&self) -> Vec<&FlagConfigError> {
-        let flags = self.flags.values().filter_map(|entry| entry.as_ref().err());
-        let bandits = self.bandits.values().filter_map(|entry| entry.as_ref().err());
-        flags.chain(bandits).collect()
+        let mut errors = errors_by_key(&self.flags);
+        errors.extend(errors_by_key(&self.bandits));
+        errors
     }
 
     /// Looks up `flag_key`, asked for as `expected_type`.
