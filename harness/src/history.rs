@@ -28,16 +28,72 @@ pub const HISTORY_REPORT_VERSION: u32 = 1;
 pub struct HistoryOptions {
     /// The SDK, as its bundled adapter is named (`python`, `node`, ...).
     pub sdk: String,
-    /// The lowest version to run.
-    pub from: semver::Version,
-    /// The highest version to run.
-    pub to: semver::Version,
+    /// Which of its published versions to run.
+    pub versions: Versions,
     /// The suite.
     pub suite: PathBuf,
     /// The reference's clock.
     pub now: ufc_reference::Timestamp,
     /// How adapters are started.
     pub adapter_options: AdapterOptions,
+}
+
+/// Which published versions a history runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Versions {
+    /// Every release from the first to the second, inclusive (`FROM..TO`).
+    Range(semver::Version, semver::Version),
+    /// These releases (`A,B,C`): for an SDK too slow to build at every
+    /// release, one chosen set.
+    List(Vec<semver::Version>),
+}
+
+impl Versions {
+    /// `FROM..TO` or `A,B,C` (one version is a list of one).
+    pub fn parse(text: &str) -> Result<Versions, String> {
+        let version = |v: &str| {
+            semver::Version::parse(v.trim()).map_err(|e| format!("{:?} is not a version (x.y.z): {e}", v.trim()))
+        };
+        match text.split_once("..") {
+            Some((from, to)) => {
+                let (from, to) = (version(from)?, version(to)?);
+                if from > to {
+                    return Err(format!("{text:?}: {from} comes after {to}"));
+                }
+                Ok(Versions::Range(from, to))
+            }
+            None => text.split(',').map(version).collect::<Result<_, _>>().map(Versions::List),
+        }
+    }
+
+    /// The published releases it selects, oldest first, once each;
+    /// pre-releases only when listed by name. What is not a version is
+    /// ignored (a registry may list other tags).
+    fn select(&self, published: &[String]) -> Vec<semver::Version> {
+        let mut versions: Vec<semver::Version> = published
+            .iter()
+            .filter_map(|v| semver::Version::parse(v).ok())
+            .filter(|v| match self {
+                Versions::Range(from, to) => v >= from && v <= to && v.pre.is_empty(),
+                Versions::List(listed) => listed.contains(v),
+            })
+            .collect();
+        versions.sort();
+        versions.dedup();
+        versions
+    }
+}
+
+impl std::fmt::Display for Versions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Versions::Range(from, to) => write!(f, "{from}..{to}"),
+            Versions::List(listed) => {
+                let listed: Vec<String> = listed.iter().map(ToString::to_string).collect();
+                f.write_str(&listed.join(","))
+            }
+        }
+    }
 }
 
 /// The finished history.
@@ -50,7 +106,7 @@ pub struct HistoryReport {
     pub sdk: String,
     /// The suite.
     pub suite: PathBuf,
-    /// The range asked for, as `FROM..TO`.
+    /// The versions asked for, as `FROM..TO` or `A,B,C`.
     pub range: String,
     /// Every published version in the range, oldest first.
     pub versions: Vec<VersionRun>,
@@ -138,6 +194,11 @@ fn failing(status: Status) -> bool {
 /// error carries its stderr.
 fn reason_of(error: &str) -> String {
     let first = error.lines().next().unwrap_or_default();
+    // An adapter that answered with a refusal said why in it; what follows
+    // on its stderr is a stack trace, not a reason.
+    if first.contains("refused") {
+        return first.to_owned();
+    }
     match error.lines().rev().map(str::trim).find(|l| !l.is_empty()).filter(|last| *last != first) {
         Some(last) => format!("{first} ({last})"),
         None => first.to_owned(),
@@ -146,18 +207,25 @@ fn reason_of(error: &str) -> String {
 
 /// Runs the suite across the range.
 pub fn history(options: &HistoryOptions) -> Result<HistoryReport, HistoryError> {
-    let range = format!("{}..{}", options.from, options.to);
-    let mut published: Vec<semver::Version> = install::published_versions(&options.sdk)?
-        .iter()
-        .filter_map(|v| semver::Version::parse(v).ok())
-        .filter(|v| *v >= options.from && *v <= options.to && v.pre.is_empty())
-        .collect();
-    published.sort();
-    published.dedup();
+    let range = options.versions.to_string();
+    let published = options.versions.select(&install::published_versions(&options.sdk)?);
     if published.is_empty() {
         return Err(HistoryError::EmptyRange { sdk: options.sdk.clone(), range });
     }
-    let mut versions = Vec::new();
+    // A listed version the registry does not serve is reported, not dropped.
+    let mut versions: Vec<VersionRun> = match &options.versions {
+        Versions::List(listed) => listed
+            .iter()
+            .filter(|v| !published.contains(v))
+            .map(|v| VersionRun {
+                version: v.to_string(),
+                adapter: adapter_for(&options.sdk, v),
+                summary: None,
+                skipped: Some("the registry does not serve this version".to_owned()),
+            })
+            .collect(),
+        Versions::Range(..) => Vec::new(),
+    };
     // (version, cause or group) -> failing cases
     let mut by_cause: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     let mut by_group: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -215,33 +283,34 @@ pub fn history(options: &HistoryOptions) -> Result<HistoryReport, HistoryError> 
         ran.push(version.to_string());
         versions.push(VersionRun { version: version.to_string(), adapter, summary: Some(summary), skipped: None });
     }
-    let spans = |counts: BTreeMap<String, BTreeMap<String, usize>>| -> Vec<Span> {
-        counts
-            .into_iter()
-            .filter_map(|(name, per_version)| {
-                let showing: Vec<&String> = ran.iter().filter(|v| per_version.contains_key(*v)).collect();
-                let (first, last) = (showing.first()?, showing.last()?);
-                Some(Span {
-                    name,
-                    first: (*first).clone(),
-                    last: (*last).clone(),
-                    cases: ran
-                        .iter()
-                        .map(|v| VersionCount { version: v.clone(), cases: per_version.get(v).copied().unwrap_or(0) })
-                        .collect(),
-                })
-            })
-            .collect()
-    };
+    versions.sort_by_key(|run| semver::Version::parse(&run.version).ok());
     Ok(HistoryReport {
         report_version: HISTORY_REPORT_VERSION,
         sdk: options.sdk.clone(),
         suite: options.suite.clone(),
         range,
         versions,
-        causes: spans(by_cause),
-        groups: spans(by_group),
+        causes: spans(&ran, by_cause),
+        groups: spans(&ran, by_group),
     })
+}
+
+/// Per name, the first and last of the versions that ran (`ran`, oldest
+/// first) showing failing cases, and the count at every one of them.
+fn spans(ran: &[String], counts: BTreeMap<String, BTreeMap<String, usize>>) -> Vec<Span> {
+    counts
+        .into_iter()
+        .filter_map(|(name, per_version)| {
+            let mut showing = ran.iter().filter(|v| per_version.get(*v).is_some_and(|n| *n > 0));
+            let first = showing.next()?.clone();
+            let last = showing.next_back().cloned().unwrap_or_else(|| first.clone());
+            let cases = ran
+                .iter()
+                .map(|v| VersionCount { version: v.clone(), cases: per_version.get(v).copied().unwrap_or(0) })
+                .collect();
+            Some(Span { name, first, last, cases })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -257,9 +326,57 @@ mod tests {
     }
 
     #[test]
+    fn a_range_holds_the_releases_between_its_ends_and_a_list_its_own() {
+        let published: Vec<String> =
+            ["4.4.1", "3.0.0", "4.0.0-beta.1", "latest", "4.4.1", "2.9.9", "4.5.0", "3.7.0"].map(String::from).into();
+        let selected = |text: &str| -> Vec<String> {
+            Versions::parse(text).unwrap().select(&published).iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(selected("3.0.0..4.4.1"), ["3.0.0", "3.7.0", "4.4.1"]);
+        assert!(selected("5.0.0..6.0.0").is_empty());
+        // A list takes what it names and the registry serves, pre-releases too.
+        assert_eq!(selected("4.5.0, 3.0.0,9.9.9,4.0.0-beta.1"), ["3.0.0", "4.0.0-beta.1", "4.5.0"]);
+        assert_eq!(selected("3.7.0"), ["3.7.0"]);
+    }
+
+    #[test]
+    fn a_version_selection_reads_back_as_written() {
+        assert_eq!(Versions::parse("3.0.0..4.4.1").map(|v| v.to_string()), Ok("3.0.0..4.4.1".to_owned()));
+        assert_eq!(Versions::parse("5.2.1,3.0.1").map(|v| v.to_string()), Ok("5.2.1,3.0.1".to_owned()));
+        for bad in ["4.4.1..3.0.0", "3..4", "latest", "3.0.0,", ""] {
+            assert!(Versions::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_span_runs_from_the_first_to_the_last_version_showing_it() {
+        let ran: Vec<String> = ["1.0.0", "1.1.0", "1.2.0", "1.3.0"].map(String::from).into();
+        let counts = |pairs: &[(&str, usize)]| -> BTreeMap<String, usize> {
+            pairs.iter().map(|(v, n)| ((*v).to_owned(), *n)).collect()
+        };
+        let mut by_cause = BTreeMap::new();
+        // Introduced in 1.1.0, fixed in 1.3.0, with a gap at 1.2.0 (and a
+        // count for a version that did not run, which must be ignored).
+        by_cause.insert("regex".to_owned(), counts(&[("1.1.0", 2), ("1.2.0", 0), ("1.2.5", 9)]));
+        by_cause.insert("dates".to_owned(), counts(&[("1.0.0", 1), ("1.3.0", 4)]));
+        by_cause.insert("never".to_owned(), counts(&[("0.9.0", 3)]));
+        let spans = spans(&ran, by_cause);
+        let summary: Vec<(&str, &str, &str, Vec<usize>)> = spans
+            .iter()
+            .map(|s| (s.name.as_str(), s.first.as_str(), s.last.as_str(), s.cases.iter().map(|c| c.cases).collect()))
+            .collect();
+        assert_eq!(
+            summary,
+            [("dates", "1.0.0", "1.3.0", vec![1, 0, 0, 4]), ("regex", "1.1.0", "1.1.0", vec![0, 2, 0, 0])]
+        );
+    }
+
+    #[test]
     fn a_skip_reason_keeps_the_adapters_last_words() {
         let error = "hello failed: adapter exited\nadapter stderr (last lines):\n  File x\nModuleNotFoundError: No module named 'semver'\n";
         assert_eq!(reason_of(error), "hello failed: adapter exited (ModuleNotFoundError: No module named 'semver')");
         assert_eq!(reason_of("one line"), "one line");
+        let refused = "hello failed: the adapter refused hello: missing API: X\nadapter stderr (last lines):\n    at serve (adapter.js:1)\n";
+        assert_eq!(reason_of(refused), "hello failed: the adapter refused hello: missing API: X");
     }
 }

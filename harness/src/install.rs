@@ -2,8 +2,9 @@
 //! into a cache folder. Each install script is idempotent, pins its SDK
 //! version, and leaves an executable `run` script that starts the adapter.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The adapters shipped with the harness.
 pub const BUNDLED: [&str; 6] = ["python", "python-pure", "node", "js-client", "rust", "java"];
@@ -39,14 +40,19 @@ pub fn published_versions(adapter: &str) -> Result<Vec<String>, InstallError> {
         .output()
         .map_err(|source| InstallError::Spawn { script: script.display().to_string(), source })?;
     if !output.status.success() {
-        return Err(InstallError::Failed { name: adapter.to_owned(), status: output.status.to_string() });
+        return Err(InstallError::Failed {
+            name: adapter.to_owned(),
+            status: output.status.to_string(),
+            last_words: String::new(),
+        });
     }
-    Ok(String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect())
+    Ok(listed_versions(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// The versions in a `--list-versions` answer: one a line, blank lines and
+/// surrounding space ignored.
+fn listed_versions(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
 }
 
 /// `python@4.3.1` → (`python`, `Some("4.3.1")`); `python` → (`python`, `None`).
@@ -70,12 +76,15 @@ pub enum InstallError {
     #[error("no bundled adapter named {0:?} (bundled: python, python-pure, node, js-client, rust, java); use --adapter NAME=COMMAND for others")]
     Unknown(String),
     /// The script failed.
-    #[error("installing the {name} adapter failed ({status}); its output is above")]
+    #[error("installing the {name} adapter failed ({status}){}", if last_words.is_empty() { "; its output is above".to_owned() } else { format!(": {last_words}") })]
     Failed {
         /// The adapter.
         name: String,
         /// How the script ended.
         status: String,
+        /// The script's last line on stderr, which says why (a missing
+        /// API, a version the registry does not serve); may be empty.
+        last_words: String,
     },
     /// The script could not be started.
     #[error("cannot run {script}: {source}")]
@@ -91,6 +100,64 @@ pub enum InstallError {
 /// Installs (or checks) one bundled adapter; returns its start command.
 /// The script's progress goes to this process's stderr.
 pub fn install(name: &str, cache: &Path) -> Result<Vec<String>, InstallError> {
+    let (adapter, version) = checked(name)?;
+    let script = adapters_source_dir().join(adapter).join("install.sh");
+    let dest = cache.join(name);
+    let mut child = Command::new("bash")
+        .arg(&script)
+        .arg(&dest)
+        .args(version)
+        .stdout(Stdio::from(std::io::stderr()))
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| InstallError::Spawn { script: script.display().to_string(), source })?;
+    // Pass the script's progress on as it comes, keeping its last line: a
+    // failing script ends with why.
+    let mut last_words = String::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            let words = plain(&line);
+            if !words.is_empty() {
+                last_words = words;
+            }
+        }
+    }
+    let status = child.wait().map_err(|source| InstallError::Spawn { script: script.display().to_string(), source })?;
+    if !status.success() {
+        return Err(InstallError::Failed { name: name.to_owned(), status: status.to_string(), last_words });
+    }
+    installed_command(name, cache).ok_or_else(|| InstallError::Failed {
+        name: name.to_owned(),
+        status: "finished without writing its run script".into(),
+        last_words: String::new(),
+    })
+}
+
+/// A line of a script's output as words: colour codes (`ESC [ ... m`,
+/// which build tools print even to a pipe) and other control characters
+/// removed, surrounding space trimmed.
+fn plain(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip to the end of the escape sequence: a letter ends it.
+            for next in chars.by_ref() {
+                if next.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else if !c.is_control() {
+            out.push(c);
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// `NAME[@VERSION]` as a bundled adapter and the version to give its
+/// script, which becomes an argument: letters, digits, '.', '+', '-' only.
+fn checked(name: &str) -> Result<(&str, Option<&str>), InstallError> {
     let (adapter, version) = split_version(name);
     if !BUNDLED.contains(&adapter) {
         return Err(InstallError::Unknown(name.to_owned()));
@@ -100,20 +167,55 @@ pub fn install(name: &str, cache: &Path) -> Result<Vec<String>, InstallError> {
             return Err(InstallError::BadVersion(name.to_owned()));
         }
     }
-    let script = adapters_source_dir().join(adapter).join("install.sh");
-    let dest = cache.join(name);
-    let status = Command::new("bash")
-        .arg(&script)
-        .arg(&dest)
-        .args(version)
-        .stdout(std::process::Stdio::from(std::io::stderr()))
-        .status()
-        .map_err(|source| InstallError::Spawn { script: script.display().to_string(), source })?;
-    if !status.success() {
-        return Err(InstallError::Failed { name: name.to_owned(), status: status.to_string() });
+    Ok((adapter, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_splits_at_the_first_at_sign() {
+        assert_eq!(split_version("python@4.3.1"), ("python", Some("4.3.1")));
+        assert_eq!(split_version("js-client"), ("js-client", None));
+        assert_eq!(split_version("rust@"), ("rust", Some("")));
     }
-    installed_command(name, cache).ok_or_else(|| InstallError::Failed {
-        name: name.to_owned(),
-        status: "finished without writing its run script".into(),
-    })
+
+    #[test]
+    fn only_bundled_adapters_with_plain_versions_are_installed() {
+        assert_eq!(checked("java@3.8.0").ok(), Some(("java", Some("3.8.0"))));
+        assert_eq!(checked("node").ok(), Some(("node", None)));
+        assert_eq!(checked("rust@5.0.0-rc.1+build.2").ok(), Some(("rust", Some("5.0.0-rc.1+build.2"))));
+        assert!(matches!(checked("go@1.0.0"), Err(InstallError::Unknown(_))));
+        for bad in ["python@", "python@4.3.1;rm -rf", "node@$(id)", "java@3 .8"] {
+            assert!(matches!(checked(bad), Err(InstallError::BadVersion(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_version_list_is_one_version_a_line() {
+        assert_eq!(listed_versions("3.0.2\n 4.8.4 \n\n4.14.4"), ["3.0.2", "4.8.4", "4.14.4"]);
+        assert!(listed_versions("\n").is_empty());
+    }
+
+    #[test]
+    fn colour_codes_are_not_words() {
+        assert_eq!(plain("\u{1b}[0m\u{1b}[0mjava adapter: missing API: x \r"), "java adapter: missing API: x");
+        assert_eq!(plain("\u{1b}[1;31merror\u{1b}[0m: y"), "error: y");
+        assert_eq!(plain("  "), "");
+    }
+
+    #[test]
+    fn a_failed_install_says_why_in_the_scripts_last_words() {
+        let failed = |last_words: &str| InstallError::Failed {
+            name: "java@1.0.0".into(),
+            status: "exit status: 1".into(),
+            last_words: last_words.into(),
+        };
+        assert_eq!(
+            failed("java adapter: missing API: x").to_string(),
+            "installing the java@1.0.0 adapter failed (exit status: 1): java adapter: missing API: x"
+        );
+        assert!(failed("").to_string().ends_with("its output is above"));
+    }
 }

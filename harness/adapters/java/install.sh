@@ -4,19 +4,46 @@
 # directory in DEST/build and the local Maven repository in DEST/m2 (or
 # $UFC_JAVA_MAVEN_REPO), producing one shaded jar; then DEST/run.
 # Idempotent: when DEST holds a jar built from exactly these sources, it only
-# rewrites DEST/run. Usage: install.sh DEST
+# rewrites DEST/run.
+# Usage: install.sh DEST [VERSION] | install.sh --list-versions
+# With VERSION, the same sources build against sdk-common-jvm VERSION instead
+# of the pin (the rest of pom.xml unchanged), with the local repository of
+# the pinned install beside DEST (`java/m2`) unless UFC_JAVA_MAVEN_REPO says
+# otherwise; a release whose API the adapter does not compile against is
+# refused with the compiler's first complaint.
 set -euo pipefail
 
-DEST=${1:?usage: install.sh DEST}
+if [[ "${1:-}" == "--list-versions" ]]; then
+    # Every release Maven Central lists, one per line: Maven resolves the
+    # newest release, which refreshes the artifact's metadata file in the
+    # local repository, and that file lists every version.
+    command -v mvn >/dev/null || { echo "java adapter: mvn (Maven 3) is not on PATH" >&2; exit 1; }
+    REPO=${UFC_JAVA_MAVEN_REPO:-$HOME/.m2/repository}
+    mvn -q -B -U -Dmaven.repo.local="$REPO" dependency:get \
+        -Dartifact=cloud.eppo:sdk-common-jvm:RELEASE -Dtransitive=false >&2
+    sed -n 's:.*<version>\(.*\)</version>.*:\1:p' "$REPO"/cloud/eppo/sdk-common-jvm/maven-metadata-*.xml | sort -u -V
+    exit 0
+fi
+
+DEST=${1:?usage: install.sh DEST [VERSION]}
+VERSION=${2:-}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$DEST"
 DEST=$(cd "$DEST" && pwd)
 JAR="$DEST/build/ufc-adapter-java.jar"
-REPO=${UFC_JAVA_MAVEN_REPO:-$DEST/m2}
+PINNED=$(sed -n 's:.*<eppo.core.version>\(.*\)</eppo.core.version>.*:\1:p' "$HERE/pom.xml")
+if [[ -z "$VERSION" ]]; then
+    VERSION=$PINNED
+    REPO=${UFC_JAVA_MAVEN_REPO:-$DEST/m2}
+else
+    REPO=${UFC_JAVA_MAVEN_REPO:-$(dirname "$DEST")/java/m2}
+fi
 
-# What the jar is built from: the POM and every source file, by content.
+# What the jar is built from: the POM, every source file, by content, and
+# the core version asked for.
 sources_digest() {
-    (cd "$HERE" && find pom.xml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+    { (cd "$HERE" && find pom.xml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); echo "$VERSION"; } \
+        | sha256sum | cut -d' ' -f1
 }
 digest=$(sources_digest)
 
@@ -25,11 +52,39 @@ if [[ -f "$JAR" && -f "$DEST/sources.sha256" && "$(cat "$DEST/sources.sha256")" 
 else
     command -v mvn >/dev/null || { echo "java adapter: mvn (Maven 3) is not on PATH" >&2; exit 1; }
     command -v java >/dev/null || { echo "java adapter: java (17 or later) is not on PATH" >&2; exit 1; }
-    echo "java adapter: mvn package into $DEST/build (local repository $REPO)" >&2
-    rm -f "$DEST/sources.sha256"
-    mvn -q -B -f "$HERE/pom.xml" \
-        -Dmaven.repo.local="$REPO" -Dadapter.build.dir="$DEST/build" \
-        package >&2
+    echo "java adapter: mvn package against sdk-common-jvm $VERSION into $DEST/build (local repository $REPO)" >&2
+    rm -f "$DEST/sources.sha256" "$JAR"
+    log="$DEST/build.log"
+    if ! mvn -q -B -f "$HERE/pom.xml" \
+        -Dmaven.repo.local="$REPO" -Dadapter.build.dir="$DEST/build" -Deppo.core.version="$VERSION" \
+        package > "$log" 2>&1; then
+        cat "$log" >&2
+        echo >&2 # Maven's last colour reset ends no line
+        # The first compiler complaint names the API the release lacks.
+        missing=$(python3 - "$log" <<'PY'
+import re, sys
+lines = open(sys.argv[1], errors="replace").read().splitlines()
+for i, line in enumerate(lines):
+    m = re.search(r"\.java:\[\d+,\d+\] (.*)", line)
+    if not m:
+        continue
+    what = m.group(1).strip()
+    context = [l.strip() for l in lines[i + 1:i + 3]]
+    symbol = next((c.split(":", 1)[1].strip() for c in context if c.startswith("symbol:")), None)
+    where = next((c.split(":", 1)[1].strip() for c in context if c.startswith("location:")), None)
+    if what == "cannot find symbol" and symbol:
+        what = f"no {symbol}" + (f" in {where}" if where else "")
+    print(what)
+    break
+PY
+)
+        if [[ -n "$missing" ]]; then
+            echo "java adapter: missing API: sdk-common-jvm $VERSION: $missing" >&2
+        else
+            echo "java adapter: mvn could not build against sdk-common-jvm $VERSION (see above)" >&2
+        fi
+        exit 1
+    fi
     [[ -f "$JAR" ]] || { echo "java adapter: mvn did not produce $JAR" >&2; exit 1; }
     echo "$digest" > "$DEST/sources.sha256"
 fi

@@ -25,6 +25,7 @@ const core = require('@eppo/js-client-sdk-common');
 // The core logs through pino, which writes to file descriptor 1 directly.
 // Replace each enabled level with a stderr writer and silence the others.
 for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace']) {
+  if (!core.applicationLogger) break; // releases before 4.0 log through console
   core.applicationLogger[level] = core.applicationLogger.isLevelEnabled(level)
     ? (...args) => console.error(`[eppo ${level}]`, ...args)
     : () => {};
@@ -36,8 +37,21 @@ const PACKAGE = '@eppo/js-client-sdk-common';
 // looked up by MD5 of the flag key and decoded (spec section 6).
 // `precomputed-client`: `configure` may also carry a `precomputed`
 // configuration, answered through EppoPrecomputedClient (see the README).
+// Every release from 4.0 has the client API the adapter is built on; the
+// later capabilities are declared only when the installed release has
+// their API (install.sh DEST VERSION installs any release).
+const clientApi = core.EppoClient?.prototype ?? {};
+const MISSING_API = ['MemoryOnlyConfigurationStore', 'FlagConfigRequestor']
+  .filter((name) => typeof core[name] !== 'function')
+  .concat(typeof clientApi.getStringAssignmentDetails === 'function' ? [] : ['EppoClient.getStringAssignmentDetails']);
+const HAS_API = {
+  bandits: typeof clientApi.getBanditActionDetails === 'function',
+  'bandit-details': typeof clientApi.getBanditActionDetails === 'function',
+  precompute: typeof clientApi.getPrecomputedConfiguration === 'function',
+  'precomputed-client': typeof core.EppoPrecomputedClient === 'function',
+};
 const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench', 'obfuscated', 'precompute',
-  'precomputed-client'];
+  'precomputed-client'].filter((capability) => HAS_API[capability] ?? true);
 const METHOD_STEM = { STRING: 'String', INTEGER: 'Integer', NUMERIC: 'Numeric', BOOLEAN: 'Boolean', JSON: 'JSON' };
 // The keys of the shared test files' `evaluationDetails`; the core's details
 // carry these plus timestamps that no test file compares.
@@ -248,6 +262,9 @@ function requireClient(op) {
 const ops = {
   hello(req) {
     if (req.protocol !== PROTOCOL) throw new Error(`this adapter speaks protocol ${PROTOCOL}, not ${JSON.stringify(req.protocol)}`);
+    if (MISSING_API.length > 0) {
+      throw new Error(`missing API: ${PACKAGE} ${packageVersion()} has no ${MISSING_API.join(', ')} (the adapter drives the 4.x API)`);
+    }
     return { protocol: PROTOCOL, sdk: { name: 'js-client', package: PACKAGE, version: packageVersion() }, capabilities: CAPABILITIES };
   },
   async configure(req) {

@@ -1,5 +1,6 @@
 //! `ufc-harness adapters`: install the bundled adapters into the cache
-//! folder (idempotent, pinned versions) and list what is installed.
+//! folder (idempotent, pinned versions or NAME@VERSION), list what is
+//! installed, and list the versions a registry serves.
 
 use clap::Subcommand;
 use ufc_harness::install;
@@ -26,6 +27,14 @@ Examples:
     },
     /// Show the bundled adapters and whether each is installed.
     List,
+    /// List the SDK versions the adapter's registry serves (its `install.sh --list-versions`).
+    #[command(after_help = "\
+Examples:
+  ufc-harness adapters versions java       # what `java@VERSION` and `history --sdk java` can ask for")]
+    Versions {
+        /// A bundled adapter.
+        name: String,
+    },
 }
 
 pub(super) fn adapters_command(args: AdaptersArgs) -> anyhow::Result<i32> {
@@ -37,6 +46,11 @@ pub(super) fn adapters_command(args: AdaptersArgs) -> anyhow::Result<i32> {
             for name in &names {
                 let command = install::install(name, &cache)?;
                 outln!("{name}: {}", command.join(" "));
+            }
+        }
+        AdaptersAction::Versions { name } => {
+            for version in install::published_versions(&name)? {
+                outln!("{version}");
             }
         }
         AdaptersAction::List => {

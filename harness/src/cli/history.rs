@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
-use ufc_harness::history::{self, HistoryOptions};
+use anyhow::{anyhow, Context};
+use ufc_harness::history::{self, HistoryOptions, Versions};
 use ufc_harness::report;
 use ufc_protocol::exit_codes;
 
@@ -16,6 +16,8 @@ use super::parse_now;
 Examples:
   ufc-harness history --sdk python --versions 3.0.0..4.4.1     # writes reports/history-python.{md,html,json}
   ufc-harness history --sdk python --versions 4.3.0..4.4.1 --suite ../shared/eppo-sdk-test-data --out /tmp/h
+  ufc-harness history --sdk rust --versions 3.0.1,4.0.1,5.2.1  # chosen releases
+  ufc-harness adapters versions rust                           # what the registry serves
 
 For Python the range spans both adapters: 3.x releases through python-pure, 4.x through python.
 A version no adapter can drive is listed as skipped with the reason.")]
@@ -23,8 +25,8 @@ pub(super) struct HistoryArgs {
     /// The SDK, by its bundled adapter's name.
     #[arg(long, value_name = "NAME")]
     sdk: String,
-    /// The versions to run, inclusive: FROM..TO (every release the registry serves in between).
-    #[arg(long, value_name = "FROM..TO")]
+    /// The versions to run: FROM..TO (inclusive: every release the registry serves in between), or A,B,C.
+    #[arg(long, value_name = "FROM..TO|A,B,C")]
     versions: String,
     /// Suite directory; default: the built-in suite.
     #[arg(long, value_name = "DIR")]
@@ -41,16 +43,11 @@ pub(super) struct HistoryArgs {
 }
 
 pub(super) fn history_command(args: HistoryArgs) -> anyhow::Result<i32> {
-    let Some((from, to)) = args.versions.split_once("..") else {
-        bail!("--versions {:?}: expected FROM..TO, e.g. 3.0.0..4.4.1", args.versions);
-    };
-    let version = |text: &str| {
-        semver::Version::parse(text).with_context(|| format!("--versions: {text:?} is not a version (x.y.z)"))
-    };
+    let versions = Versions::parse(&args.versions)
+        .map_err(|e| anyhow!("--versions {:?}: {e}; expected FROM..TO or A,B,C, e.g. 3.0.0..4.4.1", args.versions))?;
     let options = HistoryOptions {
         sdk: args.sdk.clone(),
-        from: version(from)?,
-        to: version(to)?,
+        versions,
         suite: args.suite.clone().unwrap_or_else(ufc_harness::suite::builtin_root),
         now: parse_now(args.now.as_deref())?,
         adapter_options: ufc_harness::party::adapter::AdapterOptions {

@@ -11,6 +11,10 @@
 //! The crate has no bandit API (bandits live only in its core), so the
 //! adapter offers no bandit capability.
 //!
+//! Any published `eppo` from 3.0 builds (install.sh DEST VERSION): the
+//! cfgs `build.rs` derives from Cargo.lock bridge the API differences, and
+//! a version whose core cannot precompute does not declare `precompute`.
+//!
 //! Messages are the `ufc-protocol` crate's types: each line is read as a
 //! [`Request`] and answered with a [`Response`].
 
@@ -19,9 +23,14 @@ use std::net::{TcpListener, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use eppo::{AssignmentEvent, Attributes, Client, ClientConfig, EvaluationResultWithDetails, PollerThread};
+use std::borrow::Borrow;
+
+use eppo::{
+    AssignmentEvent, Attributes, Client, ClientConfig, EvaluationDetails, EvaluationResultWithDetails, PollerThread,
+};
+#[cfg(eppo_str)]
 use eppo_core::Str;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -35,9 +44,15 @@ use ufc_protocol::{
 const OPS: [&str; 6] = ["hello", "configure", "evaluate", "bench", "precompute", "shutdown"];
 /// Served when the harness gives no bandit file: no models, not a failed fetch.
 const NO_BANDITS: &[u8] = br#"{"bandits":{},"updatedAt":"1970-01-01T00:00:00Z"}"#;
-const LOAD_TIMEOUT: Duration = Duration::from_secs(5);
+#[cfg(eppo_wait_timeout)]
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 type Result<T> = std::result::Result<T, String>;
+
+/// `eppo` 3.x takes subject keys as `&str`: a `String` derefs to it, so the
+/// calls below read the same for every version.
+#[cfg(not(eppo_str))]
+type Str = String;
 
 /// Keeps the events the SDK logs while `on`; drops them otherwise. The SDK
 /// has no assignment cache, so every evaluation's event arrives here.
@@ -160,13 +175,24 @@ fn shared_details(d: &Value) -> Value {
         "banditKey": d["banditKey"],
         "banditAction": d["banditAction"],
         "variationKey": d["variationKey"],
-        // The core wraps values as {"type", "value"}.
-        "variationValue": d["variationValue"]["value"],
+        "variationValue": variation_value(d),
         "matchedRule": rule,
         "matchedAllocation": matched.map(entry),
         "unmatchedAllocations": allocations.iter().filter(|a| !["MATCH", "UNEVALUATED"].contains(&code(a).as_str())).map(entry).collect::<Vec<_>>(),
         "unevaluatedAllocations": allocations.iter().filter(|a| code(a) == "UNEVALUATED").map(entry).collect::<Vec<_>>(),
     })
+}
+
+/// The details' variation value: the core wraps it as {"type", "value"}.
+#[cfg(eppo_tagged_values)]
+fn variation_value(d: &Value) -> Value {
+    d["variationValue"]["value"].clone()
+}
+
+/// The details' variation value: cores before 4.0 give it bare.
+#[cfg(not(eppo_tagged_values))]
+fn variation_value(d: &Value) -> Value {
+    d["variationValue"].clone()
 }
 
 /// Value (the default when the SDK assigns nothing) and mapped details.
@@ -175,7 +201,9 @@ fn outcome<T: Serialize>(r: EvaluationResultWithDetails<T>, default: &Value) -> 
         Some(v) => serde_json::to_value(v).map_err(|e| e.to_string())?,
         None => default.clone(),
     };
-    let details = serde_json::to_value(&*r.evaluation_details).map_err(|e| e.to_string())?;
+    // An `Arc<EvaluationDetails>` from 4.0 on, the bare struct before.
+    let details: &EvaluationDetails = r.evaluation_details.borrow();
+    let details = serde_json::to_value(details).map_err(|e| e.to_string())?;
     Ok((value, shared_details(&details)))
 }
 
@@ -250,13 +278,11 @@ impl Adapter {
         }
         let sdk =
             SdkInfo { name: "rust".into(), package: Some("eppo".into()), version: env!("EPPO_SDK_VERSION").into() };
-        let capabilities = Capabilities::new([
-            Capability::Assign,
-            Capability::Details,
-            Capability::Events,
-            Capability::Bench,
-            Capability::Precompute,
-        ]);
+        let mut capabilities = vec![Capability::Assign, Capability::Details, Capability::Events, Capability::Bench];
+        if cfg!(eppo_precompute) {
+            capabilities.push(Capability::Precompute);
+        }
+        let capabilities = Capabilities::new(capabilities);
         Ok(Response {
             protocol: Some(PROTOCOL_VERSION),
             sdk: Some(sdk),
@@ -283,9 +309,13 @@ impl Adapter {
             })
             .to_client();
         let poller = client.start_poller_thread().map_err(|e| format!("starting the SDK poller: {e}"))?;
-        poller
-            .wait_for_configuration_timeout(LOAD_TIMEOUT)
-            .map_err(|e| format!("the SDK did not load the configuration ({e}); is it a valid UFC file?"))?;
+        #[cfg(eppo_wait_timeout)]
+        let loaded = poller.wait_for_configuration_timeout(LOAD_TIMEOUT);
+        // Before 5.2 the wait has no timeout; the harness's request timeout
+        // bounds it instead.
+        #[cfg(not(eppo_wait_timeout))]
+        let loaded = poller.wait_for_configuration();
+        loaded.map_err(|e| format!("the SDK did not load the configuration ({e}); is it a valid UFC file?"))?;
         if let Some((_, old)) = self.client.replace((client, poller)) {
             old.stop();
         }
@@ -341,6 +371,7 @@ impl Adapter {
 
     /// `eppo` 5.2.1 has no precompute call; its pinned core does. The core
     /// is given the same flags file the SDK loaded.
+    #[cfg(eppo_precompute)]
     fn precompute(
         &self,
         subject_key: &str,
@@ -386,6 +417,12 @@ impl Adapter {
         let document = serde_json::to_value(&precomputed)
             .map_err(|e| format!("serializing the precomputed configuration: {e}"))?;
         Ok(Response { configuration: Some(document), ..Response::default() })
+    }
+
+    /// Cores before 7.0 have no precomputation (`hello` does not declare it).
+    #[cfg(not(eppo_precompute))]
+    fn precompute(&self, _: &str, _: &Value, _: &Map<String, Value>) -> Result<Response> {
+        Err(format!("eppo {}: its core has no precomputation", env!("EPPO_SDK_VERSION")))
     }
 
     fn bench(&self, req: &BenchRequest) -> Result<Response> {

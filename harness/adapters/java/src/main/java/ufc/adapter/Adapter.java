@@ -15,9 +15,15 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -44,31 +50,61 @@ final class Adapter {
 
   private final String coreVersion = readCoreVersion();
   private final Recorder recorder = new Recorder();
-  private HarnessClient client;
+  private BaseEppoClient client;
 
-  /** The core's client; its constructor is protected, as the server SDK's subclass uses it. */
-  static final class HarnessClient extends BaseEppoClient {
-    HarnessClient(
-        String sdkVersion,
-        AssignmentLogger assignmentLogger,
-        BanditLogger banditLogger,
-        CompletableFuture<Configuration> initialConfiguration) {
-      super(
-          "offline-harness-key",
-          "ufc-harness-java",
-          sdkVersion,
-          null,
-          // Never fetched from (no loadConfiguration, no poller); loopback all the same.
-          "http://127.0.0.1:9/api",
-          assignmentLogger,
-          banditLogger,
-          null,
-          true, // graceful mode, the server SDK's default
-          false,
-          true, // bandits supported
-          initialConfiguration,
-          null, // no assignment cache: the harness must see every event
-          null);
+  /**
+   * The core's client, built the way the server SDK's subclass builds it, through the protected
+   * constructor. Its parameters changed across releases (3.3: eleven; 3.5: the two assignment
+   * caches added; 3.8: an API base URL after the host), so the constructor is found at run time
+   * and each parameter filled by its type, in order: the key, the SDK name and version, then
+   * any further strings (host, base URL: never fetched from, loopback all the same); both
+   * loggers; no configuration store; graceful mode (the server SDK's default), not obfuscated
+   * unless the file says so, bandits supported; the initial configuration; and no assignment
+   * caches, so the harness sees every event.
+   */
+  static BaseEppoClient newClient(
+      String sdkVersion, Recorder recorder, CompletableFuture<Configuration> initialConfiguration) {
+    Constructor<?> constructor =
+        Arrays.stream(BaseEppoClient.class.getDeclaredConstructors())
+            .filter(c -> Modifier.isProtected(c.getModifiers()))
+            .max(Comparator.comparingInt(Constructor::getParameterCount))
+            .orElseThrow(() -> new IllegalStateException("missing API: BaseEppoClient has no protected constructor"));
+    Class<?>[] types = constructor.getParameterTypes();
+    Object[] args = new Object[types.length];
+    ArrayDeque<Object> strings =
+        new ArrayDeque<>(List.of("offline-harness-key", "ufc-harness-java", sdkVersion));
+    ArrayDeque<Boolean> flags = new ArrayDeque<>(List.of(true, false, true));
+    long stringCount = Arrays.stream(types).filter(String.class::equals).count();
+    int stringsSeen = 0;
+    for (int i = 0; i < types.length; i++) {
+      Class<?> type = types[i];
+      if (type == String.class) {
+        stringsSeen++;
+        args[i] =
+            !strings.isEmpty()
+                ? strings.poll()
+                : (stringsSeen == stringCount ? "http://127.0.0.1:9/api" : null);
+      } else if (type == boolean.class) {
+        if (flags.isEmpty()) {
+          throw new IllegalStateException("missing API: BaseEppoClient" + Arrays.toString(types));
+        }
+        args[i] = flags.poll();
+      } else if (type == AssignmentLogger.class || type == BanditLogger.class) {
+        args[i] = recorder;
+      } else if (type == CompletableFuture.class) {
+        args[i] = initialConfiguration;
+      } else if (type.isPrimitive()) {
+        throw new IllegalStateException("missing API: BaseEppoClient" + Arrays.toString(types));
+      } // else a store or a cache: none
+    }
+    try {
+      constructor.setAccessible(true);
+      return (BaseEppoClient) constructor.newInstance(args);
+    } catch (InvocationTargetException e) {
+      Throwable cause = e.getCause();
+      throw cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("cannot build the core's client: " + e, e);
     }
   }
 
@@ -144,7 +180,9 @@ final class Adapter {
     Json.MAPPER.readTree(flags);
     CompletableFuture<Configuration> initial = new CompletableFuture<>();
     try {
-      Configuration.Builder builder = Configuration.builder(flags);
+      // The constructor every release has (3.3 on); it reads the format, so a CLIENT file is
+      // decoded as obfuscated.
+      Configuration.Builder builder = new Configuration.Builder(flags);
       if (bandits != null) {
         builder.banditParameters(bandits);
       }
@@ -156,10 +194,10 @@ final class Adapter {
       initial.completeExceptionally(e);
     }
     recorder.on = false;
-    client = new HarnessClient(coreVersion, recorder, recorder, initial);
+    client = newClient(coreVersion, recorder, initial);
   }
 
-  private HarnessClient client(String op) {
+  private BaseEppoClient client(String op) {
     if (client == null) {
       throw new IllegalStateException(op + " before configure");
     }
@@ -227,7 +265,7 @@ final class Adapter {
   }
 
   private TypedCall typedCall(String variationType, JsonNode defaultValue) {
-    HarnessClient sdk = client;
+    BaseEppoClient sdk = client;
     switch (variationType) {
       case "STRING":
         {
@@ -298,7 +336,7 @@ final class Adapter {
   }
 
   void bench(JsonNode request, ObjectNode response) {
-    HarnessClient sdk = client("bench");
+    BaseEppoClient sdk = client("bench");
     JsonNode subjects = request.get("subjects");
     if (subjects == null || !subjects.isArray() || subjects.size() == 0) {
       throw new IllegalArgumentException("bench needs at least one subject");
