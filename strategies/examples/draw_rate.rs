@@ -1,5 +1,5 @@
-//! How fast the generators draw: cases per second and document bytes per
-//! case for each scenario kind, on one thread.
+//! How fast the generators draw: cases per second, cases per document and
+//! document bytes for each scenario kind, on one thread.
 //!
 //! `cargo run --release -p ufc-strategies --example draw_rate`
 
