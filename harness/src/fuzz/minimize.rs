@@ -8,8 +8,8 @@
 //! attributes, bandit actions and coefficients; simplify strings, numbers
 //! and the subject key. A candidate is kept when every party, asked again
 //! (one `configure` + `evaluate` round trip each), still shows the same
-//! kind of disagreement on the target case (same classes of parties, most
-//! telling field of the same kind: see [`Disagreement::same_kind`]).
+//! deviation on the target case (the same parties differ from the
+//! reference on a field of the same kind: see [`Deviation::same_as`]).
 //! After each kept candidate the list is rebuilt from the smaller scenario.
 //! The number of round trips is bounded.
 //!
@@ -18,7 +18,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{ask, disagreement_at, flag_and_subject, Disagreement, PartyRun, Scenario};
+use super::{ask, disagreement_at, flag_and_subject, Deviation, Disagreement, FuzzOptions, PartyRun, Scenario};
 use crate::party::{Party, PartyInfo};
 use ufc_protocol::CaseInput;
 
@@ -34,7 +34,7 @@ pub(crate) struct Start<'a> {
     pub(crate) prefix: &'a str,
 }
 
-/// The smallest scenario found that still disagrees the same way.
+/// The smallest scenario found that still deviates the same way.
 #[derive(Debug, Clone)]
 pub(crate) struct Minimized {
     pub(crate) scenario: Scenario,
@@ -42,41 +42,61 @@ pub(crate) struct Minimized {
     pub(crate) runs: Vec<PartyRun>,
     pub(crate) prefix: String,
     pub(crate) steps: usize,
-    /// The disagreement the final scenario shows.
+    /// The deviation the final scenario shows.
+    pub(crate) deviation: Deviation,
+    /// The whole disagreement on its target case.
     pub(crate) disagreement: Disagreement,
 }
 
-/// Shrinks `start` while the parties keep showing `disagreement` on the
-/// target case, spending at most `max_steps` round trips.
+/// The deviation like `wanted` that case `target` of `candidate` shows, with
+/// the disagreement it is part of.
+fn shown(
+    infos: &[PartyInfo],
+    candidate: &Scenario,
+    runs: &[PartyRun],
+    target: usize,
+    wanted: &Deviation,
+    options: &FuzzOptions,
+) -> Option<(Deviation, Disagreement)> {
+    let disagreement = disagreement_at(infos, candidate, runs, target, options.least_severity)?;
+    let deviation = disagreement.deviations.iter().find(|d| d.same_as(wanted))?.clone();
+    Some((deviation, disagreement))
+}
+
+/// Shrinks `start` while the parties keep showing `deviation` on the
+/// target case, spending at most `options.max_minimize_steps` round trips.
 pub(crate) fn minimize(
     parties: &mut [Box<dyn Party>],
     infos: &[PartyInfo],
     start: Start<'_>,
-    disagreement: &Disagreement,
-    max_steps: usize,
+    deviation: &Deviation,
+    options: &FuzzOptions,
 ) -> Minimized {
+    let disagreement = disagreement_at(infos, start.scenario, start.runs, start.target, options.least_severity)
+        .unwrap_or_else(|| Disagreement { classes: Vec::new(), fields: Vec::new(), deviations: Vec::new() });
     let mut best = Minimized {
         scenario: start.scenario.clone(),
         target: start.target,
         runs: start.runs.to_vec(),
         prefix: start.prefix.to_owned(),
         steps: 0,
-        disagreement: disagreement.clone(),
+        deviation: deviation.clone(),
+        disagreement,
     };
     'shrink: loop {
         for (candidate, target) in candidates(&best.scenario, best.target) {
-            if best.steps >= max_steps {
+            if best.steps >= options.max_minimize_steps {
                 break 'shrink;
             }
             best.steps += 1;
             let ids = candidate.case_ids(&best.prefix);
             let runs = ask(parties, &candidate, &ids);
-            let shown = disagreement_at(infos, &candidate, &runs, target);
-            if let Some(shown) = shown.filter(|d| d.same_kind(disagreement)) {
+            if let Some((deviation, disagreement)) = shown(infos, &candidate, &runs, target, deviation, options) {
                 best.scenario = candidate;
                 best.target = target;
                 best.runs = runs;
-                best.disagreement = shown;
+                best.deviation = deviation;
+                best.disagreement = disagreement;
                 continue 'shrink;
             }
         }
