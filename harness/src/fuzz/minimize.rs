@@ -65,6 +65,12 @@ fn shown(
 
 /// Shrinks `start` while the parties keep showing `deviation` on the
 /// target case, spending at most `options.max_minimize_steps` round trips.
+///
+/// Candidates that each hold the one flag under its own key are put to the
+/// parties together, up to [`PACK`] in one configuration with the flag
+/// renamed per candidate ([`pack`]); the first that still deviates is asked
+/// again alone before it is kept, so packing changes how many round trips a
+/// minimization takes, never what it keeps.
 pub(crate) fn minimize(
     parties: &mut [Box<dyn Party>],
     infos: &[PartyInfo],
@@ -83,26 +89,119 @@ pub(crate) fn minimize(
         deviation: deviation.clone(),
         disagreement,
     };
+    let try_alone = |parties: &mut [Box<dyn Party>], best: &mut Minimized, candidate: &(Scenario, usize)| {
+        best.steps += 1;
+        let (candidate, target) = candidate;
+        let ids = candidate.case_ids(&best.prefix);
+        let runs = ask(parties, candidate, &ids);
+        let Some((shown, disagreement)) = shown(infos, candidate, &runs, *target, deviation, options) else {
+            return false;
+        };
+        best.scenario = candidate.clone();
+        best.target = *target;
+        best.runs = runs;
+        best.deviation = shown;
+        best.disagreement = disagreement;
+        true
+    };
     'shrink: loop {
-        for (candidate, target) in candidates(&best.scenario, best.target) {
+        let all = candidates(&best.scenario, best.target);
+        let mut next = 0;
+        while next < all.len() {
             if best.steps >= options.max_minimize_steps {
                 break 'shrink;
             }
+            let packable = all[next..].iter().take(PACK).take_while(|(c, _)| single_flag(c).is_some()).count();
+            if packable < 2 {
+                if try_alone(parties, &mut best, &all[next]) {
+                    continue 'shrink;
+                }
+                next += 1;
+                continue;
+            }
+            let group = &all[next..next + packable];
             best.steps += 1;
-            let ids = candidate.case_ids(&best.prefix);
-            let runs = ask(parties, &candidate, &ids);
-            if let Some((deviation, disagreement)) = shown(infos, &candidate, &runs, target, deviation, options) {
-                best.scenario = candidate;
-                best.target = target;
-                best.runs = runs;
-                best.deviation = deviation;
-                best.disagreement = disagreement;
-                continue 'shrink;
+            let (packed, targets) = pack(group);
+            let ids = packed.case_ids(&best.prefix);
+            let runs = ask(parties, &packed, &ids);
+            let shows = |i: usize| shown(infos, &packed, &runs, targets[i], deviation, options).is_some();
+            match (0..group.len()).find(|i| shows(*i)) {
+                Some(i) => {
+                    if try_alone(parties, &mut best, &group[i]) {
+                        continue 'shrink;
+                    }
+                    next += i + 1;
+                }
+                // A party that could not load the packed configuration says
+                // nothing about each candidate: ask them one by one.
+                None if runs.iter().any(|r| r.answers().is_none()) => {
+                    for candidate in group {
+                        if best.steps >= options.max_minimize_steps {
+                            break 'shrink;
+                        }
+                        if try_alone(parties, &mut best, candidate) {
+                            continue 'shrink;
+                        }
+                    }
+                    next += packable;
+                }
+                None => next += packable,
             }
         }
         break;
     }
     best
+}
+
+/// Candidates put to the parties in one round trip at most.
+const PACK: usize = 48;
+
+/// The key of the one flag a candidate holds, when it can be packed: a flag
+/// scenario (no bandits, whose links name flags by key) whose every case
+/// asks for its one flag, whose key is plain (a blank or odd flag key may be
+/// what deviates, and packing renames it).
+fn single_flag(candidate: &Scenario) -> Option<&str> {
+    if candidate.bandit_models.is_some() {
+        return None;
+    }
+    let flags = candidate.flags.get("flags")?.as_object()?;
+    let (key, _) = flags.iter().next().filter(|_| flags.len() == 1)?;
+    let plain = !key.is_empty() && key.is_ascii() && key.trim() == key;
+    let asks_it = candidate.cases.iter().all(|c| matches!(c, CaseInput::Flag(f) if f.flag == *key));
+    (plain && asks_it).then_some(key.as_str())
+}
+
+/// One scenario holding every candidate's flag under its own key
+/// (`<key>~<n>`) and every candidate's cases, asking for it; with the index
+/// each candidate's target has in it.
+fn pack(group: &[(Scenario, usize)]) -> (Scenario, Vec<usize>) {
+    let mut flags = Map::new();
+    let mut cases = Vec::new();
+    let mut targets = Vec::new();
+    for (n, (candidate, target)) in group.iter().enumerate() {
+        let Some(key) = single_flag(candidate) else { continue };
+        let renamed = format!("{key}~{n}");
+        let mut flag = candidate.flags["flags"][key].clone();
+        if let Some(object) = flag.as_object_mut() {
+            if object.get("key").and_then(Value::as_str) == Some(key) {
+                object.insert("key".into(), Value::from(renamed.as_str()));
+            }
+        }
+        flags.insert(renamed.clone(), flag);
+        targets.push(cases.len() + target);
+        cases.extend(candidate.cases.iter().cloned().map(|mut case| {
+            if let CaseInput::Flag(f) = &mut case {
+                f.flag = renamed.clone();
+            }
+            case
+        }));
+    }
+    let mut document = group.first().map_or(Value::Null, |(c, _)| c.flags.clone());
+    if let Some(object) = document.as_object_mut() {
+        object.insert("flags".into(), Value::Object(flags));
+    }
+    let obfuscated = group.first().is_some_and(|(c, _)| c.obfuscated);
+    (Scenario { flags: document, bandit_models: None, cases, obfuscated }, targets)
 }
 
 /// Every one-step simplification of `scenario`, largest first, each with

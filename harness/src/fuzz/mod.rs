@@ -28,11 +28,10 @@
 //! budget would.
 //!
 //! **Finding for the whole run.** Every deviation seen is either explained
-//! by a finding already made (the same parties and kind of field, and the
-//! case has every feature of a finding whose features are telling:
-//! [`Signature::is_telling`]), or a repeat of a case already waiting or
-//! minimized (same deviation, same features), or it joins the queue of
-//! cases to minimize, most novel features first. Minimizing takes turns
+//! by a finding already made, or a repeat of a case already waiting, or it
+//! joins the queue of cases to minimize, most novel features first (see
+//! `Engine` for the rules: a case with a telling feature that no case of its
+//! deviation was minimized with is never put down to a finding). Minimizing takes turns
 //! with generating, at most [`FuzzOptions::minimize_share`] of the time, so
 //! a long run keeps both exploring and minimizing; a case budget minimizes
 //! everything queued before it ends. What was never minimized is counted
@@ -42,7 +41,7 @@ pub mod finding;
 pub mod minimize;
 pub mod signature;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -531,52 +530,59 @@ struct Pending {
     cases_through_batch: u64,
     prefix: Arc<str>,
     case_id: String,
-    /// Later deviations with the same parties, kind and features.
-    repeats: u64,
 }
 
-/// A deviation with its case's features: two with the same key are one case
-/// for the purpose of minimizing.
-type CaseKey = (Vec<String>, u8, Vec<Feature>);
+/// Who deviates, and on what kind of field: what has been explored is kept
+/// per deviation.
+type DeviationKey = (Vec<String>, u8);
 
-fn case_key(deviation: &Deviation, features: &[Feature]) -> CaseKey {
-    (deviation.parties.clone(), deviation.field().kind(), features.to_vec())
+fn deviation_key(deviation: &Deviation) -> DeviationKey {
+    (deviation.parties.clone(), deviation.field().kind())
 }
 
-/// Whether `finding` explains a deviation on a case with `features`: the
-/// same deviation, and the case has every feature of the finding, which are
-/// telling ones; a finding whose features only describe stands for cases
-/// with nothing odd about them, and one with no feature for none.
-fn explains(finding: &Finding, deviation: &Deviation, features: &[Feature]) -> bool {
-    let signature = &finding.signature;
-    !signature.features.is_empty()
-        && finding.deviation.same_as(deviation)
-        && signature.features.iter().all(|f| features.contains(f))
-        && (signature.is_telling() || features.iter().all(|f| f.is_descriptive()))
+/// What is known of one deviation's cases.
+#[derive(Debug, Default)]
+struct Explored {
+    /// Telling features of the cases minimized for it.
+    minimized: BTreeSet<Feature>,
+    /// Telling features of the cases waiting for their turn.
+    queued: BTreeSet<Feature>,
+    /// Whether a case with no telling feature was queued or minimized.
+    plain: bool,
 }
 
-/// How many of `features` no finding of the same deviation has: the queue
-/// minimizes the most novel case first.
-fn novelty(findings: &[Finding], pending: &Pending) -> usize {
-    pending
-        .features
-        .iter()
-        .filter(|f| {
-            !findings
-                .iter()
-                .any(|finding| finding.deviation.same_as(&pending.deviation) && finding.signature.features.contains(f))
-        })
-        .count()
+/// The features of `features` that say more than what is there.
+fn telling(features: &[Feature]) -> impl Iterator<Item = &Feature> {
+    features.iter().filter(|f| !f.is_descriptive())
+}
+
+/// The finding that explains a deviation on a case with `features`: one of
+/// the same deviation whose features the case all has, the most specific
+/// if several do.
+fn explanation<'f>(findings: &'f mut [Finding], deviation: &Deviation, features: &[Feature]) -> Option<&'f mut Finding> {
+    findings
+        .iter_mut()
+        .filter(|f| f.deviation.same_as(deviation) && f.signature.features.iter().all(|x| features.contains(x)))
+        .max_by_key(|f| f.signature.features.len())
 }
 
 /// The engine's state between batches.
+///
+/// A deviation is **explained** by a finding when every telling feature of
+/// its case was already in a case minimized for the same deviation, and a
+/// finding of that deviation has only features the case has: nothing about
+/// the case is new to what minimizing showed. It **repeats** a queued case
+/// when every telling feature of its case is in one minimized or queued for
+/// it. Otherwise it has a telling feature no case of that deviation has had,
+/// and joins the queue, so that every odd thing gets minimized at least once
+/// for each way parties deviate, and no finding stands for cases it never
+/// had a look at.
 struct Engine<'o> {
     options: &'o FuzzOptions,
     infos: Vec<PartyInfo>,
     report: FuzzReport,
     queue: Vec<Pending>,
-    /// Cases queued or minimized, and the finding each became (once known).
-    known_cases: HashMap<CaseKey, Option<String>>,
+    explored: HashMap<DeviationKey, Explored>,
 }
 
 impl Engine<'_> {
@@ -628,7 +634,6 @@ impl Engine<'_> {
                     cases_through_batch: self.report.cases,
                     prefix: Arc::clone(&prefix),
                     case_id: id.clone(),
-                    repeats: 0,
                 };
                 self.file(pending);
             }
@@ -639,54 +644,51 @@ impl Engine<'_> {
     fn file(&mut self, pending: Pending) {
         let report = &mut self.report;
         report.deviations += 1;
-        if let Some(finding) = report.findings.iter_mut().find(|f| explains(f, &pending.deviation, &pending.features)) {
-            finding.occurrences += 1;
-            report.explained += 1;
-            return;
+        let explored = self.explored.entry(deviation_key(&pending.deviation)).or_default();
+        let plain = telling(&pending.features).next().is_none();
+        let all_minimized = telling(&pending.features).all(|f| explored.minimized.contains(f));
+        if all_minimized {
+            if let Some(finding) = explanation(&mut report.findings, &pending.deviation, &pending.features) {
+                finding.occurrences += 1;
+                report.explained += 1;
+                return;
+            }
         }
-        let key = case_key(&pending.deviation, &pending.features);
-        match self.known_cases.get(&key) {
-            Some(Some(finding_key)) => {
-                if let Some(finding) = report.findings.iter_mut().find(|f| f.signature.cause_key() == *finding_key) {
-                    finding.occurrences += 1;
-                }
-                report.repeated += 1;
-            }
-            Some(None) => {
-                if let Some(queued) = self.queue.iter_mut().find(|q| case_key(&q.deviation, &q.features) == key) {
-                    queued.repeats += 1;
-                }
-                report.repeated += 1;
-            }
-            None if self.queue.len() >= self.options.max_queued => report.unminimized.queue_full += 1,
-            None => {
-                self.known_cases.insert(key, None);
-                self.queue.push(pending);
-            }
+        let covered =
+            telling(&pending.features).all(|f| explored.minimized.contains(f) || explored.queued.contains(f));
+        if covered && (!plain || explored.plain) {
+            report.repeated += 1;
+        } else if self.queue.len() >= self.options.max_queued {
+            report.unminimized.queue_full += 1;
+        } else {
+            explored.queued.extend(telling(&pending.features));
+            explored.plain |= plain;
+            self.queue.push(pending);
         }
     }
 
-    /// Minimizes the most novel queued case.
+    /// Minimizes the queued case with the most telling features no case of
+    /// its deviation was minimized with (the earliest among equals), unless
+    /// what was minimized since it was queued explains it.
     fn minimize_next(&mut self, parties: &mut [Box<dyn Party>]) {
-        let Some(best) = (0..self.queue.len()).max_by_key(|i| {
-            // Most novel first; among equals, the earliest.
-            (novelty(&self.report.findings, &self.queue[*i]), std::cmp::Reverse(*i))
-        }) else {
+        let novelty = |pending: &Pending| {
+            let explored = self.explored.get(&deviation_key(&pending.deviation));
+            telling(&pending.features).filter(|f| !explored.is_some_and(|e| e.minimized.contains(f))).count()
+        };
+        let Some(best) = (0..self.queue.len()).max_by_key(|i| (novelty(&self.queue[*i]), std::cmp::Reverse(*i)))
+        else {
             return;
         };
         let pending = self.queue.remove(best);
-        // It may have become explained by a finding made since it was queued.
-        let key = case_key(&pending.deviation, &pending.features);
-        if let Some(finding) =
-            self.report.findings.iter_mut().find(|f| explains(f, &pending.deviation, &pending.features))
-        {
-            finding.occurrences += 1 + pending.repeats;
-            self.report.explained += 1;
-            self.report.repeated = self.report.repeated.saturating_sub(pending.repeats);
-            self.report.explained += pending.repeats;
-            self.known_cases.insert(key, Some(finding.signature.cause_key()));
-            return;
+        let explored = self.explored.entry(deviation_key(&pending.deviation)).or_default();
+        if telling(&pending.features).all(|f| explored.minimized.contains(f)) {
+            if let Some(finding) = explanation(&mut self.report.findings, &pending.deviation, &pending.features) {
+                finding.occurrences += 1;
+                self.report.explained += 1;
+                return;
+            }
         }
+        explored.minimized.extend(telling(&pending.features));
         let started = Instant::now();
         let minimized = minimize::minimize(
             parties,
@@ -703,7 +705,7 @@ impl Engine<'_> {
         self.report.minimize_time += started.elapsed();
         self.report.minimize_steps += minimized.steps as u64;
         self.report.minimized += 1;
-        let mut finding = Finding::new(
+        let finding = Finding::new(
             &self.infos,
             minimized,
             self.options,
@@ -711,8 +713,6 @@ impl Engine<'_> {
             pending.cases_through_batch,
             &pending.case_id,
         );
-        finding.occurrences += pending.repeats;
-        self.known_cases.insert(key, Some(finding.signature.cause_key()));
         record(&mut self.report.findings, finding);
     }
 
@@ -753,7 +753,7 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         party_failures: Vec::new(),
         findings: Vec::new(),
     };
-    let mut engine = Engine { options, infos, report, queue: Vec::new(), known_cases: HashMap::new() };
+    let mut engine = Engine { options, infos, report, queue: Vec::new(), explored: HashMap::new() };
     let mut batch = 0_u64;
     let mut ahead = BatchesAhead::default();
     let show = |engine: &Engine<'_>| {
