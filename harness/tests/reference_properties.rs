@@ -62,10 +62,12 @@ fn flag_cases(cases: &[CaseInput]) -> Vec<(&ufc_protocol::FlagCase, Attributes, 
         .collect()
 }
 
-/// `doLog` of allocation `key` of flag `flag` as written (absent = true).
-fn do_log(document: &Value, flag: &str, allocation: &str) -> Option<bool> {
+/// `doLog` of the allocation at 1-based `position` of flag `flag` as
+/// written (absent = true). By position, not key: generated allocations may
+/// share a key.
+fn do_log(document: &Value, flag: &str, position: usize) -> Option<bool> {
     let allocations = document.get("flags")?.get(flag)?.get("allocations")?.as_array()?;
-    let found = allocations.iter().find(|a| a.get("key").and_then(Value::as_str) == Some(allocation))?;
+    let found = allocations.get(position.checked_sub(1)?)?;
     Some(found.get("doLog").and_then(Value::as_bool).unwrap_or(true))
 }
 
@@ -147,7 +149,7 @@ proptest! {
                 && details
                     .matched_allocation
                     .as_ref()
-                    .and_then(|a| do_log(&scenario.flags, &case.flag, &a.key))
+                    .and_then(|a| do_log(&scenario.flags, &case.flag, a.order_position))
                     .unwrap_or(false);
             let event = outcome.assignment_event(&request, now());
             prop_assert_eq!(event.is_some(), logs, "details: {}", details.to_json());

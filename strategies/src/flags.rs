@@ -5,13 +5,18 @@
 //! type, and subjects whose attributes are taken from the flag's own
 //! conditions.
 
+use std::ops::RangeInclusive;
+
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Map, Value};
 use ufc_reference::VariationType;
 
+use crate::dates::date_window;
+use crate::edges::{edge_number, edge_string, edge_text, variants_of, with_edges};
+use crate::repeat::repeated;
 use crate::shards::{shard, TOTAL_SHARDS};
-use crate::values::{adversarial_number, adversarial_string, subject_attributes, subject_key, ATTRIBUTE_NAMES};
+use crate::values::{adversarial_number, adversarial_string, attribute_name, subject_attributes, subject_key};
 use crate::{CaseInput, FlagCase, Scenario};
 
 /// Regex patterns: the dialect differences of spec section 8.5 and 8.6
@@ -85,17 +90,6 @@ pub const ONE_OF_ELEMENTS: &[&str] = &[
     "null",
 ];
 
-/// Dates well in the past or the future of any plausible "now", in several
-/// RFC 3339 spellings (fractional seconds, offsets).
-pub const DATES: &[&str] = &[
-    "2000-01-01T00:00:00Z",
-    "2015-06-15T12:30:00.123Z",
-    "2010-01-01T00:00:00+05:00",
-    "2090-12-31T23:59:59Z",
-    "2080-06-01T00:00:00.000-08:00",
-    "2099-01-01T00:00:00Z",
-];
-
 const FLAG_KEY_BASES: &[&str] = &["flag", "kill-switch", "new-user-onboarding", "É-flag", "flag with spaces"];
 const ALLOCATION_KEY_BASES: &[&str] = &["alloc", "rollout", "experiment", "É", "with \"quotes\"", "🙂"];
 const EXTRA_LOGGING_KEYS: &[&str] = &["holdoutKey", "holdoutVariation", "featureFlag", "É"];
@@ -105,6 +99,8 @@ fn regex_pattern() -> BoxedStrategy<Value> {
     prop_oneof![
         6 => select(REGEX_PATTERNS).prop_map(Value::from),
         2 => "[a-z0-9.^$]{1,4}".prop_map(Value::from),
+        // The empty pattern matches everything; `\\` and `"` test escaping.
+        1 => edge_string().prop_map(Value::from),
         // A non-string pattern: invalid for RS, coerced to a string by JS.
         1 => Just(json!(5)),
     ]
@@ -130,8 +126,9 @@ fn comparison_value() -> BoxedStrategy<Value> {
         "abc",
     ];
     prop_oneof![
-        1 => adversarial_number(),
-        1 => select(STRINGS).prop_map(Value::from),
+        3 => adversarial_number(),
+        3 => select(STRINGS).prop_map(Value::from),
+        1 => edge_text().prop_map(Value::from),
     ]
     .boxed()
 }
@@ -140,6 +137,7 @@ fn one_of_list() -> BoxedStrategy<Value> {
     let element = prop_oneof![
         12 => select(ONE_OF_ELEMENTS).prop_map(Value::from),
         2 => adversarial_string().prop_map(Value::from),
+        1 => select(ONE_OF_ELEMENTS).prop_flat_map(|base| select(variants_of(base))).prop_map(Value::from),
         // Non-string members (spec 8.7).
         1 => select(vec![json!(42), json!(true), Value::Null, json!(1.5)]),
     ];
@@ -157,8 +155,8 @@ fn is_null_value() -> BoxedStrategy<Value> {
 
 /// One condition `{attribute, operator, value}` with every operator.
 pub fn condition() -> BoxedStrategy<Value> {
-    let attribute = || select(ATTRIBUTE_NAMES);
-    let make = |(attribute, operator, value): (&str, &str, Value)| json!({"attribute": attribute, "operator": operator, "value": value});
+    let attribute = attribute_name;
+    let make = |(attribute, operator, value): (String, &str, Value)| json!({"attribute": attribute, "operator": operator, "value": value});
     prop_oneof![
         3 => (attribute(), select(&["MATCHES", "NOT_MATCHES"][..]), regex_pattern()).prop_map(make),
         3 => (attribute(), select(&["GT", "GTE", "LT", "LTE"][..]), comparison_value()).prop_map(make),
@@ -184,12 +182,16 @@ pub fn variation_value(variation_type: VariationType) -> BoxedStrategy<Value> {
     match variation_type {
         VariationType::String => prop_oneof![
             12 => select(&["a", "b", "control", "treatment", "", "É", "🙂", "1", "true"][..]).prop_map(Value::from),
+            2 => edge_text().prop_map(Value::from),
             1 => adversarial_number(),
         ]
         .boxed(),
+        // The edge numbers are mostly integers, some past i64 (assignment
+        // errors) or written as floats (`3.0`, `-0.0`, `4294967296.0`).
         VariationType::Integer => prop_oneof![
             12 => select(vec![json!(0), json!(1), json!(-1), json!(42), json!(i64::MAX), json!(i64::MIN),
                 json!(9_007_199_254_740_993_i64), Value::from(3.0)]),
+            4 => edge_number(),
             1 => select(vec![Value::from(1e20), json!(3.5), json!("5")]),
         ]
         .boxed(),
@@ -206,18 +208,36 @@ pub fn variation_value(variation_type: VariationType) -> BoxedStrategy<Value> {
         VariationType::Json => prop_oneof![
             12 => select(&["{}", "{\"a\":1}", "[1,2]", "\"s\"", "1", "null", "true", "{\"É\":\"🙂\"}"][..])
                 .prop_map(Value::from),
+            2 => select(EDGE_JSON_TEXTS).prop_map(Value::from),
             1 => select(vec![json!("{oops"), json!(5)]),
         ]
         .boxed(),
     }
 }
 
+/// JSON texts for JSON variations at the edges of JSON parsers: numbers
+/// out of `f64` range (JS reads `Infinity`, `serde_json` refuses), `-0`,
+/// an integer past 2^53, the non-standard `NaN` and `Infinity` (Python's
+/// `json` reads them), duplicate object keys (the one place generated
+/// documents carry duplicate keys as text), padding, a BOM and nothing.
+pub const EDGE_JSON_TEXTS: &[&str] = &[
+    "1e400",
+    "-0",
+    "9007199254740993",
+    "NaN",
+    "Infinity",
+    "{\"a\":1,\"a\":2}",
+    " {} ",
+    "\u{feff}{}",
+    "",
+    "\"\\u0000\"",
+];
+
 fn extra_logging() -> BoxedStrategy<Option<Value>> {
     prop::option::weighted(
         0.2,
-        prop::collection::vec((select(EXTRA_LOGGING_KEYS), select(EXTRA_LOGGING_VALUES)), 1..=2).prop_map(|entries| {
-            Value::Object(entries.into_iter().map(|(k, v)| (k.to_owned(), Value::from(v))).collect())
-        }),
+        prop::collection::vec((with_edges(EXTRA_LOGGING_KEYS), with_edges(EXTRA_LOGGING_VALUES)), 1..=2)
+            .prop_map(|entries| Value::Object(entries.into_iter().map(|(k, v)| (k, Value::from(v))).collect())),
     )
     .boxed()
 }
@@ -255,23 +275,22 @@ fn allocation(variation_keys: Vec<String>, total_shards: u32) -> BoxedStrategy<V
         1 => Just(Some(Vec::new())),
         5 => prop::collection::vec(rule(), 1..=3).prop_map(Some),
     ];
-    let date = || prop::option::weighted(0.2, select(DATES));
     let splits = prop_oneof![
         1 => Just(Vec::new()),
         15 => prop::collection::vec(split(variation_keys, total_shards), 1..=3),
     ];
-    (select(ALLOCATION_KEY_BASES), rules, date(), date(), splits, do_log())
-        .prop_map(|(key, rules, start_at, end_at, splits, do_log)| {
+    (with_edges(ALLOCATION_KEY_BASES), rules, date_window(), splits, do_log())
+        .prop_map(|(key, rules, (start_at, end_at), splits, do_log)| {
             let mut allocation = Map::new();
             allocation.insert("key".into(), Value::from(key));
             if let Some(rules) = rules {
                 allocation.insert("rules".into(), Value::Array(rules));
             }
             if let Some(start_at) = start_at {
-                allocation.insert("startAt".into(), Value::from(start_at));
+                allocation.insert("startAt".into(), start_at);
             }
             if let Some(end_at) = end_at {
-                allocation.insert("endAt".into(), Value::from(end_at));
+                allocation.insert("endAt".into(), end_at);
             }
             allocation.insert("splits".into(), Value::Array(splits));
             if let Some(do_log) = do_log {
@@ -282,58 +301,136 @@ fn allocation(variation_keys: Vec<String>, total_shards: u32) -> BoxedStrategy<V
         .boxed()
 }
 
+/// How a flag's variations are keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VariationKeying {
+    /// Map key and `key` field agree, all distinct.
+    Plain,
+    /// The first variation's map key differs from its `key` field (spec
+    /// 8.14): `k0` for a variation keyed `v0`.
+    RenamedMapKey,
+    /// The last variation has the first one's `key` field under its own map
+    /// key: two variations share a `key`.
+    SharedKey,
+}
+
+/// How a flag's allocations are keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AllocationKeying {
+    /// `<base>-<index>`: distinct, and never an edge string as it is.
+    Suffixed,
+    /// The drawn key as it is, suffixed only when already taken.
+    Bare,
+    /// As `Bare`, then the last allocation takes the first one's key.
+    SharedKey,
+}
+
+/// Variation names: `v<i>`, or the edge string drawn for that position
+/// when no earlier variation has it.
+fn variation_names(edges: Vec<Option<String>>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(edges.len());
+    for (i, edge) in edges.into_iter().enumerate() {
+        let name = edge.filter(|e| !names.contains(e)).unwrap_or_else(|| format!("v{i}"));
+        names.push(name);
+    }
+    names
+}
+
+/// The map of variations named `names` with `values`, keyed as `keying`
+/// says.
+fn variations(names: &[String], values: Vec<Value>, keying: VariationKeying) -> Map<String, Value> {
+    let last = names.len().saturating_sub(1);
+    names
+        .iter()
+        .zip(values)
+        .enumerate()
+        .map(|(i, (name, value))| {
+            let map_key =
+                if keying == VariationKeying::RenamedMapKey && i == 0 { format!("k{i}") } else { name.clone() };
+            let key = match (keying, names.first()) {
+                (VariationKeying::SharedKey, Some(first)) if i == last => first.clone(),
+                _ => name.clone(),
+            };
+            (map_key, json!({"key": key, "value": value}))
+        })
+        .collect()
+}
+
+/// Gives each allocation its key as `keying` says, from the key it was
+/// drawn with.
+fn key_allocations(allocations: &mut [Value], keying: AllocationKeying) {
+    let mut taken: Vec<String> = Vec::with_capacity(allocations.len());
+    for (i, allocation) in allocations.iter_mut().enumerate() {
+        let base = allocation.get("key").and_then(Value::as_str).unwrap_or("alloc").to_owned();
+        let key = match keying {
+            AllocationKeying::Bare | AllocationKeying::SharedKey if !taken.contains(&base) => base,
+            _ => format!("{base}-{i}"),
+        };
+        taken.push(key.clone());
+        if let Some(map) = allocation.as_object_mut() {
+            map.insert("key".into(), Value::from(key));
+        }
+    }
+    if let (AllocationKeying::SharedKey, [first, .., last]) = (keying, allocations) {
+        if let (Some(key), Some(map)) = (first.get("key").cloned(), last.as_object_mut()) {
+            map.insert("key".into(), key);
+        }
+    }
+}
+
 /// One flag (its `key` is filled in by [`flag_scenario`]): any variation
 /// type, 1–3 variations, 0–3 allocations, any `totalShards`, occasionally
-/// disabled or with a variation whose map key differs from its `key` field
-/// (spec 8.14).
+/// disabled, with edge strings for variation and allocation keys, and now
+/// and then a variation whose map key differs from its `key` field (spec
+/// 8.14), two variations sharing a `key`, or two allocations sharing a key.
 pub fn flag() -> BoxedStrategy<Value> {
     let shape = (select(&VariationType::ALL[..]), 1..=3_usize, select(TOTAL_SHARDS), prop::bool::weighted(0.9));
+    let variation_keying = prop_oneof![
+        22 => Just(VariationKeying::Plain),
+        1 => Just(VariationKeying::RenamedMapKey),
+        1 => Just(VariationKeying::SharedKey),
+    ];
+    let allocation_keying = prop_oneof![
+        14 => Just(AllocationKeying::Suffixed),
+        5 => Just(AllocationKeying::Bare),
+        1 => Just(AllocationKeying::SharedKey),
+    ];
     shape
-        .prop_flat_map(|(variation_type, variation_count, total_shards, enabled)| {
-            let keys: Vec<String> = (0..variation_count).map(|i| format!("v{i}")).collect();
+        .prop_flat_map(move |(variation_type, variation_count, total_shards, enabled)| {
+            let names = prop::collection::vec(prop::option::weighted(0.1, edge_string()), variation_count)
+                .prop_map(variation_names);
             (
-                Just(variation_type),
-                Just(total_shards),
-                Just(enabled),
+                Just((variation_type, total_shards, enabled)),
+                names,
                 prop::collection::vec(variation_value(variation_type), variation_count),
-                prop_oneof![
-                    1 => Just(Vec::new()),
-                    10 => prop::collection::vec(allocation(keys, total_shards), 1..=3),
-                ],
-                prop::bool::weighted(0.04),
+                variation_keying.clone(),
+                allocation_keying.clone(),
             )
         })
-        .prop_map(|(variation_type, total_shards, enabled, values, allocations, renamed_map_key)| {
-            let variations: Map<String, Value> = values
-                .into_iter()
-                .enumerate()
-                .map(|(i, value)| {
-                    let map_key = if renamed_map_key && i == 0 { format!("k{i}") } else { format!("v{i}") };
-                    (map_key, json!({"key": format!("v{i}"), "value": value}))
-                })
-                .collect();
-            // Allocation keys must be unique within a flag: details and the
-            // event properties look allocations up by key.
-            let allocations: Vec<Value> = allocations
-                .into_iter()
-                .enumerate()
-                .map(|(i, mut allocation)| {
-                    let base = allocation.get("key").and_then(Value::as_str).unwrap_or("alloc").to_owned();
-                    if let Some(map) = allocation.as_object_mut() {
-                        map.insert("key".into(), Value::from(format!("{base}-{i}")));
-                    }
-                    allocation
-                })
-                .collect();
-            json!({
-                "key": "",
-                "enabled": enabled,
-                "variationType": variation_type.as_str(),
-                "variations": variations,
-                "allocations": allocations,
-                "totalShards": total_shards,
-            })
+        .prop_flat_map(|(flag_shape, names, values, variation_keying, allocation_keying)| {
+            let total_shards = flag_shape.1;
+            let allocations = prop_oneof![
+                1 => Just(Vec::new()),
+                10 => prop::collection::vec(allocation(names.clone(), total_shards), 1..=3),
+            ];
+            (Just((flag_shape, variations(&names, values, variation_keying), allocation_keying)), allocations)
         })
+        .prop_map(
+            |(((variation_type, total_shards, enabled), variations, allocation_keying), mut allocations): (
+                _,
+                Vec<Value>,
+            )| {
+                key_allocations(&mut allocations, allocation_keying);
+                json!({
+                    "key": "",
+                    "enabled": enabled,
+                    "variationType": variation_type.as_str(),
+                    "variations": variations,
+                    "allocations": allocations,
+                    "totalShards": total_shards,
+                })
+            },
+        )
         .boxed()
 }
 
@@ -424,23 +521,61 @@ fn flag_request(flag: &Value) -> BoxedStrategy<Request> {
     (subject_key(), subject_attributes_for(flag), requested).boxed()
 }
 
-fn flag_with_requests() -> BoxedStrategy<(Value, Vec<Request>)> {
+fn flag_with_requests(subjects: RangeInclusive<usize>) -> BoxedStrategy<(Value, Vec<Request>)> {
     flag()
-        .prop_flat_map(|flag| {
-            let requests = prop::collection::vec(flag_request(&flag), 1..=8);
+        .prop_flat_map(move |flag| {
+            let requests = repeated(flag_request(&flag), subjects.clone());
             (Just(flag), requests)
         })
         .boxed()
 }
 
-/// 1–3 flags and, for each, 1–8 subjects to evaluate.
+/// How many flags a flag scenario has, and how many subjects each flag is
+/// evaluated for: the fuzzer's knob for cases per configuration. Every
+/// `configure` costs a party a full parse of the document, so many subjects
+/// on few flags give many cases for one parse, while the document's size
+/// depends on the flags only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioShape {
+    /// Flags per document.
+    pub flags: RangeInclusive<usize>,
+    /// Subjects (cases) per flag.
+    pub subjects_per_flag: RangeInclusive<usize>,
+}
+
+impl ScenarioShape {
+    /// 1–3 flags, 1–8 subjects each: small scenarios for the property
+    /// tests and for minimizing.
+    pub const SMALL: ScenarioShape = ScenarioShape { flags: 1..=3, subjects_per_flag: 1..=8 };
+
+    /// About `cases` cases on 1–3 flags: each flag gets between half and
+    /// the whole of `cases / 2` subjects (at least one), so a document
+    /// averages `cases` cases.
+    pub fn dense(cases: usize) -> ScenarioShape {
+        let per_flag = (cases / 2).max(1);
+        ScenarioShape { flags: 1..=3, subjects_per_flag: (per_flag / 2).max(1)..=per_flag }
+    }
+}
+
+/// 1–3 flags and, for each, 1–8 subjects to evaluate
+/// ([`ScenarioShape::SMALL`]).
 pub fn flag_scenario() -> BoxedStrategy<Scenario> {
-    prop::collection::vec((select(FLAG_KEY_BASES), flag_with_requests()), 1..=3)
+    flag_scenario_shaped(ScenarioShape::SMALL)
+}
+
+/// Flags and their subjects, as many as `shape` says. Flag keys are drawn
+/// with edges; a key already taken in the document gets `-<index>`.
+pub fn flag_scenario_shaped(shape: ScenarioShape) -> BoxedStrategy<Scenario> {
+    let flag_key = prop_oneof![
+        3 => select(FLAG_KEY_BASES).prop_map(|base| (base.to_owned(), true)),
+        1 => with_edges(FLAG_KEY_BASES).prop_map(|key| (key, false)),
+    ];
+    prop::collection::vec((flag_key, flag_with_requests(shape.subjects_per_flag)), shape.flags)
         .prop_map(|flags| {
             let mut document = Map::new();
             let mut cases = Vec::new();
-            for (index, (base, (mut flag, requests))) in flags.into_iter().enumerate() {
-                let key = format!("{base}-{index}");
+            for (index, ((base, suffixed), (mut flag, requests))) in flags.into_iter().enumerate() {
+                let key = if suffixed || document.contains_key(&base) { format!("{base}-{index}") } else { base };
                 if let Some(map) = flag.as_object_mut() {
                     map.insert("key".into(), Value::from(key.as_str()));
                 }

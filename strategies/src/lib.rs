@@ -8,6 +8,12 @@
 //!
 //! * [`values`]: the pools of adversarial subject keys, attribute names and
 //!   values, numbers and strings that the other generators draw from;
+//! * [`edges`]: edge values for every string and numeric position (empty,
+//!   padded and non-ASCII strings, case variants, zeros, integer limits and
+//!   one past them, 2^53 + 1, fractions, non-finite spellings), and what
+//!   JSON can and cannot carry of them;
+//! * [`dates`]: allocation dates, plain, at the edges of RFC 3339 and of
+//!   the calendar, zero-width and inverted windows, and invalid ones;
 //! * [`flags`]: valid flag configurations (conditions with every operator,
 //!   rules, allocations with dates and `doLog`, splits with
 //!   `extraLogging`, variations of every type) and the subjects evaluated
@@ -26,9 +32,22 @@
 //!
 //! Contract: every configuration produced here is valid UFC for the
 //! reference (`Configuration::from_value` succeeds with no flag errors),
-//! except those of [`malformed`]. Generated flags are small (1–3 flags, ≤3
-//! allocations, rules, conditions and splits, 1–8 subjects per flag) so
-//! that minimizing and round-tripping them through an SDK stays cheap.
+//! except those of [`malformed`]. So the edge values that the reference
+//! rejects at load (`totalShards` of 0 or past `u32::MAX`, integers written
+//! as floats or fractions in integer fields, invalid dates) are drawn only
+//! there. Generated flags are small (1–3 flags, ≤3 allocations, rules,
+//! conditions and splits) so that minimizing and round-tripping them
+//! through an SDK stays cheap; the number of subjects per flag is a knob
+//! ([`ScenarioShape`]): 1–8 by default, hundreds for the fuzzer's dense
+//! batches, which give many cases per `configure` (the cost of a batch to
+//! an SDK is mostly parsing its document).
+//!
+//! Duplicate keys: two variations sharing a `key` field, two allocations
+//! sharing a `key`, and a bandit case offering one action key twice are
+//! generated. Duplicate members of one JSON object are not, except inside
+//! the text of JSON variations ([`flags::EDGE_JSON_TEXTS`]): documents are
+//! `serde_json::Value`s, whose maps cannot hold a key twice, and the
+//! adapter protocol sends them as values.
 //!
 //! Reproducibility: a strategy drawn by a [`Generator`] with the same seed
 //! gives the same value, and the fuzzer's seeded batches (and the README's
@@ -38,8 +57,11 @@
 #![warn(missing_docs)]
 
 pub mod bandits;
+pub mod dates;
+pub mod edges;
 pub mod flags;
 pub mod malformed;
+pub mod repeat;
 pub mod shards;
 pub mod values;
 
@@ -47,8 +69,8 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 
-pub use bandits::bandit_scenario;
-pub use flags::{configuration, configuration_document, flag_scenario};
+pub use bandits::{bandit_scenario, bandit_scenario_with};
+pub use flags::{configuration, configuration_document, flag_scenario, flag_scenario_shaped, ScenarioShape};
 pub use malformed::{malformed_configuration, malformed_scenario};
 pub use shards::{partitioned_flag, PartitionedFlag};
 

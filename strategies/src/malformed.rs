@@ -1,5 +1,6 @@
 //! Malformed configurations: valid generated flags with one to three spots
-//! damaged (a field replaced by a wrongly typed value, or removed), and
+//! damaged (a field replaced by a wrongly typed value, or removed, or a
+//! strictly read field given an edge value the reference rejects), and
 //! documents whose top is broken too; for the parser's never-panics
 //! properties, arbitrary JSON and fixed one-flag documents (SERVER and
 //! CLIENT) with one field replaced by it.
@@ -8,6 +9,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use serde_json::{json, Value};
 
+use crate::dates::invalid_dates;
 use crate::flags::flag_scenario;
 use crate::Scenario;
 
@@ -91,19 +93,138 @@ fn apply_damage(document: &mut Value, pointer: &str, damage: &Damage) {
     }
 }
 
+/// A field the reference reads strictly (the whole flag fails on a bad
+/// value, spec 8.12–8.13) where the JS core is lenient or reads its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StrictField {
+    TotalShards,
+    RangeStart,
+    RangeEnd,
+    StartAt,
+    EndAt,
+}
+
+impl StrictField {
+    fn name(self) -> &'static str {
+        match self {
+            StrictField::TotalShards => "totalShards",
+            StrictField::RangeStart => "start",
+            StrictField::RangeEnd => "end",
+            StrictField::StartAt => "startAt",
+            StrictField::EndAt => "endAt",
+        }
+    }
+
+    /// Edge values the reference rejects in this field: shard counts of 0,
+    /// negative, past `u32::MAX` or written as floats (`-0.0`, `100.0`,
+    /// fractions, `1e20`) or strings; range bounds likewise (0 is a valid
+    /// bound); dates that are not RFC 3339.
+    fn rejected_values(self) -> Vec<Value> {
+        let out_of_u32 = [
+            json!(-1),
+            json!(u64::from(u32::MAX) + 1),
+            json!(i64::MAX),
+            json!((1_u64 << 53) + 1),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            Value::from(-0.0),
+            Value::from(100.0),
+            json!(0.5),
+            json!(99.5),
+            Value::from(1e20),
+            json!("100"),
+        ];
+        match self {
+            StrictField::TotalShards => out_of_u32.into_iter().chain([json!(0)]).collect(),
+            StrictField::RangeStart | StrictField::RangeEnd => out_of_u32.into_iter().collect(),
+            StrictField::StartAt | StrictField::EndAt => invalid_dates(),
+        }
+    }
+
+    /// Pointers of the objects in `flags` (a whole document) that hold
+    /// this field or, for dates, may hold it.
+    fn holders(self, document: &Value) -> Vec<String> {
+        let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
+        let items =
+            |value: &Value, field: &str| value.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        let Some(flags) = document.get("flags").and_then(Value::as_object) else { return out };
+        for (key, flag) in flags {
+            let at = format!("/flags/{}", escape(key));
+            if self == StrictField::TotalShards {
+                out.push(at);
+                continue;
+            }
+            for (a, allocation) in items(flag, "allocations").iter().enumerate() {
+                let at = format!("{at}/allocations/{a}");
+                if matches!(self, StrictField::StartAt | StrictField::EndAt) {
+                    out.push(at);
+                    continue;
+                }
+                for (s, split) in items(allocation, "splits").iter().enumerate() {
+                    for (h, shard) in items(split, "shards").iter().enumerate() {
+                        for r in 0..items(shard, "ranges").len() {
+                            out.push(format!("{at}/splits/{s}/shards/{h}/ranges/{r}"));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One damaged spot: anywhere with any [`damage`], or a strict field with
+/// a value the reference rejects there.
+#[derive(Debug, Clone)]
+enum Spot {
+    Anywhere(Index, Damage),
+    Strict(StrictField, Index, Index),
+}
+
+fn spot() -> BoxedStrategy<Spot> {
+    let field = select(vec![
+        StrictField::TotalShards,
+        StrictField::RangeStart,
+        StrictField::RangeEnd,
+        StrictField::StartAt,
+        StrictField::EndAt,
+    ]);
+    prop_oneof![
+        2 => (any::<Index>(), damage()).prop_map(|(at, damage)| Spot::Anywhere(at, damage)),
+        1 => (field, any::<Index>(), any::<Index>()).prop_map(|(field, at, value)| Spot::Strict(field, at, value)),
+    ]
+    .boxed()
+}
+
 /// Damages one to three spots inside the `flags` map of `document`.
-fn damaged_flags(scenario: Scenario, spots: Vec<(Index, Damage)>) -> Scenario {
+fn damaged_flags(scenario: Scenario, spots: Vec<Spot>) -> Scenario {
     let mut flags = scenario.flags;
-    for (index, damage) in spots {
-        let mut all = Vec::new();
-        if let Some(map) = flags.get("flags") {
-            pointers(map, "/flags".to_owned(), &mut all);
+    for spot in spots {
+        match spot {
+            Spot::Anywhere(index, damage) => {
+                let mut all = Vec::new();
+                if let Some(map) = flags.get("flags") {
+                    pointers(map, "/flags".to_owned(), &mut all);
+                }
+                if all.is_empty() {
+                    break;
+                }
+                let pointer = index.get(&all).clone();
+                apply_damage(&mut flags, &pointer, &damage);
+            }
+            Spot::Strict(field, at, value) => {
+                let holders = field.holders(&flags);
+                if holders.is_empty() {
+                    continue;
+                }
+                let value = value.get(&field.rejected_values()).clone();
+                let holder: &String = at.get(&holders);
+                if let Some(holder) = flags.pointer_mut(holder).and_then(Value::as_object_mut) {
+                    holder.insert(field.name().to_owned(), value);
+                }
+            }
         }
-        if all.is_empty() {
-            break;
-        }
-        let pointer = index.get(&all).clone();
-        apply_damage(&mut flags, &pointer, &damage);
     }
     Scenario { flags, ..scenario }
 }
@@ -112,9 +233,11 @@ fn damaged_flags(scenario: Scenario, spots: Vec<(Index, Damage)>) -> Scenario {
 /// replaced by a wrongly typed value, or removed), the top of the document
 /// staying a UFC document. The JS core's leniencies of spec 8.12–8.13
 /// (`rules: null`, dates that are not RFC 3339, negative ranges, unknown
-/// types, a missing `doLog`) all arise from such damage.
+/// types, a missing `doLog`) all arise from such damage; one spot in three
+/// is a strict field (`totalShards`, a range bound, `startAt`, `endAt`)
+/// given an edge value the reference rejects.
 pub fn malformed_scenario() -> BoxedStrategy<Scenario> {
-    (flag_scenario(), prop::collection::vec((any::<Index>(), damage()), 1..=3))
+    (flag_scenario(), prop::collection::vec(spot(), 1..=3))
         .prop_map(|(scenario, spots)| damaged_flags(scenario, spots))
         .boxed()
 }

@@ -6,16 +6,35 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Map, Value};
 
+use crate::edges::with_edges;
 use crate::flags::configuration_document;
 
-/// Shard counts: the usual 10000 and some unusual ones.
-pub const TOTAL_SHARDS: &[u32] = &[1, 2, 7, 10, 100, 1000, 10_000, 65_536];
+/// Shard counts: the usual 10000, some unusual ones, and the largest the
+/// reference reads (`u32::MAX`; one more, like 0 and fractions, fails the
+/// flag and is left to [`crate::malformed`]).
+pub const TOTAL_SHARDS: &[u32] = &[1, 2, 7, 10, 100, 1000, 10_000, 65_536, u32::MAX];
 
 pub(crate) const SALTS: &[&str] = &["salt", "exp-salt", "traffic", "É", "🙂", "a-b", ""];
+
+/// Ranges at the edges that the reference still reads: empty at either
+/// end, the last shard alone, inverted (`start > end`, matching nothing),
+/// and reaching past `totalShards` to `u32::MAX`.
+fn edge_ranges(total_shards: u32) -> Vec<Value> {
+    let last = total_shards.saturating_sub(1);
+    vec![
+        json!({"start": 0, "end": 0}),
+        json!({"start": total_shards, "end": total_shards}),
+        json!({"start": last, "end": total_shards}),
+        json!({"start": total_shards, "end": last}),
+        json!({"start": 0, "end": u32::MAX}),
+        json!({"start": last, "end": u32::MAX}),
+    ]
+}
 
 fn shard_range(total_shards: u32) -> BoxedStrategy<Value> {
     prop_oneof![
         2 => Just(json!({"start": 0, "end": total_shards})),
+        1 => select(edge_ranges(total_shards)),
         3 => (0..=total_shards)
             .prop_flat_map(move |start| (Just(start), start..=total_shards))
             .prop_map(|(start, end)| json!({"start": start, "end": end})),
@@ -24,7 +43,7 @@ fn shard_range(total_shards: u32) -> BoxedStrategy<Value> {
 }
 
 pub(crate) fn shard(total_shards: u32) -> BoxedStrategy<Value> {
-    (select(SALTS), prop::collection::vec(shard_range(total_shards), 1..=2))
+    (with_edges(SALTS), prop::collection::vec(shard_range(total_shards), 1..=2))
         .prop_map(|(salt, ranges)| json!({"salt": salt, "ranges": ranges}))
         .boxed()
 }
