@@ -101,6 +101,8 @@ pub enum Position {
     AttributeName,
     /// A variation's `key` field.
     VariationKey,
+    /// An allocation's `key`.
+    AllocationKey,
     /// A bandit action key.
     ActionKey,
 }
@@ -112,6 +114,7 @@ impl Position {
             Position::SubjectKey => "subject-key",
             Position::AttributeName => "attr-name",
             Position::VariationKey => "variation-key",
+            Position::AllocationKey => "allocation-key",
             Position::ActionKey => "action-key",
         }
     }
@@ -124,6 +127,8 @@ pub enum TextShape {
     Blank,
     /// Leading or trailing whitespace around other text.
     Padded,
+    /// With a control character (NUL, a newline...), which printers escape.
+    Control,
     /// Outside ASCII.
     NonAscii,
 }
@@ -132,6 +137,8 @@ impl TextShape {
     fn of(text: &str) -> Option<TextShape> {
         if text.trim().is_empty() {
             Some(TextShape::Blank)
+        } else if text.chars().any(char::is_control) {
+            Some(TextShape::Control)
         } else if text.trim() != text {
             Some(TextShape::Padded)
         } else if !text.is_ascii() {
@@ -145,6 +152,7 @@ impl TextShape {
         match self {
             TextShape::Blank => "blank",
             TextShape::Padded => "padded",
+            TextShape::Control => "control",
             TextShape::NonAscii => "non-ascii",
         }
     }
@@ -409,10 +417,16 @@ impl Feature {
 pub fn catalogue() -> Vec<Feature> {
     use Feature::*;
     let mut all = vec![FlagMissing];
-    for position in
-        [Position::FlagKey, Position::SubjectKey, Position::AttributeName, Position::VariationKey, Position::ActionKey]
-    {
-        for shape in [TextShape::Blank, TextShape::Padded, TextShape::NonAscii] {
+    let positions = [
+        Position::FlagKey,
+        Position::SubjectKey,
+        Position::AttributeName,
+        Position::VariationKey,
+        Position::AllocationKey,
+        Position::ActionKey,
+    ];
+    for position in positions {
+        for shape in [TextShape::Blank, TextShape::Padded, TextShape::Control, TextShape::NonAscii] {
             all.push(Text(position, shape));
         }
     }
@@ -609,6 +623,9 @@ fn analyse_flag(flag_key: &str, flag: &Value) -> FlagAnalysis {
         if let Some(key) = allocation.get("key").and_then(Value::as_str) {
             if !allocation_keys.insert(key) {
                 out.insert(Feature::Duplicate(Repeated::AllocationKey));
+            }
+            if let Some(shape) = TextShape::of(key) {
+                out.insert(Feature::Text(Position::AllocationKey, shape));
             }
         }
         date_features(allocation, out);

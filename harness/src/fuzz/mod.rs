@@ -178,7 +178,7 @@ impl Default for FuzzOptions {
         FuzzOptions {
             seed: 0,
             budget: Budget::Cases(10_000),
-            batch_size: 64,
+            batch_size: 512,
             bandits: true,
             malformed: false,
             obfuscated: false,
@@ -343,18 +343,27 @@ fn batch_generator(seed: u64, batch: u64) -> Generator {
 pub fn scenario_for_batch(options: &FuzzOptions, batch: u64) -> Scenario {
     let mut generator = batch_generator(options.seed, batch);
     let roll = generator.draw(&(0..100_u32)).unwrap_or(0);
+    let size = options.batch_size.max(1);
     if options.bandits && !options.obfuscated && roll < 15 {
-        if let Some(scenario) = generator.draw(&ufc_strategies::bandit_scenario()) {
+        // One bandit flag asked by many subjects.
+        if let Some(scenario) = generator.draw(&ufc_strategies::bandit_scenario_with((size / 2).max(1)..=size)) {
             return scenario.into();
         }
     }
     let malformed = options.malformed && (15..30).contains(&roll);
-    let strategy = if malformed { ufc_strategies::malformed_scenario() } else { ufc_strategies::flag_scenario() };
+    // Dense parts: a few flags, each asked by many subjects, so that one
+    // `configure` (an SDK parsing the document, most of a batch's cost to
+    // it) serves many cases; about eight parts make a batch.
+    let strategy = if malformed {
+        ufc_strategies::malformed_scenario()
+    } else {
+        ufc_strategies::flag_scenario_shaped(ufc_strategies::ScenarioShape::dense((size / 8).clamp(1, 256)))
+    };
     let mut parts = Vec::new();
     let mut cases = 0;
     // Groups of flags are merged until the batch is full; the cap keeps a
     // batch size of zero or one from looping.
-    while cases < options.batch_size.max(1) && parts.len() < 256 {
+    while cases < size && parts.len() < 256 {
         let Some(part) = generator.draw(&strategy).map(Scenario::from) else { break };
         cases += part.cases.len();
         parts.push(part);
@@ -559,7 +568,11 @@ fn telling(features: &[Feature]) -> impl Iterator<Item = &Feature> {
 /// The finding that explains a deviation on a case with `features`: one of
 /// the same deviation whose features the case all has, the most specific
 /// if several do.
-fn explanation<'f>(findings: &'f mut [Finding], deviation: &Deviation, features: &[Feature]) -> Option<&'f mut Finding> {
+fn explanation<'f>(
+    findings: &'f mut [Finding],
+    deviation: &Deviation,
+    features: &[Feature],
+) -> Option<&'f mut Finding> {
     findings
         .iter_mut()
         .filter(|f| f.deviation.same_as(deviation) && f.signature.features.iter().all(|x| features.contains(x)))
@@ -654,8 +667,7 @@ impl Engine<'_> {
                 return;
             }
         }
-        let covered =
-            telling(&pending.features).all(|f| explored.minimized.contains(f) || explored.queued.contains(f));
+        let covered = telling(&pending.features).all(|f| explored.minimized.contains(f) || explored.queued.contains(f));
         if covered && (!plain || explored.plain) {
             report.repeated += 1;
         } else if self.queue.len() >= self.options.max_queued {
@@ -675,8 +687,7 @@ impl Engine<'_> {
             let explored = self.explored.get(&deviation_key(&pending.deviation));
             telling(&pending.features).filter(|f| !explored.is_some_and(|e| e.minimized.contains(f))).count()
         };
-        let Some(best) = (0..self.queue.len()).max_by_key(|i| (novelty(&self.queue[*i]), std::cmp::Reverse(*i)))
-        else {
+        let Some(best) = (0..self.queue.len()).max_by_key(|i| (novelty(&self.queue[*i]), std::cmp::Reverse(*i))) else {
             return;
         };
         let pending = self.queue.remove(best);

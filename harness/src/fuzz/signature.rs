@@ -243,37 +243,68 @@ pub struct Signature {
     pub features: Vec<Feature>,
 }
 
-/// Features that name a known cause, most specific first. A finding is
-/// filed under the first cause whose features its minimized case has; the
-/// ids are those of `test-cases/divergences/` and `docs/divergences.md`.
-const CAUSES: &[(&str, &[&str])] = &[
-    ("one-of-non-string-elements", &["one-of:non-string"]),
-    ("regex-look-ahead", &["regex:look-around", "regex:back-reference"]),
-    ("regex-inline-flag", &["regex:inline-flag"]),
-    ("regex-unicode-digit", &["regex:class-escape"]),
-    ("invalid-regex", &["regex:non-string", "MATCHES:invalid", "NOT_MATCHES:invalid"]),
-    ("is-null-non-bool", &["is-null:non-bool", "IS_NULL:invalid"]),
-    ("one-of-number-rendering", &["one-of:number-like", "attr:number-exotic", "bandit:categorical-number-exotic"]),
-    ("numeric-string-parsing", &["compare:numeric-string", "attr:string-number-lenient", "attr:bool-compared"]),
-    ("semver-build-metadata", &["compare:semver-build"]),
-    ("semver-v-prefix", &["compare:semver-lenient", "attr:string-semver-lenient"]),
-    ("invalid-operator-values", &["GT:invalid", "GTE:invalid", "LT:invalid", "LTE:invalid"]),
-    ("rules-null", &["rules:null"]),
-    ("invalid-variation-value", &["variation:invalid-value"]),
-    ("json-null-variation", &["variation:json-null"]),
-    ("variation-key-mismatch", &["variation:key-mismatch"]),
-    ("split-names-missing-variation", &["variation:missing"]),
-    ("disabled-flag-wrong-type", &["disabled"]),
-    ("blank-subject-key", &["subject-key:blank"]),
-    ("missing-do-log", &["doLog:absent"]),
-    ("non-rfc3339-date", &["dates:invalid", "dates:not-a-string"]),
-    ("integer-1e20", &["variation-type:INTEGER"]),
-    ("bandit-categorical-empty-string", &["bandit:categorical-empty"]),
-    ("bandit-tie-break-utf16", &["bandit:non-ascii-action-key"]),
-    ("bandit-links-one-map-only", &["bandit:links-bandits-only", "bandit:links-references-only"]),
-    ("bandit-no-actions", &["bandit:no-actions"]),
-    ("bandit-model-missing", &["bandit:model-missing"]),
-    ("bandit-dynamic-typing", &["bandit:numeric-not-a-number", "bandit:categorical-bool", "bandit:categorical-number"]),
+/// A known cause: the features that name it, and the kinds of field it
+/// shows in (any, when empty). A cause with no features is named by the
+/// field alone.
+struct Cause {
+    id: &'static str,
+    features: &'static [&'static str],
+    kinds: &'static [u8],
+}
+
+const fn cause(id: &'static str, features: &'static [&'static str]) -> Cause {
+    Cause { id, features, kinds: &[] }
+}
+
+/// Value and details code (see [`Field::kind`]).
+const EVALUATION: &[u8] = &[1];
+/// The other details fields and the wording.
+const DETAILS: &[u8] = &[2, 3];
+
+/// Known causes, most specific first. A finding is filed under the first
+/// cause whose features its minimized case has and whose kinds include its
+/// field's; the ids are those of `test-cases/divergences/` and
+/// `docs/divergences.md`.
+const CAUSES: &[Cause] = &[
+    Cause { id: "event-extra-fields", features: &[], kinds: &[6] },
+    Cause {
+        id: "rs-description-escapes",
+        features: &["allocation-key:control", "variation-key:control", "subject-key:control", "flag-key:control"],
+        kinds: &[3],
+    },
+    Cause { id: "duplicate-allocation-keys", features: &["allocation:duplicate-key"], kinds: DETAILS },
+    cause("duplicate-variation-keys", &["variation:duplicate-key"]),
+    cause("one-of-non-string-elements", &["one-of:non-string"]),
+    cause("regex-look-ahead", &["regex:look-around", "regex:back-reference"]),
+    cause("regex-inline-flag", &["regex:inline-flag"]),
+    cause("regex-unicode-digit", &["regex:class-escape"]),
+    cause("invalid-regex", &["regex:non-string", "MATCHES:invalid", "NOT_MATCHES:invalid"]),
+    cause("is-null-non-bool", &["is-null:non-bool", "IS_NULL:invalid"]),
+    cause("one-of-number-rendering", &["one-of:number-like", "attr:number-exotic", "bandit:categorical-number-exotic"]),
+    cause("numeric-string-parsing", &["compare:numeric-string", "attr:string-number-lenient", "attr:bool-compared"]),
+    cause("semver-build-metadata", &["compare:semver-build"]),
+    cause("semver-v-prefix", &["compare:semver-lenient", "attr:string-semver-lenient"]),
+    cause("invalid-operator-values", &["GT:invalid", "GTE:invalid", "LT:invalid", "LTE:invalid"]),
+    cause("rules-null", &["rules:null"]),
+    cause("invalid-variation-value", &["variation:invalid-value"]),
+    Cause { id: "json-null-variation", features: &["variation:json-null"], kinds: EVALUATION },
+    cause("variation-key-mismatch", &["variation:key-mismatch"]),
+    cause("split-names-missing-variation", &["variation:missing"]),
+    cause("disabled-flag-wrong-type", &["disabled"]),
+    cause("blank-subject-key", &["subject-key:blank"]),
+    Cause { id: "type-mismatch-allocation-lists", features: &["type-mismatch"], kinds: DETAILS },
+    Cause { id: "missing-do-log", features: &["doLog:absent"], kinds: &[4] },
+    cause("non-rfc3339-date", &["dates:invalid", "dates:not-a-string"]),
+    Cause { id: "integer-1e20", features: &["variation-type:INTEGER"], kinds: EVALUATION },
+    cause("bandit-categorical-empty-string", &["bandit:categorical-empty"]),
+    cause("bandit-tie-break-utf16", &["bandit:non-ascii-action-key"]),
+    cause("bandit-links-one-map-only", &["bandit:links-bandits-only", "bandit:links-references-only"]),
+    cause("bandit-no-actions", &["bandit:no-actions"]),
+    cause("bandit-model-missing", &["bandit:model-missing"]),
+    cause(
+        "bandit-dynamic-typing",
+        &["bandit:numeric-not-a-number", "bandit:categorical-bool", "bandit:categorical-number"],
+    ),
 ];
 
 impl Signature {
@@ -285,10 +316,12 @@ impl Signature {
     /// The known cause this signature's features point to, if any.
     pub fn cause(&self) -> Option<&'static str> {
         let names: Vec<String> = self.features.iter().map(|f| f.name()).collect();
+        let kind = self.field.kind();
         CAUSES
             .iter()
-            .find(|(_, features)| features.iter().any(|f| names.iter().any(|g| g == f)))
-            .map(|(cause, _)| *cause)
+            .filter(|c| c.kinds.is_empty() || c.kinds.contains(&kind))
+            .find(|c| c.features.is_empty() || c.features.iter().any(|f| names.iter().any(|g| g == f)))
+            .map(|c| c.id)
     }
 
     /// What makes two findings one: the cause, the deviating parties and
