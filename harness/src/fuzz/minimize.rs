@@ -218,6 +218,21 @@ pub(crate) fn candidates(scenario: &Scenario, target: usize) -> Vec<(Scenario, u
         isolated.cases = vec![input.clone()];
         out.push((isolated, 0));
     }
+    // Halves, quarters... of the other cases, so that a case whose answer
+    // depends on others (an SDK deduplicating events it already logged)
+    // shrinks in a logarithmic number of round trips, not one per case.
+    let others: Vec<usize> = (0..scenario.cases.len()).filter(|i| *i != target).collect();
+    let mut chunk = others.len() / 2;
+    while chunk >= 2 {
+        for part in others.chunks(chunk) {
+            let mut fewer = scenario.clone();
+            fewer.cases =
+                (0..scenario.cases.len()).filter(|i| !part.contains(i)).map(|i| scenario.cases[i].clone()).collect();
+            let new_target = target - part.iter().filter(|i| **i < target).count();
+            out.push((fewer, new_target));
+        }
+        chunk /= 2;
+    }
     // One other case, or one other flag (with its cases), at a time.
     for index in (0..scenario.cases.len()).filter(|i| *i != target) {
         let mut fewer = scenario.clone();
