@@ -142,6 +142,27 @@ def check_subject(where, tf, subj, flag, env_name):
     elif not json_equal(subj["assignment"], tf["defaultValue"]):
         err(where, f"{code} but assignment != defaultValue")
 
+    # A flag that loads but fails part-way (totalShards 0, reached at a split that
+    # must hash): the allocations before it unmatched, it and the rest unevaluated.
+    if code == "UNEXPECTED_CONFIGURATION_ERROR" and d["matchedAllocation"] is None and usable(flag) \
+            and flag.get("totalShards") == 0:
+        allocs = flag["allocations"]
+        um, ue = d["unmatchedAllocations"], d["unevaluatedAllocations"]
+        k = len(um)
+        if k >= len(allocs) or len(ue) != len(allocs) - k:
+            err(where, "a part-way failure lists the failing allocation and the rest as unevaluated")
+            return
+        for i, e in enumerate(um):
+            check_entry(where, e, allocs[i].get("key"), None, i + 1)
+        for i, e in enumerate(ue):
+            check_entry(where, e, allocs[k + i].get("key"), "UNEVALUATED", k + i + 1)
+        want = (f'Allocation "{allocs[k].get("key")}" of flag "{tf["flag"]}" cannot be evaluated: '
+                'no subject has a shard when totalShards is 0')
+        if d["flagEvaluationDescription"] != want or any(
+                d[k2] is not None for k2 in ("variationKey", "variationValue", "matchedRule")):
+            err(where, f"part-way failure should say {want!r} with null variation and rule")
+        return
+
     flag_level = code in FLAG_LEVEL or (
         code == "UNEXPECTED_CONFIGURATION_ERROR" and d["matchedAllocation"] is None)
     if flag_level:

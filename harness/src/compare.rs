@@ -7,7 +7,7 @@
 
 pub use ufc_protocol::report::Severity;
 
-use crate::observation::{Details, Event, Json, Observation};
+use crate::observation::{Answer, Details, Event, Json, Observation};
 
 /// One field that differs.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +82,62 @@ pub fn compare(
         }
     }
     diffs
+}
+
+/// Fields that read a clock, wherever they sit in an event or the details:
+/// when the event was logged (`timestamp`, also inside the
+/// `evaluationDetails` the Python, Rust and JS cores attach to events) and
+/// when the process got its configuration (`configFetchedAt`). Two
+/// processes never agree on them.
+const CLOCK_FIELDS: [&str; 2] = ["timestamp", "configFetchedAt"];
+
+/// Whether two answers to one case are the same answer: the value, the
+/// details and the events alike, JSON objects compared whatever their key
+/// order, with the clock readings ([`CLOCK_FIELDS`]) and the events'
+/// `metaData` left out. Raised errors are the same when their messages
+/// are. This is what `--repeat` holds the answers of different processes
+/// to.
+pub fn same_answer(a: &Answer, b: &Answer) -> bool {
+    match (a, b) {
+        (Answer::Raised(x), Answer::Raised(y)) => x == y,
+        (Answer::Observed(x), Answer::Observed(y)) => {
+            let details = |o: &Observation| o.details.as_ref().map(|d| without_clock(d.to_json().as_value()));
+            let events = |events: &[Event]| -> Vec<Json> {
+                events
+                    .iter()
+                    .map(|event| {
+                        let mut fields = event.to_json();
+                        if let Some(fields) = fields.as_object_mut() {
+                            fields.remove("metaData");
+                        }
+                        without_clock(&fields)
+                    })
+                    .collect()
+            };
+            x.value == y.value
+                && details(x) == details(y)
+                && events(&x.assignment_events) == events(&y.assignment_events)
+                && events(&x.bandit_events) == events(&y.bandit_events)
+        }
+        _ => false,
+    }
+}
+
+/// `value` without any [`CLOCK_FIELDS`] member, at any depth.
+fn without_clock(value: &serde_json::Value) -> Json {
+    fn strip(value: &serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                map.iter()
+                    .filter(|(key, _)| !CLOCK_FIELDS.contains(&key.as_str()))
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    Json(strip(value))
 }
 
 fn compare_details(expected: &Details, actual: Option<&Details>, diffs: &mut Vec<Difference>) {
@@ -196,6 +252,43 @@ mod tests {
         let diffs = compare(&expected, &actual, None, Scope { details: true, ..Scope::default() });
         assert_eq!(diffs.len(), 1, "{diffs:?}");
         assert_eq!((diffs[0].field.as_str(), &diffs[0].actual), ("details.variationKey", &Json::NULL));
+    }
+
+    #[test]
+    fn answers_are_the_same_whatever_their_timestamps_and_key_order() {
+        let observed = |fields: &[(&str, &str)], value: i64| {
+            Answer::Observed(Observation {
+                value: Json(json!(value)),
+                assignment_events: vec![event(fields)],
+                ..Observation::default()
+            })
+        };
+        let first = observed(
+            &[
+                ("featureFlag", r#""f""#),
+                ("timestamp", r#""t1""#),
+                ("metaData", "{}"),
+                ("evaluationDetails", r#"{"timestamp": "t1", "configFetchedAt": "t0", "configPublishedAt": "p"}"#),
+            ],
+            1,
+        );
+        let later = observed(
+            &[
+                ("timestamp", r#""t2""#),
+                ("evaluationDetails", r#"{"configPublishedAt": "p", "configFetchedAt": "t1", "timestamp": "t3"}"#),
+                ("featureFlag", r#""f""#),
+            ],
+            1,
+        );
+        assert!(same_answer(&first, &later));
+        let republished =
+            observed(&[("featureFlag", r#""f""#), ("evaluationDetails", r#"{"configPublishedAt": "q"}"#)], 1);
+        assert!(!same_answer(&first, &republished), "only clock readings are left out");
+        assert!(!same_answer(&first, &observed(&[("featureFlag", r#""g""#)], 1)));
+        assert!(!same_answer(&first, &observed(&[("featureFlag", r#""f""#)], 2)));
+        assert!(!same_answer(&first, &observed(&[("featureFlag", r#""f""#), ("format", r#""SERVER""#)], 1)));
+        assert!(!same_answer(&first, &Answer::Raised("boom".into())));
+        assert!(same_answer(&Answer::Raised("boom".into()), &Answer::Raised("boom".into())));
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub fn cross_sdk(options: &CrossSdkOptions, progress: run::Progress<'_>) -> Resu
             suite: dir.clone(),
             filter: None,
             obfuscated: false,
+            precomputed: None,
             parties: options.parties.clone(),
             known_failures: None,
             strict: true,

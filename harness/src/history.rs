@@ -170,6 +170,7 @@ pub fn history(options: &HistoryOptions) -> Result<HistoryReport, HistoryError> 
             suite: options.suite.clone(),
             filter: None,
             obfuscated: false,
+            precomputed: None,
             parties: PartySelection {
                 sdks: vec![name.clone()],
                 options: options.adapter_options.clone(),

@@ -16,6 +16,8 @@ pub mod observation;
 pub mod parties;
 pub mod party;
 pub mod precompute;
+pub mod precomputed_client;
+pub mod repeat;
 pub mod report;
 pub mod run;
 pub mod session;

@@ -125,14 +125,10 @@ impl PartyPrecompute {
     }
 }
 
-/// The distinct subjects of a group's test files, in file order.
-pub fn subjects_of(suite: &Suite, group: usize) -> Vec<Subject> {
-    let mut seen = BTreeSet::new();
-    suite
-        .cases
-        .iter()
-        .filter(|case| case.group == group)
-        .map(|case| match &case.input {
+impl Subject {
+    /// The subject a case asks about.
+    pub fn of(input: &CaseInput) -> Subject {
+        match input {
             CaseInput::Flag(flag) => Subject {
                 key: flag.subject_key.clone(),
                 attributes: Value::Object(flag.subject_attributes.clone()),
@@ -149,25 +145,34 @@ pub fn subjects_of(suite: &Suite, group: usize) -> Vec<Subject> {
                     actions: case.actions.clone(),
                 }),
             },
-        })
-        .filter(|subject| {
-            seen.insert(format!(
-                "{}\u{0}{}\u{0}{:?}",
-                subject.key,
-                subject.attributes,
-                subject.request().bandit_actions
-            ))
-        })
+        }
+    }
+
+    /// What tells two subjects apart: key, attributes and bandit actions.
+    pub fn identity(&self) -> String {
+        format!("{}\u{0}{}\u{0}{:?}", self.key, self.attributes, self.request().bandit_actions)
+    }
+}
+
+/// The distinct subjects of a group's test files, in file order.
+pub fn subjects_of(suite: &Suite, group: usize) -> Vec<Subject> {
+    let mut seen = BTreeSet::new();
+    suite
+        .cases
+        .iter()
+        .filter(|case| case.group == group)
+        .map(|case| Subject::of(&case.input))
+        .filter(|subject| seen.insert(subject.identity()))
         .collect()
 }
 
 /// What a group's subjects are compared against.
-struct Oracle {
-    config: Configuration,
-    models: Option<BanditModels>,
+pub(crate) struct Oracle {
+    pub(crate) config: Configuration,
+    pub(crate) models: Option<BanditModels>,
 }
 
-fn load_oracle(flags: &std::path::Path, models: Option<&std::path::Path>) -> Result<Oracle, String> {
+pub(crate) fn load_oracle(flags: &std::path::Path, models: Option<&std::path::Path>) -> Result<Oracle, String> {
     let read = |path: &std::path::Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
     let config = Configuration::from_json(&read(flags)?).map_err(|e| format!("{}: {e}", flags.display()))?;
     let models = match models {

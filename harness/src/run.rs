@@ -2,6 +2,11 @@
 //! cases one test file per batch, and compares what comes back. Parties run
 //! concurrently, one thread each; the in-process reference runs first so its
 //! events can serve as the expectation for every SDK's events.
+//!
+//! With [`RunSettings::repeat`] above 1, each party answers every group in
+//! that many fresh processes (restarted through [`Session::restart`]), and
+//! [`crate::repeat::settle`] turns a case answered differently into a
+//! [`Status::Nondeterministic`] outcome instead of a pass or a failure.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,8 +20,9 @@ use crate::observation::{Answer, Json, Observation};
 use crate::parties::{self, PartySelection, SelectionError};
 use crate::party::reference::ReferenceParty;
 use crate::party::{AnswerPart, Party, PartyInfo, Question};
+use crate::repeat::Settled;
 use crate::session::{CaseReply, Session};
-use crate::suite::{Case, LoadError, NoObfuscatedConfiguration, NotASuite, Suite};
+use crate::suite::{Case, Group, LoadError, NoObfuscatedConfiguration, NotASuite, Suite};
 
 /// One case, one party.
 #[derive(Debug, Clone)]
@@ -43,6 +49,9 @@ pub struct CaseOutcome {
     pub causes: Vec<String>,
     /// What the party answered.
     pub observed: Option<Answer>,
+    /// What each fresh process replied, in order, when their answers
+    /// differ ([`Status::Nondeterministic`]); empty otherwise.
+    pub process_replies: Vec<CaseReply>,
 }
 
 /// Run settings.
@@ -50,11 +59,14 @@ pub struct CaseOutcome {
 pub struct RunSettings {
     /// Severities that fail a case.
     pub fail_on: Vec<Severity>,
+    /// In how many fresh processes each party answers every group's cases
+    /// (`run --repeat`); 1 asks once, in the process the party has.
+    pub repeat: u32,
 }
 
 impl Default for RunSettings {
     fn default() -> Self {
-        RunSettings { fail_on: vec![Severity::Critical, Severity::Major] }
+        RunSettings { fail_on: vec![Severity::Critical, Severity::Major], repeat: 1 }
     }
 }
 
@@ -73,6 +85,8 @@ pub struct RunResult {
     pub config_errors: Vec<String>,
     /// Severities that failed cases.
     pub fail_on: Vec<Severity>,
+    /// In how many fresh processes each party answered every case.
+    pub repeat: u32,
 }
 
 /// Totals of some outcomes.
@@ -120,15 +134,19 @@ impl RunResult {
             load_errors: Vec::new(),
             config_errors: Vec::new(),
             fail_on: Vec::new(),
+            repeat: 1,
         })
     }
 
     /// The exit code (README, [`ufc_protocol::exit_codes`]): errored cases
-    /// or unreadable files first, then failures and stale known failures.
+    /// or unreadable files first, then nondeterministic cases, then failures
+    /// and stale known failures.
     pub fn exit_code(&self) -> i32 {
         let s = self.summary();
         if s.errored > 0 || !self.load_errors.is_empty() {
             ufc_protocol::exit_codes::ERRORS
+        } else if s.nondeterministic > 0 {
+            ufc_protocol::exit_codes::NONDETERMINISTIC
         } else if s.failed > 0 || s.unexpected_passes > 0 {
             ufc_protocol::exit_codes::FAILURES
         } else {
@@ -154,6 +172,10 @@ pub struct RunOptions {
     pub filter: Option<String>,
     /// The flag cases, against the obfuscated twins of their configurations.
     pub obfuscated: bool,
+    /// Every case through its subject's precomputed configuration, written
+    /// by the reference in this form ([`crate::precomputed_client`]);
+    /// `obfuscated` is then not used.
+    pub precomputed: Option<ufc_reference::precomputed::write::Form>,
     /// The SDKs.
     pub parties: PartySelection,
     /// A folder of `<sdk>.toml` manifests instead of each SDK's own.
@@ -206,7 +228,7 @@ pub enum RunError {
 /// starts: a broken one is a usage error.
 pub fn run_suite(options: &RunOptions, progress: Progress<'_>) -> Result<RunResult, RunError> {
     let mut suite = Suite::load(&options.suite)?;
-    if options.obfuscated {
+    if options.obfuscated && options.precomputed.is_none() {
         suite = suite.into_obfuscated()?;
     }
     if let Some(pattern) = &options.filter {
@@ -228,9 +250,17 @@ pub fn run_suite(options: &RunOptions, progress: Progress<'_>) -> Result<RunResu
             manifests.push((spec.name.clone(), KnownFailures::load(&path)?));
         }
     }
-    let mut all: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(options.now))];
+    // Through precomputed configurations the reference would only check its
+    // own reading against itself: its answers are the expectation there.
+    let mut all: Vec<Box<dyn Party>> = match options.precomputed {
+        Some(_) => Vec::new(),
+        None => vec![Box::new(ReferenceParty::new(options.now))],
+    };
     all.extend(parties::spawn(&specs, &options.parties.options));
-    let mut result = run(&suite, all, &options.settings, progress);
+    let mut result = match &options.precomputed {
+        Some(form) => crate::precomputed_client::run(&suite, all, form, &options.settings, options.now, progress),
+        None => run(&suite, all, &options.settings, progress),
+    };
     for (name, manifest) in &manifests {
         manifest.apply(&mut result, name, options.strict);
     }
@@ -257,18 +287,9 @@ pub fn run(
         outcomes.extend(party_outcomes);
     }
     let reference_answers = &reference_answers;
-    let per_party: Vec<Vec<CaseOutcome>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = rest
-            .iter_mut()
-            .map(|party| {
-                scope.spawn(move || {
-                    let mut session = Session::new(party.as_mut());
-                    let mut ignored = Vec::new();
-                    run_party(suite, &mut session, Some(reference_answers), settings, progress, &mut ignored).0
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    let per_party = in_parallel(&mut rest, |session| {
+        let mut ignored = Vec::new();
+        run_party(suite, session, Some(reference_answers), settings, progress, &mut ignored).0
     });
     for party_outcomes in per_party {
         outcomes.extend(party_outcomes);
@@ -280,11 +301,27 @@ pub fn run(
         load_errors: suite.load_errors.clone(),
         config_errors,
         fail_on: settings.fail_on.clone(),
+        repeat: settings.repeat.max(1),
     }
 }
 
-/// One party through every group: configure, then one batch per test file.
-/// Returns its outcomes and what it observed, by case id.
+/// Drives every party at once, one thread each, through its own session;
+/// one result per party, in order (a thread that panicked gives the default).
+pub(crate) fn in_parallel<T: Default + Send>(
+    parties: &mut [Box<dyn Party>],
+    drive: impl Fn(&mut Session<'_>) -> T + Sync,
+) -> Vec<T> {
+    let drive = &drive;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            parties.iter_mut().map(|party| scope.spawn(move || drive(&mut Session::new(party.as_mut())))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
+/// One party through every group: configure, then one batch per test file,
+/// in each of [`RunSettings::repeat`] fresh processes. Returns its outcomes
+/// and what it observed, by case id.
 fn run_party(
     suite: &Suite,
     session: &mut Session<'_>,
@@ -294,9 +331,11 @@ fn run_party(
     config_errors: &mut Vec<String>,
 ) -> (Vec<CaseOutcome>, HashMap<String, Observation>) {
     let info = session.info().clone();
+    let repeat = settings.repeat.max(1) as usize;
     let mut outcomes = Vec::with_capacity(suite.cases.len());
     let mut observed = HashMap::new();
-    let total = suite.cases.len();
+    // Progress counts each case once per process.
+    let total = suite.cases.len() * repeat;
     let mut done = 0;
     for (group_index, group) in suite.groups.iter().enumerate() {
         let cases: Vec<&Case> = suite.cases.iter().filter(|c| c.group == group_index).collect();
@@ -311,35 +350,75 @@ fn run_party(
                 reason => outcomes.push(outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = reason)),
             }
         }
-        match session.configure(&format!("group {:?}", group.name), &group.config_set()) {
-            Ok(warnings) => {
-                for warning in warnings {
-                    if !config_errors.contains(&warning) {
-                        config_errors.push(warning);
-                    }
-                }
+        // One list of replies per process, each in `runnable` order.
+        let mut per_process: Vec<std::vec::IntoIter<CaseReply>> = Vec::with_capacity(repeat);
+        for _ in 0..repeat {
+            if repeat > 1 {
+                session.restart();
             }
-            Err(message) => config_errors.push(message),
+            let replies = ask_group(session, group, &runnable, config_errors, |asked| {
+                done += asked;
+                progress(&info.name, done, total);
+            });
+            per_process.push(replies.into_iter());
         }
-        // One batch per test file.
-        for batch in runnable.chunk_by(|a, b| a.file == b.file) {
-            let questions: Vec<Question<'_>> = batch.iter().map(|c| Question { id: &c.id, input: &c.input }).collect();
-            let replies = session.ask(&questions, group.obfuscated);
-            for (case, reply) in batch.iter().zip(replies) {
-                if let CaseReply::Answered(Answer::Observed(observation)) = &reply {
-                    observed.insert(case.id.clone(), observation.clone());
-                }
-                outcomes.push(judge(case, &info, reply, reference, settings));
+        for case in &runnable {
+            let replies: Vec<CaseReply> = per_process.iter_mut().filter_map(Iterator::next).collect();
+            let settled = crate::repeat::settle(replies);
+            let first_answer = match &settled {
+                Settled::Agreed(reply) => crate::repeat::answer_of(reply),
+                Settled::Differ(replies) => replies.iter().find_map(crate::repeat::answer_of),
+            };
+            if let Some(Answer::Observed(observation)) = first_answer {
+                observed.insert(case.id.clone(), observation.clone());
             }
-            done += batch.len();
-            progress(&info.name, done, total);
+            outcomes.push(match settled {
+                Settled::Agreed(reply) => judge(case, &info, reply, reference, settings),
+                Settled::Differ(replies) => nondeterministic(case, &info.name, replies),
+            });
         }
-        done += cases.len() - runnable.len();
+        done += (cases.len() - runnable.len()) * repeat;
         if runnable.is_empty() {
             progress(&info.name, done, total);
         }
     }
     (outcomes, observed)
+}
+
+/// One process's replies to a group's runnable cases, in order: configure
+/// it, then one batch per test file (`asked` hears of each batch's size).
+fn ask_group(
+    session: &mut Session<'_>,
+    group: &Group,
+    runnable: &[&Case],
+    config_errors: &mut Vec<String>,
+    mut asked: impl FnMut(usize),
+) -> Vec<CaseReply> {
+    let messages = match session.configure(&format!("group {:?}", group.name), &group.config_set()) {
+        Ok(warnings) => warnings,
+        Err(message) => vec![message],
+    };
+    for message in messages {
+        if !config_errors.contains(&message) {
+            config_errors.push(message);
+        }
+    }
+    let mut replies = Vec::with_capacity(runnable.len());
+    for batch in runnable.chunk_by(|a, b| a.file == b.file) {
+        let questions: Vec<Question<'_>> = batch.iter().map(|c| Question { id: &c.id, input: &c.input }).collect();
+        replies.extend(session.ask(&questions, group.obfuscated));
+        asked(batch.len());
+    }
+    replies
+}
+
+/// A case whose processes answered differently: neither judged against the
+/// expectation nor counted as a pass or a failure.
+fn nondeterministic(case: &Case, party: &str, replies: Vec<CaseReply>) -> CaseOutcome {
+    outcome(case, party, Status::Nondeterministic, |o| {
+        o.observed = replies.iter().find_map(crate::repeat::answer_of).cloned();
+        o.process_replies = replies;
+    })
 }
 
 fn judge(
@@ -349,12 +428,33 @@ fn judge(
     reference: Option<&HashMap<String, Observation>>,
     settings: &RunSettings,
 ) -> CaseOutcome {
+    let bandit = matches!(case.input, CaseInput::Bandit(_));
+    let scope = Scope {
+        details: info.gives(AnswerPart::Details, bandit),
+        events: reference.is_some() && info.gives(AnswerPart::AssignmentEvents, bandit),
+        bandit_events: reference.is_some() && info.gives(AnswerPart::BanditEvents, bandit),
+    };
+    let reference_answer = reference.and_then(|r| r.get(&case.id));
+    verdict(case, &case.expected, &info.name, reply, reference_answer, scope, settings)
+}
+
+/// One party's reply to `case`, judged: its value (and, as `scope` says,
+/// details) against `expected`, its events against `reference`'s.
+pub(crate) fn verdict(
+    case: &Case,
+    expected: &crate::compare::Expected,
+    party: &str,
+    reply: CaseReply,
+    reference: Option<&Observation>,
+    scope: Scope,
+    settings: &RunSettings,
+) -> CaseOutcome {
     let answer = match reply {
         CaseReply::Skipped { reason } => {
-            return outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = Some(reason))
+            return outcome(case, party, Status::Skipped, |o| o.skip_reason = Some(reason))
         }
         CaseReply::Lost { error, stderr_tail } => {
-            return outcome(case, &info.name, Status::Errored, |o| {
+            return outcome(case, party, Status::Errored, |o| {
                 o.error = Some(error);
                 o.stderr_tail = stderr_tail;
             })
@@ -367,11 +467,11 @@ fn judge(
             let difference = Difference {
                 field: "value".into(),
                 severity: Severity::Critical,
-                expected: case.expected.value.clone(),
+                expected: expected.value.clone(),
                 actual: Json(serde_json::json!({ "raised": error })),
             };
             let error = error.clone();
-            return outcome(case, &info.name, Status::Failed, |o| {
+            return outcome(case, party, Status::Failed, |o| {
                 o.error = Some(error);
                 o.differences = vec![difference];
                 o.observed = Some(answer);
@@ -379,23 +479,16 @@ fn judge(
         }
         Answer::Observed(observation) => observation,
     };
-    let bandit = matches!(case.input, CaseInput::Bandit(_));
-    let scope = Scope {
-        details: info.gives(AnswerPart::Details, bandit),
-        events: reference.is_some() && info.gives(AnswerPart::AssignmentEvents, bandit),
-        bandit_events: reference.is_some() && info.gives(AnswerPart::BanditEvents, bandit),
-    };
-    let reference_answer = reference.and_then(|r| r.get(&case.id));
-    let differences = compare(&case.expected, observation, reference_answer, scope);
+    let differences = compare(expected, observation, reference, scope);
     let failing = differences.iter().any(|d| settings.fail_on.contains(&d.severity));
     let status = if failing { Status::Failed } else { Status::Passed };
-    outcome(case, &info.name, status, |o| {
+    outcome(case, party, status, |o| {
         o.differences = differences;
         o.observed = Some(answer);
     })
 }
 
-fn outcome(case: &Case, party: &str, status: Status, fill: impl FnOnce(&mut CaseOutcome)) -> CaseOutcome {
+pub(crate) fn outcome(case: &Case, party: &str, status: Status, fill: impl FnOnce(&mut CaseOutcome)) -> CaseOutcome {
     let mut o = CaseOutcome {
         case_id: case.id.clone(),
         party: party.to_owned(),
@@ -408,6 +501,7 @@ fn outcome(case: &Case, party: &str, status: Status, fill: impl FnOnce(&mut Case
         known_failure: None,
         causes: Vec::new(),
         observed: None,
+        process_replies: Vec::new(),
     };
     fill(&mut o);
     o

@@ -76,15 +76,28 @@ impl<'p> Session<'p> {
         }
     }
 
+    /// Starts the party afresh, as a new process that has answered nothing
+    /// ([`Party::restart`]); configure it before asking again.
+    pub fn restart(&mut self) {
+        self.party.restart();
+        self.configuration_error = None;
+    }
+
     /// Why the party cannot answer `input` (given in an obfuscated
     /// configuration when `obfuscated`), if it cannot.
     pub fn skip_reason(&self, input: &CaseInput, obfuscated: bool) -> Option<String> {
+        self.skip_reason_needing(input, obfuscated.then_some(Capability::Obfuscated))
+    }
+
+    /// Why the party cannot answer `input` given in a form that needs
+    /// `form` (`obfuscated`, `precomputed-client`), if it cannot.
+    pub fn skip_reason_needing(&self, input: &CaseInput, form: Option<Capability>) -> Option<String> {
         let needed = match input {
             CaseInput::Flag(_) => Capability::Assign,
             CaseInput::Bandit(_) => Capability::Bandits,
         };
         let info = self.info();
-        [Some(needed), obfuscated.then_some(Capability::Obfuscated)]
+        [Some(needed), form]
             .into_iter()
             .flatten()
             .find(|capability| !info.can(capability))
@@ -94,9 +107,14 @@ impl<'p> Session<'p> {
     /// Puts a batch to the party in one request (skipping what it cannot
     /// answer); one reply per question, in order.
     pub fn ask(&mut self, batch: &[Question<'_>], obfuscated: bool) -> Vec<CaseReply> {
+        self.ask_needing(batch, obfuscated.then_some(Capability::Obfuscated))
+    }
+
+    /// As [`Session::ask`], for cases given in a form that needs `form`.
+    pub fn ask_needing(&mut self, batch: &[Question<'_>], form: Option<Capability>) -> Vec<CaseReply> {
         let mut replies: Vec<Option<CaseReply>> = batch
             .iter()
-            .map(|q| self.skip_reason(q.input, obfuscated).map(|reason| CaseReply::Skipped { reason }))
+            .map(|q| self.skip_reason_needing(q.input, form.clone()).map(|reason| CaseReply::Skipped { reason }))
             .collect();
         let asked: Vec<Question<'_>> =
             batch.iter().zip(&replies).filter(|(_, reply)| reply.is_none()).map(|(q, _)| *q).collect();

@@ -249,6 +249,7 @@ impl Group {
         ConfigSet {
             flags: Source::Path(absolute(&self.flags)),
             bandit_models: self.bandit_models.as_deref().map(|p| Source::Path(absolute(p))),
+            precomputed: None,
         }
     }
 }

@@ -136,7 +136,7 @@ impl Fixture {
     }
 
     fn config(&self) -> ConfigSet {
-        ConfigSet { flags: Source::Path(self.suite.groups[0].flags.clone()), bandit_models: None }
+        ConfigSet { flags: Source::Path(self.suite.groups[0].flags.clone()), bandit_models: None, precomputed: None }
     }
 }
 

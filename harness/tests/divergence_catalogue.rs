@@ -80,7 +80,8 @@ fn check(dir: &Path, id: &str, indexed: bool) -> Result<(), Failed> {
         return Err(format!("divergence.toml lists cases {:?}, the suite has {ids:?}", divergence.cases).into());
     }
     let parties: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(chrono::Utc::now()))];
-    let settings = RunSettings { fail_on: vec![Severity::Critical, Severity::Major, Severity::Minor] };
+    let settings =
+        RunSettings { fail_on: vec![Severity::Critical, Severity::Major, Severity::Minor], ..RunSettings::default() };
     let result = run::run(&suite, parties, &settings, &|_, _, _| {});
     let failures: Vec<String> = result
         .outcomes

@@ -87,3 +87,19 @@ fn the_cross_sdk_report_writes_a_json_report_with_the_schema() {
     assert_valid(&report);
     assert!(dir.path().join("cross-sdk.md").is_file() && dir.path().join("cross-sdk.html").is_file());
 }
+
+#[test]
+fn the_report_of_a_run_through_precomputed_clients_has_its_schema() {
+    // Failures (a client that reads nothing) and skips (what no precomputed
+    // configuration carries) are both in it.
+    let fake = env!("CARGO_BIN_EXE_ufc-fake-adapter");
+    let unread = format!("unread={fake} --precomputed-unread");
+    let (code, stdout) =
+        harness(&["run", "--precomputed", "--format", "json", "--filter", "bandits/*", "--adapter", &unread]);
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_slice(&stdout).expect("the report is JSON");
+    assert_valid(&report);
+    let statuses: Vec<&str> =
+        report["cases"].as_array().into_iter().flatten().filter_map(|c| c["status"].as_str()).collect();
+    assert!(statuses.contains(&"failed") && statuses.contains(&"skipped"), "{statuses:?}");
+}

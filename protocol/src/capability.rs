@@ -28,13 +28,17 @@ pub enum Capability {
     Obfuscated,
     /// `precompute`: the `precompute` op (spec section 7).
     Precompute,
+    /// `precomputed-client`: `configure` may carry a `precomputed`
+    /// configuration, which then answers `evaluate` through the SDK's
+    /// precomputed client (spec section 7).
+    PrecomputedClient,
     /// A capability this version of the protocol does not define.
     Unknown(String),
 }
 
 impl Capability {
     /// Every capability this version defines.
-    pub const KNOWN: [Capability; 8] = [
+    pub const KNOWN: [Capability; 9] = [
         Capability::Assign,
         Capability::Details,
         Capability::Events,
@@ -43,6 +47,7 @@ impl Capability {
         Capability::Bench,
         Capability::Obfuscated,
         Capability::Precompute,
+        Capability::PrecomputedClient,
     ];
 
     /// The wire name.
@@ -56,6 +61,7 @@ impl Capability {
             Capability::Bench => "bench",
             Capability::Obfuscated => "obfuscated",
             Capability::Precompute => "precompute",
+            Capability::PrecomputedClient => "precomputed-client",
             Capability::Unknown(name) => name,
         }
     }

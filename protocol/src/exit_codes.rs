@@ -10,3 +10,6 @@ pub const USAGE: i32 = 2;
 /// The run finished but some cases errored (a party crashed, hung or
 /// answered garbage; a test file could not be read).
 pub const ERRORS: i32 = 3;
+/// Asked in several fresh processes (`run --repeat`, `fuzz --repeat`), a
+/// party answered a case differently; nothing errored.
+pub const NONDETERMINISTIC: i32 = 4;

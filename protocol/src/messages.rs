@@ -203,6 +203,13 @@ pub enum Request<'a> {
         /// `bandit-models-v1.json`, if any.
         #[serde(default)]
         bandits: Option<Source>,
+        /// A precomputed configuration (`precomputed-client`): the
+        /// configuration-wire envelope `{"version": 1, "precomputed":
+        /// {subjectKey, subjectAttributes, response}}` computed from
+        /// `flags`. When given, `evaluate` and `bench` are answered by the
+        /// SDK's precomputed client until the next `configure`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        precomputed: Option<Source>,
     },
     /// Evaluate a batch.
     Evaluate {

@@ -12,8 +12,9 @@ use serde_json::Value;
 use crate::capability::Capabilities;
 use crate::messages::{CaseResult, SdkInfo};
 
-/// The report's format version.
-pub const REPORT_VERSION: u32 = 1;
+/// The report's format version: 2 added `repeat`, the `nondeterministic`
+/// status and count, and each case's `answers` (`run --repeat`).
+pub const REPORT_VERSION: u32 = 2;
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +28,9 @@ pub struct RunReport {
     pub suite: PathBuf,
     /// Severities that fail a case.
     pub fail_on: Vec<Severity>,
+    /// In how many fresh processes each party was asked every case (`run
+    /// --repeat`; 1 without it).
+    pub repeat: u32,
     /// Totals over every party.
     pub summary: Summary,
     /// Each party, the reference first.
@@ -89,6 +93,9 @@ pub enum Status {
     KnownFailure,
     /// Listed as a known failure, but passed: the list is stale.
     UnexpectedPass,
+    /// Asked in several fresh processes (`run --repeat`), the party gave
+    /// different answers: neither a pass nor a failure.
+    Nondeterministic,
 }
 
 impl Status {
@@ -101,6 +108,7 @@ impl Status {
             Status::Skipped => "skipped",
             Status::KnownFailure => "known-failure",
             Status::UnexpectedPass => "unexpected-pass",
+            Status::Nondeterministic => "nondeterministic",
         }
     }
 }
@@ -146,6 +154,14 @@ pub struct Summary {
     pub known_failures: usize,
     /// Known failures that now pass.
     pub unexpected_passes: usize,
+    /// Cases answered differently by different processes (left out when
+    /// none were, as it is in every run without `--repeat`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub nondeterministic: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl Summary {
@@ -159,6 +175,7 @@ impl Summary {
             Status::Skipped => self.skipped += 1,
             Status::KnownFailure => self.known_failures += 1,
             Status::UnexpectedPass => self.unexpected_passes += 1,
+            Status::Nondeterministic => self.nondeterministic += 1,
         }
     }
 }
@@ -208,4 +225,22 @@ pub struct CaseReport {
     /// What the party answered, as it said it (left out for passed cases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<CaseResult>,
+    /// What each fresh process answered, in order, when they did not all
+    /// answer alike (status `nondeterministic`); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<ProcessAnswer>,
+}
+
+/// What one of the fresh processes of `run --repeat` made of a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessAnswer {
+    /// Which process, from 1.
+    pub process: u32,
+    /// Its answer, as it said it; absent when the case was lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<CaseResult>,
+    /// Why the case was lost in that process (a crash, a hang, garbage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }

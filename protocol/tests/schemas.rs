@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use ufc_protocol::report::{
-    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, RunReport, Severity, Status, Summary, Tool,
-    REPORT_VERSION,
+    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, ProcessAnswer, RunReport, Severity, Status, Summary,
+    Tool, REPORT_VERSION,
 };
 use ufc_protocol::{
     ActionInput, BanditCase, BenchMode, BenchRequest, BenchSubject, Capabilities, Capability, CaseInput, CaseResult,
@@ -79,8 +79,25 @@ fn every_request_the_harness_writes_has_its_schema() {
         id: 1,
         flags: Source::Path("/abs/flags-v1.json".into()),
         bandits: Some(Source::Inline(json!({"bandits": {}}))),
+        precomputed: None,
     };
     assert_valid("protocol/configure.request.schema.json", &encoded(&configure));
+    // Without a precomputed configuration the request is what v1 always wrote.
+    assert!(encoded(&configure).get("precomputed").is_none());
+    let precomputed = Request::Configure {
+        id: 1,
+        flags: Source::Path("/abs/flags-v1.json".into()),
+        bandits: None,
+        precomputed: Some(Source::Inline(precomputed_envelope())),
+    };
+    assert_valid("protocol/configure.request.schema.json", &encoded(&precomputed));
+    let by_path = Request::Configure {
+        id: 1,
+        flags: Source::Path("/abs/flags-v1.json".into()),
+        bandits: None,
+        precomputed: Some(Source::Path("/abs/alice.json".into())),
+    };
+    assert_valid("protocol/configure.request.schema.json", &encoded(&by_path));
     let cases = vec![
         WireCase { case_id: Cow::Borrowed("f/alice"), input: Cow::Borrowed(&flag) },
         WireCase { case_id: Cow::Borrowed("b/alice"), input: Cow::Borrowed(&bandit) },
@@ -124,6 +141,37 @@ fn the_schemas_reject_what_the_types_cannot_write() {
     });
     evaluate["cases"][0]["variationType"] = json!("TEXT");
     assert_invalid("protocol/evaluate.request.schema.json", &evaluate);
+    let configure = |envelope: Value| {
+        encoded(&Request::Configure {
+            id: 1,
+            flags: Source::Path("/abs/flags-v1.json".into()),
+            bandits: None,
+            precomputed: Some(Source::Inline(envelope)),
+        })
+    };
+    let mut nameless = precomputed_envelope();
+    nameless["precomputed"].as_object_mut().map(|p| p.remove("subjectKey"));
+    assert_invalid("protocol/configure.request.schema.json", &configure(nameless));
+    // A flag configuration is not a precomputed one.
+    assert_invalid("protocol/configure.request.schema.json", &configure(json!({"flags": {}})));
+}
+
+/// One subject's precomputed configuration, as the reference writes it.
+fn precomputed_envelope() -> Value {
+    json!({"version": 1, "precomputed": {"subjectKey": "alice",
+        "subjectAttributes": {"numericAttributes": {"age": 3}, "categoricalAttributes": {}},
+        "fetchedAt": "2025-01-01T00:00:00.000Z",
+        "response": "{\"format\":\"PRECOMPUTED\",\"obfuscated\":true,\"salt\":\"s\",\"flags\":{},\"bandits\":{}}"}})
+}
+
+#[test]
+fn a_configure_request_of_an_older_harness_still_reads() {
+    let old = json!({"id": 1, "op": "configure", "flags": {"path": "/abs/flags-v1.json"}, "bandits": null});
+    let parsed: Request<'static> = serde_json::from_value(old).expect("a v1 configure parses");
+    assert!(matches!(parsed, Request::Configure { precomputed: None, .. }), "{parsed:?}");
+    let declared: Capabilities = serde_json::from_value(json!(["assign", "precomputed-client"])).expect("parses");
+    assert!(declared.has(&Capability::PrecomputedClient));
+    assert_eq!(declared.unknown().count(), 0);
 }
 
 /// A response as the harness reads it: parsed into [`Response`] and written
@@ -172,6 +220,10 @@ fn every_response_shape_the_harness_reads_has_its_schema() {
     assert_valid("protocol/precompute.response.schema.json", &precompute);
 }
 
+fn answered(case_id: &str, value: &str) -> CaseResult {
+    CaseResult { case_id: case_id.into(), value: Some(json!(value)), ..CaseResult::default() }
+}
+
 fn summary(passed: usize, failed: usize) -> Summary {
     Summary { total: passed + failed, passed, failed, ..Summary::default() }
 }
@@ -183,7 +235,8 @@ fn report() -> RunReport {
         tool: Tool { name: "ufc-harness".into(), version: "0.1.0".into() },
         suite: "test-data".into(),
         fail_on: vec![Severity::Critical, Severity::Major],
-        summary: summary(1, 1),
+        repeat: 2,
+        summary: Summary { nondeterministic: 1, ..summary(1, 1) },
         parties: vec![PartyReport {
             name: "node".into(),
             sdk,
@@ -209,6 +262,7 @@ fn report() -> RunReport {
                 known_failure: None,
                 causes: Vec::new(),
                 observed: None,
+                answers: Vec::new(),
             },
             CaseReport {
                 case_id: "f/bob".into(),
@@ -227,6 +281,25 @@ fn report() -> RunReport {
                 known_failure: Some("node.toml: f/*".into()),
                 causes: vec!["js-type-mismatch".into()],
                 observed: Some(CaseResult::raised("f/bob", "TypeError")),
+                answers: Vec::new(),
+            },
+            CaseReport {
+                case_id: "f/carol".into(),
+                party: "node".into(),
+                status: Status::Nondeterministic,
+                file: "ufc/tests/f.json".into(),
+                differences: Vec::new(),
+                error: None,
+                skip_reason: None,
+                stderr_tail: None,
+                known_failure: None,
+                causes: Vec::new(),
+                observed: Some(answered("f/carol", "red")),
+                answers: vec![
+                    ProcessAnswer { process: 1, result: Some(answered("f/carol", "red")), lost: None },
+                    ProcessAnswer { process: 2, result: Some(answered("f/carol", "blue")), lost: None },
+                    ProcessAnswer { process: 3, result: None, lost: Some("adapter exited with status 3".into()) },
+                ],
             },
         ],
     }
@@ -243,7 +316,14 @@ fn the_run_report_has_its_schema_and_round_trips() {
     let mut wrong_version = document.clone();
     wrong_version["reportVersion"] = json!(REPORT_VERSION + 1);
     assert_invalid("report-schema.json", &wrong_version);
-    let mut wrong_status = document;
+    let mut wrong_status = document.clone();
     wrong_status["cases"][0]["status"] = json!("fine");
     assert_invalid("report-schema.json", &wrong_status);
+    // A process's entry holds its answer or why it was lost.
+    let mut empty_answer = document.clone();
+    empty_answer["cases"][2]["answers"][2] = json!({"process": 3});
+    assert_invalid("report-schema.json", &empty_answer);
+    let mut no_repeat = document;
+    no_repeat.as_object_mut().map(|report| report.remove("repeat"));
+    assert_invalid("report-schema.json", &no_repeat);
 }

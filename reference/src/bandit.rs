@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::config::Configuration;
 use crate::details::EvaluationDetails;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
-use crate::eval::{FlagEvaluationCode, FlagOutcome, FlagRequest};
+use crate::eval::{FlagOutcome, FlagRequest};
 use crate::events::AssignmentEvent;
 use crate::shard::md5_prefix_u32;
 use crate::value::{AttributeValue, Attributes, VariationType};
@@ -173,11 +173,13 @@ impl ContextAttributes {
         }
     }
 
-    fn numeric_json(&self) -> Value {
+    /// The numeric map as JSON, keys sorted.
+    pub fn numeric_json(&self) -> Value {
         sorted_object(self.numeric.iter().map(|(k, v)| (k.clone(), crate::value::number_to_json(*v))))
     }
 
-    fn categorical_json(&self) -> Value {
+    /// The categorical map as JSON, keys sorted.
+    pub fn categorical_json(&self) -> Value {
         sorted_object(self.categorical.iter().map(|(k, v)| (k.clone(), v.to_json())))
     }
 }
@@ -209,6 +211,14 @@ impl SubjectAttributes {
         }
     }
 
+    /// Splits flat attributes the way the JS core does before precomputing
+    /// (`ensureContextualSubjectAttributes`): numbers are numeric, every
+    /// other value categorical.
+    pub fn from_flat(attributes: &Map<String, Value>) -> SubjectAttributes {
+        let (numeric, categorical) = split_flat(attributes);
+        SubjectAttributes::from_json(&numeric, &categorical)
+    }
+
     /// Reads an object's `numericAttributes` and `categoricalAttributes`
     /// (the bandit test files' `subjectAttributes`); a missing or non-object
     /// map is empty.
@@ -216,6 +226,12 @@ impl SubjectAttributes {
         let (numeric, categorical) = context_maps(value);
         SubjectAttributes::from_json(numeric, categorical)
     }
+}
+
+/// Flat attributes as `(numeric, categorical)` maps, as
+/// [`SubjectAttributes::from_flat`] splits them; values are kept raw.
+pub fn split_flat(attributes: &Map<String, Value>) -> (Map<String, Value>, Map<String, Value>) {
+    attributes.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(_, v)| v.is_number())
 }
 
 /// `numericAttributes` and `categoricalAttributes` of `value`, empty when
@@ -328,6 +344,9 @@ pub struct BanditOutcome<'a> {
     pub flag: FlagOutcome<'a>,
     /// The variation (the flag's, or the default).
     pub variation: &'a str,
+    /// The bandit that variation is linked to, if any (whether or not an
+    /// action could be chosen).
+    pub linked_bandit: Option<&'a str>,
     /// The action, if one was chosen.
     pub choice: Option<ActionChoice<'a>>,
     /// Why none was, if none was.
@@ -445,7 +464,7 @@ pub fn evaluate_details<'a>(
 ) -> (BanditOutcome<'a>, EvaluationDetails) {
     let (flag, mut details) = crate::eval::evaluate_details(config, &request.flag_request(), now);
     let outcome = choose(config, models, request, flag);
-    explain(&outcome, request, &mut details);
+    explain(&outcome, &mut details);
     (outcome, details)
 }
 
@@ -465,39 +484,24 @@ fn choose<'a>(
             Some(model) => choose_action(&link.bandit_key, model, request),
         },
     };
+    let linked_bandit = link.map(|l| l.bandit_key.as_str());
     match result {
-        Ok(choice) => BanditOutcome { flag, variation, choice: Some(choice), no_action: None },
-        Err(reason) => BanditOutcome { flag, variation, choice: None, no_action: Some(reason) },
+        Ok(choice) => BanditOutcome { flag, variation, linked_bandit, choice: Some(choice), no_action: None },
+        Err(reason) => BanditOutcome { flag, variation, linked_bandit, choice: None, no_action: Some(reason) },
     }
 }
 
-/// Adds the bandit's part to the flag's details: the chosen action, or the
-/// bandit code of a served variation that yields none (a default served for
-/// a flag-level reason keeps its code).
-fn explain(outcome: &BanditOutcome<'_>, request: &BanditRequest<'_>, details: &mut EvaluationDetails) {
-    if let Some(choice) = &outcome.choice {
-        details.bandit_key = Some(choice.bandit_key.to_owned());
-        details.bandit_action = Some(choice.action.key.clone());
-        return;
-    }
-    let (Some(reason), FlagEvaluationCode::Match) = (outcome.no_action, outcome.flag.code) else {
-        return;
-    };
-    let variation = outcome.variation;
-    let (code, description) = match reason {
-        NoActionReason::NonBanditVariation => (
-            FlagEvaluationCode::NonBanditVariation,
-            format!("Variation \"{}\" of flag \"{}\" is not linked to a bandit", variation, request.flag_key),
-        ),
-        NoActionReason::NoActionsSupplied => {
-            (FlagEvaluationCode::NoActionsSuppliedForBandit, "No actions were supplied for the bandit".to_owned())
-        }
-        NoActionReason::ModelMissing => {
-            (FlagEvaluationCode::BanditError, format!("Bandit linked to variation \"{}\" has no model", variation))
-        }
-    };
-    details.flag_evaluation_code = code;
-    details.flag_evaluation_description = description.into();
+/// Adds the bandit's part to the flag's details. The flag's code and
+/// description stand whatever the bandit does: RS and JS both keep `MATCH`
+/// for a variation that is not linked, a bandit given no actions and a
+/// bandit without a model, so the reference does too (precedence rule 2).
+/// `banditKey` names the bandit whenever the served variation is linked to
+/// one, with or without a chosen action (both cores, for a bandit given no
+/// actions; for a missing model JS leaves it null and RS, followed here,
+/// names it: `bandit-model-missing` in `docs/divergences.md`).
+fn explain(outcome: &BanditOutcome<'_>, details: &mut EvaluationDetails) {
+    details.bandit_key = outcome.linked_bandit.map(str::to_owned);
+    details.bandit_action = outcome.choice.map(|choice| choice.action.key.clone());
 }
 
 /// Scores, weighs and selects (spec section 5, steps 3–8).

@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::{expected, json_path, member, FlagConfigError};
+use crate::error::{expected, json_path, member, ConditionError, FlagConfigError};
 use crate::flag::{Allocation, Flag, Rule, ShardRange, ShardRule, Split, Variation};
 use crate::keymap::KeyMap;
 use crate::obfuscation::Naming;
 use crate::rules::Condition;
 use crate::shard::Sharder;
 use crate::value::{render_raw_value, TypedValue, VariationType};
-use crate::wire::{AllocationWire, FlagWire, SplitWire, VariationWire};
+use crate::wire::{AllocationWire, ConditionWire, FlagWire, SplitWire, VariationWire};
 use crate::Timestamp;
 
 /// Compiles one flag from its raw JSON. `path` is where the flag sits in
@@ -25,13 +25,19 @@ pub(crate) fn compile_flag(key: &str, raw: &Value, path: &str, naming: Naming) -
         FlagConfigError::new(key, at, expected(err.inner()))
     })?;
     let variation_type = variation_type_at(key, &wire.variation_type, path)?;
-    let total_shards = u32::try_from(wire.total_shards).ok().filter(|n| *n > 0).ok_or_else(|| {
+    // `totalShards: 0` loads, as in RS: only a split that needs the
+    // subject's shard cannot be evaluated (RS panics there, JS never admits),
+    // so the flag fails where evaluation reaches such a split (`eval`).
+    let total_shards = u32::try_from(wire.total_shards).map_err(|_| {
         FlagConfigError::new(
             key,
             member(path, "totalShards"),
-            format!("expected a positive integer number of shards, found {}", wire.total_shards),
+            format!("expected a number of shards within 0..=4294967295, found {}", wire.total_shards),
         )
     })?;
+    let shard_error = (total_shards == 0).then(|| {
+        FlagConfigError::new(key, member(path, "totalShards"), "no subject has a shard when totalShards is 0")
+    });
 
     // Variations are looked up by their `key` field, as the RS core does
     // (spec section 8.14). When two share a `key`, the answer must not hang
@@ -40,6 +46,10 @@ pub(crate) fn compile_flag(key: &str, raw: &Value, path: &str, naming: Naming) -
     // key. Later entries replace earlier ones, so the winner goes last.
     let mut entries: Vec<(String, VariationWire)> = wire.variations.into_iter().collect();
     entries.sort_by(|(a_name, a), (b_name, b)| (*a_name == a.key, a_name).cmp(&(*b_name == b.key, b_name)));
+    if let Some((name, _)) = entries.iter().find(|(_, v)| !is_scalar(&v.value)) {
+        let at = format!("{}.value", member(&member(path, "variations"), name));
+        return Err(FlagConfigError::new(key, at, "expected a bool, a number or a string"));
+    }
     let variations = entries
         .into_iter()
         .map(|(_, v)| v)
@@ -78,7 +88,17 @@ pub(crate) fn compile_flag(key: &str, raw: &Value, path: &str, naming: Naming) -
         allocations,
         total_shards,
         distinct_salts: salts.seen.len(),
+        shard_error,
     })
+}
+
+/// Whether a variation value is a bool, a number or a string. Anything else
+/// (null, an array, an object) makes the whole flag unreadable, as in RS.
+/// JS and the JVM load such a flag and fail only that variation, PY drops
+/// the configuration: the cores disagree, so values follow RS (spec
+/// precedence rule 3).
+fn is_scalar(value: &Value) -> bool {
+    matches!(value, Value::Bool(_) | Value::Number(_) | Value::String(_))
 }
 
 /// Reads the `variationType` of the flag (or precomputed entry) at `path`.
@@ -113,8 +133,13 @@ impl Salts<'_> {
     }
 }
 
-/// Whether `ranges` cover every shard of `[0, total)`.
+/// Whether `ranges` cover every shard of `[0, total)`. With no shards at
+/// all (`totalShards: 0`) that is RS's test: a range written as exactly
+/// `0..0` admits without hashing; anything else needs a shard there is not.
 fn covers_every_shard(ranges: &[ShardRange], total: u32) -> bool {
+    if total == 0 {
+        return ranges.contains(&ShardRange { start: 0, end: 0 });
+    }
     let mut sorted: Vec<ShardRange> = ranges.iter().copied().filter(|r| r.start < r.end).collect();
     sorted.sort_by_key(|r| r.start);
     let mut covered = 0u32;
@@ -155,11 +180,7 @@ fn compile_allocation(
         .into_iter()
         .enumerate()
         .map(|(index, rule)| Rule {
-            conditions: rule
-                .conditions
-                .iter()
-                .map(|c| Condition::compile_named(&c.attribute, &c.operator, &c.value, naming))
-                .collect(),
+            conditions: rule.conditions.iter().map(|raw| compile_condition(raw, naming)).collect(),
             // Details echo the rule as written in the configuration.
             raw: Arc::new(raw_rules.and_then(|rules| rules.get(index)).cloned().unwrap_or(Value::Null)),
         })
@@ -171,6 +192,15 @@ fn compile_allocation(
         .map(|(index, split)| compile_split(split, salts, &format!("{}[{index}]", member(path, "splits"))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Allocation { key: wire.key.into(), rules, start_at, end_at, splits, do_log: wire.do_log })
+}
+
+/// One condition from its raw JSON; one that cannot be read becomes a
+/// condition that is always false (see [`crate::wire::RuleWire`]).
+fn compile_condition(raw: &Value, naming: Naming) -> Condition {
+    match serde_json::from_value::<ConditionWire>(raw.clone()) {
+        Ok(c) => Condition::compile_named(&c.attribute, &c.operator, &c.value, naming),
+        Err(err) => Condition::unreadable(ConditionError::Unreadable { message: expected(&err) }),
+    }
 }
 
 fn compile_split(wire: SplitWire, salts: &mut Salts<'_>, path: &str) -> Result<Split, FlagConfigError> {
@@ -208,7 +238,7 @@ fn compile_split(wire: SplitWire, salts: &mut Salts<'_>, path: &str) -> Result<S
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut extra_logging: Vec<(String, String)> = wire.extra_logging.unwrap_or_default().into_iter().collect();
+    let mut extra_logging: Vec<(String, String)> = wire.extra_logging.into_iter().collect();
     extra_logging.sort();
     Ok(Split { shards, variation_key: wire.variation_key.into(), extra_logging })
 }

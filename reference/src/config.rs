@@ -214,7 +214,8 @@ mod tests {
             br#"{"flags": {
               "good": {"key": "good", "enabled": true, "variationType": "STRING", "variations": {}, "allocations": [], "totalShards": 10},
               "bad-allocations": {"key": "b", "enabled": true, "variationType": "STRING", "variations": {}, "allocations": {}, "totalShards": 10},
-              "zero-shards": {"key": "z", "enabled": true, "variationType": "STRING", "variations": {}, "allocations": [], "totalShards": 0},
+              "negative-shards": {"key": "z", "enabled": true, "variationType": "STRING", "variations": {}, "allocations": [], "totalShards": -1},
+              "zero-shards": {"key": "z0", "enabled": true, "variationType": "STRING", "variations": {}, "allocations": [], "totalShards": 0},
               "bad-date": {"key": "d", "enabled": true, "variationType": "STRING", "variations": {}, "totalShards": 10,
                  "allocations": [{"key": "a", "startAt": "tomorrow", "splits": []}]}
             }}"#,
@@ -223,7 +224,9 @@ mod tests {
         assert!(matches!(config.flag("good"), Some(FlagEntry::Valid(_))));
         let paths: Vec<&str> = config.flag_errors().iter().map(|e| e.path.as_str()).collect();
         assert!(paths.contains(&"$.flags[\"bad-allocations\"].allocations"), "{paths:?}");
-        assert!(paths.contains(&"$.flags[\"zero-shards\"].totalShards"), "{paths:?}");
+        assert!(paths.contains(&"$.flags[\"negative-shards\"].totalShards"), "{paths:?}");
+        // Zero shards loads: only an evaluation that needs a shard fails.
+        assert!(matches!(config.flag("zero-shards"), Some(FlagEntry::Valid(_))));
         assert!(paths.contains(&"$.flags[\"bad-date\"].allocations[0].startAt"), "{paths:?}");
         assert_eq!(config.flag_errors().len(), 3);
     }

@@ -94,6 +94,14 @@ impl EvaluationDetails {
                 details.unmatched_allocations =
                     rejected.iter().enumerate().map(|(index, code)| entry(index, *code)).collect();
             }
+            // An evaluation that failed part-way (see `eval::decide`) lists
+            // the allocation it failed at and those after it as never
+            // evaluated, as JS's details do when its evaluation throws.
+            if outcome.code == FlagEvaluationCode::UnexpectedConfigurationError && outcome.decision.is_none() {
+                details.unevaluated_allocations = (rejected.len()..flag.allocations.len())
+                    .map(|index| entry(index, AllocationEvaluationCode::Unevaluated))
+                    .collect();
+            }
             if let Some(decision) = outcome.decision {
                 details.matched_allocation = Some(entry(decision.allocation_index, AllocationEvaluationCode::Match));
                 details.unevaluated_allocations = (decision.allocation_index + 1..flag.allocations.len())
@@ -161,7 +169,15 @@ impl EvaluationDetails {
                     "Allocation \"{}\" assigns variation \"{}\", which flag \"{flag_key}\" does not define",
                     decision.allocation.key, decision.split.variation_key
                 )),
-                None => Cow::Owned(format!("Flag \"{flag_key}\" has an invalid configuration and cannot be evaluated")),
+                None => match (flag.and_then(|f| f.allocations.get(rejected.len())), outcome.config_error) {
+                    (Some(allocation), Some(err)) => Cow::Owned(format!(
+                        "Allocation \"{}\" of flag \"{flag_key}\" cannot be evaluated: {}",
+                        allocation.key, err.message
+                    )),
+                    _ => {
+                        Cow::Owned(format!("Flag \"{flag_key}\" has an invalid configuration and cannot be evaluated"))
+                    }
+                },
             },
             // Bandit codes are worded by the bandit evaluator.
             FlagEvaluationCode::NonBanditVariation

@@ -70,6 +70,13 @@ pub enum ConditionError {
         /// The value as written (JSON).
         found: String,
     },
+    /// The condition itself cannot be read: not an object, or without an
+    /// `attribute` or `operator` string.
+    #[error("unreadable condition: {message}")]
+    Unreadable {
+        /// What was expected, as the JSON reader reports it.
+        message: String,
+    },
     /// A `MATCHES`/`NOT_MATCHES` pattern that Rust's `regex` rejects (or
     /// that compiles too large).
     #[error("{operator} pattern {pattern:?} is not a valid regex")]

@@ -5,6 +5,7 @@
 pub use crate::codes::{AllocationEvaluationCode, FlagEvaluationCode};
 use crate::config::Configuration;
 use crate::details::EvaluationDetails;
+use crate::error::FlagConfigError;
 use crate::flag::{Allocation, Flag, FlagEntry, Rule, ShardRule};
 use crate::obfuscation::{md5_hex, Naming};
 pub use crate::outcome::{Decision, FlagOutcome, FlagRequest};
@@ -133,11 +134,23 @@ pub(crate) fn evaluate_traced<'c, T: Trace>(
             &FlagRequest { attributes: &hashed_attributes, ..*request }
         }
     };
-    let Some(decision) = decide(flag, request, now, trace) else {
-        return FlagOutcome {
-            flag: Some(flag),
-            ..FlagOutcome::default_because(FlagEvaluationCode::DefaultAllocationNull)
-        };
+    let decision = match decide(flag, request, now, trace) {
+        Ok(Some(decision)) => decision,
+        Ok(None) => {
+            return FlagOutcome {
+                flag: Some(flag),
+                ..FlagOutcome::default_because(FlagEvaluationCode::DefaultAllocationNull)
+            }
+        }
+        // The flag is broken where this evaluation needed it: the default,
+        // with the allocations rejected so far (`trace`) and the error.
+        Err(broken) => {
+            return FlagOutcome {
+                flag: Some(flag),
+                config_error: Some(broken),
+                ..FlagOutcome::default_because(FlagEvaluationCode::UnexpectedConfigurationError)
+            }
+        }
     };
     let code = match decision.variation {
         None => FlagEvaluationCode::UnexpectedConfigurationError,
@@ -152,12 +165,15 @@ fn hash_names(attributes: &Attributes) -> Attributes {
 }
 
 /// Walks the allocations in order; the first that yields a split decides.
+/// `Err` when a split needs the subject's shard and the flag has none to
+/// give (`totalShards: 0`): evaluation fails at that split, as in every
+/// core, and not before.
 fn decide<'c, T: Trace>(
     flag: &'c Flag,
     request: &FlagRequest<'_>,
     now: Timestamp,
     trace: &mut T,
-) -> Option<Decision<'c>> {
+) -> Result<Option<Decision<'c>>, &'c FlagConfigError> {
     let mut shards = ShardMemo::new();
     for (allocation_index, allocation) in flag.allocations.iter().enumerate() {
         let rule = match eligibility(allocation, request.subject_key, request.attributes, now) {
@@ -167,20 +183,31 @@ fn decide<'c, T: Trace>(
                 continue;
             }
         };
-        let split = allocation.splits.iter().find(|split| {
-            split
-                .shards
-                .iter()
-                .all(|rule| rule.always_admits || rule.admits_shard(shards.shard(rule, request.subject_key)))
-        });
-        let Some(split) = split else {
+        let mut chosen = None;
+        for split in &allocation.splits {
+            let mut admitted = true;
+            for rule in split.shards.iter().filter(|rule| !rule.always_admits) {
+                if let Some(broken) = &flag.shard_error {
+                    return Err(broken);
+                }
+                if !rule.admits_shard(shards.shard(rule, request.subject_key)) {
+                    admitted = false;
+                    break;
+                }
+            }
+            if admitted {
+                chosen = Some(split);
+                break;
+            }
+        }
+        let Some(split) = chosen else {
             trace.rejected(AllocationEvaluationCode::TrafficExposureMiss);
             continue;
         };
         let variation = flag.variations.get(&*split.variation_key);
-        return Some(Decision { allocation_index, allocation, rule, split, variation });
+        return Ok(Some(Decision { allocation_index, allocation, rule, split, variation }));
     }
-    None
+    Ok(None)
 }
 
 /// Whether `allocation` may serve the subject, before traffic (spec

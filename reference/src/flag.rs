@@ -36,10 +36,13 @@ pub struct Flag {
     pub variations: KeyMap<Variation>,
     /// Allocations in order.
     pub allocations: Vec<Allocation>,
-    /// `totalShards` (positive).
+    /// `totalShards`; 0 loads, but then no subject has a shard.
     pub total_shards: u32,
     /// How many distinct salts the flag's shards use (see [`ShardRule::salt_index`]).
     pub distinct_salts: usize,
+    /// Set when `totalShards` is 0: the error an evaluation reports when it
+    /// reaches a shard rule that must hash (one not [`ShardRule::always_admits`]).
+    pub shard_error: Option<FlagConfigError>,
 }
 
 /// A variation with its value converted to the flag's type.
@@ -124,12 +127,6 @@ pub struct ShardRange {
 }
 
 impl ShardRule {
-    /// Whether the subject's shard falls in any range.
-    #[inline]
-    pub fn admits(&self, subject_key: &str) -> bool {
-        self.always_admits || self.admits_shard(self.sharder.shard(subject_key))
-    }
-
     /// Whether `shard` falls in any range.
     #[inline]
     pub fn admits_shard(&self, shard: u32) -> bool {

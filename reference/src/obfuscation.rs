@@ -142,12 +142,12 @@ pub fn obfuscate_configuration(plain: &Value) -> Value {
     document
 }
 
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
 /// The text a value is encoded from: strings as they are, the rest as JSON.
-fn string_form(value: &Value) -> String {
+pub(crate) fn string_form(value: &Value) -> String {
     value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 

@@ -119,6 +119,13 @@ pub enum SharesError {
         /// The allocation key.
         allocation: String,
     },
+    /// `totalShards` is 0 and an eligible allocation has a shard rule that
+    /// must hash: evaluation fails there, so there are no shares.
+    #[error("allocation {allocation:?} needs the subject's shard, but the flag has totalShards 0")]
+    NoShards {
+        /// The allocation key.
+        allocation: String,
+    },
     /// The ranges cut the shard spaces into too many combinations.
     #[error(
         "the eligible allocations use {salts} salts whose ranges combine {combinations} ways (more than {max}): the \
@@ -261,6 +268,12 @@ fn shares<'c>(flag: &'c Flag, judged: Vec<AllocationEligibility<'c>>) -> Result<
     let eligible: Vec<usize> =
         allocations.iter().filter(|a| a.eligibility.is_eligible()).map(|a| a.eligibility.index).collect();
 
+    if flag.shard_error.is_some() {
+        let hashes = |i: &&usize| flag.allocations[**i].splits.iter().flat_map(|s| &s.shards).any(|r| !r.always_admits);
+        if let Some(&index) = eligible.iter().find(hashes) {
+            return Err(SharesError::NoShards { allocation: flag.allocations[index].key.to_string() });
+        }
+    }
     // Cut each salt's shard space at every range bound that uses it.
     let total_shards = flag.total_shards;
     let mut spaces: Vec<SaltSpace<'_>> = Vec::new();

@@ -134,6 +134,12 @@ impl Condition {
         Condition { attribute: attribute.to_owned(), id_fallback: attribute == naming.name("id"), check }
     }
 
+    /// A condition that cannot be read at all: it reads no attribute and is
+    /// always false.
+    pub fn unreadable(reason: ConditionError) -> Condition {
+        Condition { attribute: String::new(), id_fallback: false, check: Check::Invalid { reason } }
+    }
+
     /// Evaluates against a subject. A missing or null attribute makes every
     /// operator false except `IS_NULL`. The attribute `id` falls back to the
     /// subject key when the attributes have no `id` key at all.

@@ -250,16 +250,14 @@ impl fmt::Display for VariationType {
 /// A JSON number as an `i64` when it has no fractional part and fits.
 /// Both production cores read every number as an `f64` first, so integers
 /// beyond 2^53 lose their last bits (9007199254740993 is served as
-/// 9007199254740992); the reference does the same.
+/// 9007199254740992); the reference does the same. The test is RS's: the
+/// saturating cast must give the number back, so 2^63 (what
+/// `9223372036854775807` reads as) is served as `i64::MAX`, as RS, PY and
+/// JS serve it (the JVM alone serves the default; precedence rule 3).
 fn integer_of(n: &serde_json::Number) -> Option<i64> {
     let f = n.as_f64()?;
-    // -2^63 (i64::MIN, exact as an f64) is an i64; 2^63 is not.
-    let two_pow_63 = -(i64::MIN as f64);
-    if f.fract() == 0.0 && (-two_pow_63..two_pow_63).contains(&f) {
-        Some(f as i64)
-    } else {
-        None
-    }
+    let i = f as i64;
+    (i as f64 == f).then_some(i)
 }
 
 /// A variation value converted to its flag's type.
@@ -350,6 +348,10 @@ mod tests {
         assert_eq!(t.convert(&json!(true)), None);
         assert_eq!(t.convert(&json!("5")), None);
         assert_eq!(t.convert(&json!(9_007_199_254_740_993_i64)), Some(TypedValue::Integer(9_007_199_254_740_992)));
+        // i64::MAX reads as 2^63, which RS's saturating test serves as i64::MAX.
+        assert_eq!(t.convert(&json!(i64::MAX)), Some(TypedValue::Integer(i64::MAX)));
+        assert_eq!(t.convert(&json!(i64::MIN)), Some(TypedValue::Integer(i64::MIN)));
+        assert_eq!(t.convert(&json!(1.8e19)), None);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub(crate) struct FlagWire {
     pub total_shards: i64,
 }
 
+/// `value` stays raw for `compile` to check: a bool, a number or a
+/// string, or the flag is unreadable (see `compile::variation_value`).
 #[derive(Deserialize)]
 pub(crate) struct VariationWire {
     pub key: String,
@@ -66,9 +68,13 @@ fn default_do_log() -> bool {
     true
 }
 
+/// Each condition stays raw here and is read on its own: one that cannot be
+/// read (not an object, no `attribute` or `operator` string) makes only
+/// that condition false, as RS reads it (and as JS evaluates it), not the
+/// whole flag invalid.
 #[derive(Deserialize)]
 pub(crate) struct RuleWire {
-    pub conditions: Vec<ConditionWire>,
+    pub conditions: Vec<Value>,
 }
 
 /// A condition's `value` stays raw: whether it is valid depends on the
@@ -86,8 +92,10 @@ pub(crate) struct ConditionWire {
 pub(crate) struct SplitWire {
     pub shards: Vec<ShardWire>,
     pub variation_key: String,
+    /// Absent means none; `null` makes the flag unreadable, as in RS (JS
+    /// reads it as none; PY and the JVM drop the configuration).
     #[serde(default)]
-    pub extra_logging: Option<HashMap<String, String>>,
+    pub extra_logging: HashMap<String, String>,
 }
 
 #[derive(Deserialize)]

@@ -350,15 +350,15 @@ def derive(config, models, flag_key, default, subject, variant=None):
     working = {"flag": how, "variation": value}
     bandit = bandit_link(config, flag_key, value)
     if bandit is None or (served_default and variant == "default-no-bandit"):
-        working["why"] = "NON_BANDIT_VARIATION"
+        working["why"] = "variation not linked to a bandit"
         return {"variation": value, "action": None}, working
     working["bandit"] = bandit
     model = models["bandits"].get(bandit)
     if model is None:
-        working["why"] = "BANDIT_ERROR (no model)"
+        working["why"] = "linked bandit has no model"
         return {"variation": value, "action": None}, working
     if not subject["actions"]:
-        working["why"] = "NO_ACTIONS_SUPPLIED_FOR_BANDIT"
+        working["why"] = "no actions supplied"
         return {"variation": value, "action": None}, working
     res = select(flag_key, subject["subjectKey"], model, subject["subjectAttributes"], subject["actions"], variant)
     working["select"] = res

@@ -4,8 +4,9 @@
 //! it answers correctly, and it can be told to misbehave in each of the ways
 //! the harness must survive: crash, hang, write garbage or the wrong id,
 //! start slowly, leave right after `hello`, flood stderr, answer wrongly,
-//! refuse batches, lose or reorder results, or speak another protocol.
-//! `harness/tests/adapter_faults.rs` drives it.
+//! refuse batches, lose or reorder results, speak another protocol, or
+//! answer differently in every process (`--nondeterministic`).
+//! `harness/tests/adapter_faults.rs` and `harness/tests/repeat.rs` drive it.
 //!
 //! Counters (`--crash-after N` and the like) count `evaluate` requests within
 //! one process: the first N are answered, the next one misbehaves. With
@@ -21,7 +22,7 @@ use clap::Parser;
 use serde_json::{json, Value};
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party, Question};
-use ufc_protocol::{Capabilities, Capability, CaseResult, Request, Response, SdkInfo, PROTOCOL_VERSION};
+use ufc_protocol::{Capabilities, Capability, CaseResult, Request, Response, SdkInfo, Source, PROTOCOL_VERSION};
 
 /// A fake adapter for the harness's own tests. Misbehaves on request.
 #[derive(Debug, Parser)]
@@ -54,6 +55,11 @@ struct Misbehaviour {
     /// Return a wrong value for every case.
     #[arg(long)]
     wrong_answers: bool,
+    /// Answer the cases whose id has an odd byte sum with a value that
+    /// carries this process's id: every process answers them differently
+    /// (the other cases stay right).
+    #[arg(long)]
+    nondeterministic: bool,
     /// Return each batch's results in reverse order.
     #[arg(long)]
     reverse_results: bool,
@@ -64,6 +70,10 @@ struct Misbehaviour {
     /// the harness's own, as a well-behaved adapter of another version would).
     #[arg(long, value_name = "N", default_value_t = PROTOCOL_VERSION)]
     protocol: u32,
+    /// Read every precomputed configuration as if it held no flag and no
+    /// bandit (as a client that looks entries up under the wrong keys does).
+    #[arg(long)]
+    precomputed_unread: bool,
     /// Misbehave only in the first process: the one that creates `--state`.
     #[arg(long, requires = "state")]
     once_only: bool,
@@ -150,8 +160,15 @@ fn main() {
                     ..Response::default()
                 });
             }
-            Request::Configure { id, flags, bandits } => {
-                let outcome = party.configure(&ConfigSet { flags, bandit_models: bandits });
+            Request::Configure { id, flags, bandits, precomputed } => {
+                let precomputed = match precomputed {
+                    Some(source) if told.precomputed_unread => {
+                        eprintln!("fake adapter: reading the precomputed configuration as empty, as told");
+                        Some(emptied(source))
+                    }
+                    other => other,
+                };
+                let outcome = party.configure(&ConfigSet { flags, bandit_models: bandits, precomputed });
                 answer(&Response {
                     id,
                     ok: outcome.is_ok(),
@@ -200,6 +217,10 @@ fn main() {
                 if told.wrong_answers {
                     results.iter_mut().for_each(spoil);
                 }
+                if told.nondeterministic {
+                    let pid = std::process::id();
+                    results.iter_mut().filter(|r| odd_byte_sum(&r.case_id)).for_each(|r| mark_process(r, pid));
+                }
                 if told.reverse_results {
                     results.reverse();
                 }
@@ -241,6 +262,27 @@ fn spoil(result: &mut CaseResult) {
     result.value = Some(spoiled);
 }
 
+/// Whether `--nondeterministic` touches the case: the same cases in every
+/// process, and about half of any suite.
+fn odd_byte_sum(case_id: &str) -> bool {
+    case_id.bytes().map(u64::from).sum::<u64>() % 2 == 1
+}
+
+/// Mixes the process id into the value: a string carries it, anything
+/// else is wrapped with it (adding it to a number could vanish in rounding).
+fn mark_process(result: &mut CaseResult, pid: u32) {
+    if let Some(error) = &mut result.error {
+        // A raised error is the answer: it carries the process id instead.
+        error.push_str(&format!(" (process {pid})"));
+        return;
+    }
+    let marked = match result.value.take() {
+        Some(Value::String(s)) => json!(format!("{s}-process-{pid}")),
+        other => json!({ "process": pid, "value": other }),
+    };
+    result.value = Some(marked);
+}
+
 fn answer(response: &Response) {
     match serde_json::to_string(response) {
         Ok(line) => write_line(&line),
@@ -267,4 +309,17 @@ fn flood_stderr() {
             return;
         }
     }
+}
+
+/// An inline precomputed envelope with its response's flags and bandits
+/// removed; a path is left as it is (the harness sends envelopes inline).
+fn emptied(source: Source) -> Source {
+    let Source::Inline(mut envelope) = source else { return source };
+    let response = envelope.pointer("/precomputed/response").and_then(Value::as_str).map(str::to_owned);
+    if let Some(mut response) = response.and_then(|text| serde_json::from_str::<Value>(&text).ok()) {
+        response["flags"] = json!({});
+        response["bandits"] = json!({});
+        envelope["precomputed"]["response"] = Value::String(response.to_string());
+    }
+    Source::Inline(envelope)
 }

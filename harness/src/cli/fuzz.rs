@@ -22,9 +22,11 @@ Examples:
   ufc-harness fuzz --sdk python,node --duration 60s --seed 1
   ufc-harness fuzz --sdk node --cases 20000 --out target/findings
   ufc-harness fuzz --sdk node --obfuscated --duration 30s   # the JS core's CLIENT-format path
+  ufc-harness fuzz --sdk python,node --repeat 3 --cases 2000  # each batch in 3 fresh processes per SDK
   ufc-harness run --suite target/findings/<finding> --sdk python,node   # replay one finding
 
-Exit codes: 0 no disagreement, 1 findings written, 2 usage error, 3 a party failed.")]
+Exit codes: 0 no disagreement, 1 findings written, 2 usage error, 3 a party failed,
+4 a party answered differently in different processes (--repeat).")]
 pub(super) struct FuzzArgs {
     #[command(flatten)]
     parties: PartyArgs,
@@ -50,6 +52,10 @@ pub(super) struct FuzzArgs {
     /// without the "obfuscated" capability sit out, bandits are off.
     #[arg(long)]
     obfuscated: bool,
+    /// Put each batch to every party in N fresh processes; a party whose
+    /// answers differ between them is a "nondeterministic" finding.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
     /// Where to write finding suites, summary.md and summary.json.
     #[arg(long, value_name = "DIR", default_value = "target/fuzz-findings")]
     out: PathBuf,
@@ -85,6 +91,7 @@ impl FuzzArgs {
             bandits: !self.no_bandits,
             malformed: self.malformed,
             obfuscated: self.obfuscated,
+            repeat: self.repeat,
             ..FuzzOptions::default()
         })
     }

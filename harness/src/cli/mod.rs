@@ -48,7 +48,8 @@ Examples:
   ufc-harness eval --config ufc-fixtures/operators/flags-v1.json --flag op-regex \\
       --subject alice --attributes '{\"email\": \"alice@example.com\"}'
 
-Exit codes: 0 all passed, 1 failures, 2 usage or input error, 3 errored cases.";
+Exit codes: 0 all passed, 1 failures, 2 usage or input error, 3 errored cases,
+4 nondeterministic answers (--repeat).";
 
 #[derive(Subcommand)]
 enum Command {

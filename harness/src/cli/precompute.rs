@@ -17,6 +17,7 @@ Examples:
   ufc-harness precompute --sdk node --suite ../shared/eppo-sdk-test-data --format json
 
 SDKs take part when their adapter declares the \"precompute\" capability (Node and Rust today).
+This checks what SDKs write; what client SDKs read is checked by `ufc-harness run --precomputed`.
 Exit codes: 0 every precomputed assignment agrees, 1 differences, 2 usage error,
 3 a party could not precompute some subjects.")]
 pub(super) struct PrecomputeArgs {

@@ -8,6 +8,7 @@ use clap::ValueEnum;
 use ufc_harness::compare::Severity;
 use ufc_harness::report;
 use ufc_harness::run::{self, RunOptions, RunResult, RunSettings};
+use ufc_reference::precomputed::write::Form;
 
 use super::parties::PartyArgs;
 use super::{color_enabled, parse_now};
@@ -30,8 +31,10 @@ Examples:
   ufc-harness run
   ufc-harness run --suite ../shared/eppo-sdk-test-data
   ufc-harness run --suite ../shared/eppo-sdk-test-data --obfuscated
+  ufc-harness run --suite ../shared/eppo-sdk-test-data --precomputed --sdk js-client
   ufc-harness run --sdk python,node,rust --markdown summary.md --html matrix.html
   ufc-harness run --adapter mysdk='./my-adapter --offline' --filter 'test-case-regex-flag/*'
+  ufc-harness run --sdk python,node --repeat 3   # each SDK in 3 fresh processes; differing answers are nondeterministic
   ufc-harness run --now 2030-01-01T00:00:00Z --format junit > junit.xml")]
 pub(super) struct RunArgs {
     /// Suite directory (Eppo layout or the project's); default: the built-in suite.
@@ -52,6 +55,18 @@ pub(super) struct RunArgs {
     /// twin, flags-v1-obfuscated.json; parties need the "obfuscated" capability.
     #[arg(long)]
     obfuscated: bool,
+    /// Put every case to each party's precomputed client: for each subject
+    /// the reference writes the precomputed configuration (obfuscated as
+    /// Eppo serves clients, or plain), and the party answers from it; values
+    /// and events are judged against the reference's evaluation. Parties
+    /// need the "precomputed-client" capability; case ids get a
+    /// "precomputed:" prefix (--filter matches them without it).
+    #[arg(long, value_enum, value_name = "FORM", num_args = 0..=1, default_missing_value = "obfuscated",
+          conflicts_with = "obfuscated")]
+    precomputed: Option<PrecomputedForm>,
+    /// The salt of obfuscated precomputed configurations.
+    #[arg(long, value_name = "TEXT", default_value = ufc_harness::precomputed_client::SALT, requires = "precomputed")]
+    salt: String,
     /// Severities that fail a case (comma-separated).
     #[arg(long, value_parser = super::severity_parser(), value_delimiter = ',', default_value = "critical,major")]
     fail_on: Vec<Severity>,
@@ -61,6 +76,12 @@ pub(super) struct RunArgs {
     /// Do not fail the run when a listed known failure passes.
     #[arg(long)]
     no_strict: bool,
+    /// Ask every party each configuration's cases in N fresh processes (the
+    /// reference too); a case answered differently is "nondeterministic"
+    /// (exit code 4), neither passed nor failed. Not with --precomputed.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..),
+          conflicts_with = "precomputed")]
+    repeat: u32,
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -78,16 +99,30 @@ pub(super) struct RunArgs {
     verbose: bool,
 }
 
+/// How `--precomputed` writes each subject's configuration.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(super) enum PrecomputedForm {
+    /// Keys md5(salt + flagKey), strings base64: what Eppo serves clients.
+    Obfuscated,
+    /// Keys and strings as they are.
+    Plain,
+}
+
 pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
+    let precomputed = args.precomputed.map(|form| match form {
+        PrecomputedForm::Obfuscated => Form::Obfuscated { salt: args.salt.clone() },
+        PrecomputedForm::Plain => Form::Plain,
+    });
     let options = RunOptions {
         suite: args.suite.clone().unwrap_or_else(ufc_harness::suite::builtin_root),
         filter: args.filter.clone(),
         obfuscated: args.obfuscated,
+        precomputed,
         parties: args.parties.selection(),
         known_failures: args.known_failures.clone(),
         strict: !args.no_strict,
         now: parse_now(args.now.as_deref())?,
-        settings: RunSettings { fail_on: args.fail_on.clone() },
+        settings: RunSettings { fail_on: args.fail_on.clone(), repeat: args.repeat },
     };
     let result = run::run_suite(&options, &super::progress_line())?;
     write_reports(&result, &args)?;

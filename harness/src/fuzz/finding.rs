@@ -10,6 +10,7 @@
 //! <out>/<slug>/ufc/bandit-models-v1.json
 //! <out>/<slug>/ufc/bandit-tests/<slug>.json
 //! <out>/<slug>/finding.json               seed, signature, every party's answers
+//! <out>/nondeterministic/<party>.json     `--repeat`: a party's answers, per process
 //! <out>/summary.md                        the run and its findings, for people
 //! <out>/summary.json                      the same, for machines
 //! ```
@@ -147,20 +148,8 @@ impl Finding {
 
     /// The command line that regenerates the batch it came from.
     pub fn reproduce_command(&self, options: &FuzzOptions) -> String {
-        let mut command = format!(
-            "ufc-harness fuzz --seed {} --cases {} --batch-size {}",
-            self.seed, self.cases_through_batch, self.batch_size
-        );
-        if !options.bandits {
-            command.push_str(" --no-bandits");
-        }
-        if options.malformed {
-            command.push_str(" --malformed");
-        }
-        if options.obfuscated {
-            command.push_str(" --obfuscated");
-        }
-        command
+        let options = FuzzOptions { seed: self.seed, batch_size: self.batch_size, ..options.clone() };
+        reproduce_command(&options, self.cases_through_batch)
     }
 
     /// `finding.json`.
@@ -293,6 +282,28 @@ impl Finding {
     }
 }
 
+/// The command line that regenerates a run's batches up to the one that
+/// ends with case `cases_through_batch` (add `--sdk`).
+pub(crate) fn reproduce_command(options: &FuzzOptions, cases_through_batch: u64) -> String {
+    let mut command = format!(
+        "ufc-harness fuzz --seed {} --cases {cases_through_batch} --batch-size {}",
+        options.seed, options.batch_size
+    );
+    if !options.bandits {
+        command.push_str(" --no-bandits");
+    }
+    if options.malformed {
+        command.push_str(" --malformed");
+    }
+    if options.obfuscated {
+        command.push_str(" --obfuscated");
+    }
+    if options.repeat > 1 {
+        command.push_str(&format!(" --repeat {}", options.repeat));
+    }
+    command
+}
+
 /// A finding that could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {}: {source}", path.display())]
@@ -305,7 +316,7 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-fn write_json(path: &Path, value: &Value) -> Result<(), WriteError> {
+pub(crate) fn write_json(path: &Path, value: &Value) -> Result<(), WriteError> {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     write_text(path, &text)
@@ -349,6 +360,7 @@ pub fn write_findings(report: &FuzzReport, out: &Path) -> Result<Vec<PathBuf>, W
         write_json(&dir.join("finding.json"), &finding.to_json(&report.options))?;
         written.push(dir);
     }
+    super::repeat::write(&report.nondeterministic, &report.options, out)?;
     write_text(&out.join(render::SUMMARY_MARKDOWN), &render::markdown(report))?;
     let summary = serde_json::to_value(render::summary(report)).unwrap_or(Value::Null);
     write_json(&out.join(render::SUMMARY_JSON), &summary)?;

@@ -13,7 +13,9 @@
 //!   one is named;
 //! * [`minimize`]: greedy shrinking of a disagreeing case;
 //! * [`finding`]: findings and how they are written out as suites;
-//!   their summaries are rendered in [`crate::report::fuzz`].
+//!   their summaries are rendered in [`crate::report::fuzz`];
+//! * [`repeat`]: with [`FuzzOptions::repeat`], each batch put to fresh
+//!   processes, and the parties whose answers differ between them.
 //!
 //! **One batch, one round trip.** Each batch is one configuration and its
 //! cases ([`Scenario`]); every party gets exactly one `configure` and one
@@ -39,6 +41,7 @@
 pub mod feature;
 pub mod finding;
 pub mod minimize;
+pub mod repeat;
 pub mod signature;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -80,7 +83,11 @@ impl Scenario {
     /// The configuration as parties load it (inline documents).
     pub fn config_set(&self) -> ConfigSet {
         let flags = if self.obfuscated { obfuscate_configuration(&self.flags) } else { self.flags.clone() };
-        ConfigSet { flags: Source::Inline(flags), bandit_models: self.bandit_models.clone().map(Source::Inline) }
+        ConfigSet {
+            flags: Source::Inline(flags),
+            bandit_models: self.bandit_models.clone().map(Source::Inline),
+            precomputed: None,
+        }
     }
 
     /// Case ids `<prefix>/<flag>/<subjectKey>`, with `#2`, `#3`... for
@@ -171,6 +178,9 @@ pub struct FuzzOptions {
     pub max_queued: usize,
     /// Differences less severe than this are not compared.
     pub least_severity: Severity,
+    /// Fresh processes each batch is put to, per party (`--repeat`); above
+    /// 1, answers that differ between them are [`FuzzReport::nondeterministic`].
+    pub repeat: u32,
 }
 
 impl Default for FuzzOptions {
@@ -186,6 +196,7 @@ impl Default for FuzzOptions {
             minimize_share: 0.6,
             max_queued: 2_000,
             least_severity: Severity::Minor,
+            repeat: 1,
         }
     }
 }
@@ -284,14 +295,19 @@ pub struct FuzzReport {
     pub party_failures: Vec<PartyFailure>,
     /// Distinct findings, by signature text.
     pub findings: Vec<Finding>,
+    /// Parties whose answers differed between processes (`--repeat`).
+    pub nondeterministic: Vec<repeat::Nondeterminism>,
 }
 
 impl FuzzReport {
     /// The command's exit code: a party that sat a batch out is an error,
+    /// then a party that answered differently in different processes, then
     /// a finding a failure.
     pub fn exit_code(&self) -> i32 {
         if !self.party_failures.is_empty() {
             exit_codes::ERRORS
+        } else if !self.nondeterministic.is_empty() {
+            exit_codes::NONDETERMINISTIC
         } else if self.findings.is_empty() {
             exit_codes::SUCCESS
         } else {
@@ -763,6 +779,7 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         skipped_batches: 0,
         party_failures: Vec::new(),
         findings: Vec::new(),
+        nondeterministic: Vec::new(),
     };
     let mut engine = Engine { options, infos, report, queue: Vec::new(), explored: HashMap::new() };
     let mut batch = 0_u64;
@@ -786,8 +803,13 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         let scenario = ahead.next(options, batch);
         let prefix = format!("fuzz-{batch}");
         let ids = scenario.case_ids(&prefix);
-        let runs = ask(parties, &scenario, &ids);
-        engine.take_batch(batch, scenario, prefix, runs);
+        let repeated = match options.repeat {
+            0 | 1 => repeat::Repeated { runs: ask(parties, &scenario, &ids), differing: Vec::new() },
+            processes => repeat::ask_in_fresh_processes(parties, &scenario, &ids, processes),
+        };
+        let through = engine.report.cases + scenario.cases.len() as u64;
+        repeat::record(&mut engine.report.nondeterministic, &engine.infos, &repeated, &scenario, batch, through);
+        engine.take_batch(batch, scenario, prefix, repeated.runs);
         batch += 1;
         show(&engine);
     }

@@ -21,6 +21,15 @@
 //! with the harness, so only that request's cases error and no restart is
 //! spent.
 //!
+//! # Fresh starts
+//!
+//! [`Party::restart`] (what `--repeat` asks for) shuts the process down with
+//! `shutdown` and starts a new one before the next request. That new process
+//! gets no replayed configuration (the caller configures it) and costs no
+//! restart budget: it was asked for, not forced by a fault. If it cannot
+//! start, that request fails, and the next goes through the restart budget
+//! as after a crash.
+//!
 //! # Threads
 //!
 //! No async runtime: each process gets three plain threads. A stdout reader
@@ -565,6 +574,11 @@ pub struct AdapterParty {
     last_config: Option<ConfigSet>,
     last_fault: Option<String>,
     tail: SharedTail,
+    /// Whether the running process was sent anything since its `hello`.
+    used: bool,
+    /// [`Party::restart`] stopped the process: the next request starts a
+    /// new one, which spends no restart budget (it is no fault).
+    fresh_start: bool,
 }
 
 impl std::fmt::Debug for AdapterParty {
@@ -593,6 +607,8 @@ impl AdapterParty {
             last_config: None,
             last_fault: None,
             tail,
+            used: false,
+            fresh_start: false,
         };
         // A start that fails the way a crash does (no answer, an exit,
         // garbage) is retried within the same restart budget as a crash.
@@ -678,6 +694,9 @@ impl AdapterParty {
         if self.process.is_some() {
             return Ok(());
         }
+        if std::mem::take(&mut self.fresh_start) {
+            return self.start_fresh();
+        }
         let last_fault = self.last_fault.as_deref().unwrap_or("none recorded");
         if self.restarts >= self.options.max_restarts {
             return Err(format!(
@@ -699,6 +718,7 @@ impl AdapterParty {
             }
         };
         self.process = Some(process);
+        self.used = false;
         let Some(config) = self.last_config.clone() else {
             return Ok(());
         };
@@ -711,6 +731,23 @@ impl AdapterParty {
         // defaults, which look like wrong answers rather than a fault.
         self.kill_process(failure.clone());
         Err(format!("adapter {attempt}: {failure}"))
+    }
+
+    /// Starts the process a [`Party::restart`] asked for. It has no
+    /// configuration to replay: the caller configures it next.
+    fn start_fresh(&mut self) -> Result<(), String> {
+        match self.start() {
+            Ok((process, _)) => {
+                self.process = Some(process);
+                self.used = false;
+                Ok(())
+            }
+            Err(err) => {
+                let message = format!("the fresh adapter process did not start: {}", err.without_stderr_tail());
+                self.last_fault = Some(message.clone());
+                Err(message)
+            }
+        }
     }
 
     fn kill_process(&mut self, fault: String) {
@@ -728,6 +765,7 @@ impl AdapterParty {
         let Some(process) = self.process.as_mut() else {
             return Err("no adapter process is running".into());
         };
+        self.used = true;
         process.send(line);
         match process.await_answer(id, timeout) {
             Answer::Response(response) => Ok(*response),
@@ -753,7 +791,12 @@ fn encode(request: &Request<'_>) -> Result<Vec<u8>, String> {
 }
 
 fn configure_request(id: u64, config: &ConfigSet) -> Request<'static> {
-    Request::Configure { id, flags: config.flags.clone(), bandits: config.bandit_models.clone() }
+    Request::Configure {
+        id,
+        flags: config.flags.clone(),
+        bandits: config.bandit_models.clone(),
+        precomputed: config.precomputed.clone(),
+    }
 }
 
 impl Party for AdapterParty {
@@ -839,6 +882,23 @@ impl Party for AdapterParty {
 
     fn stderr_tail(&self) -> Option<String> {
         self.stderr_text()
+    }
+
+    /// Shuts the process down; the next request starts a new one. A process
+    /// sent nothing since its `hello` is as fresh as a new one, so it stays.
+    fn restart(&mut self) {
+        if self.process.is_some() && !self.used {
+            return;
+        }
+        let id = self.take_id();
+        if let Some(process) = self.process.take() {
+            process.shutdown(id);
+        }
+        // The new process starts empty; a restart after a later fault must
+        // not replay what the old one was given.
+        self.last_config = None;
+        self.fresh_start = true;
+        push_tail(&self.tail, ["[ufc-harness] adapter stopped for a fresh start (--repeat)".to_owned()]);
     }
 }
 

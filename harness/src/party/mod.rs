@@ -74,13 +74,17 @@ impl AnswerPart {
     }
 }
 
-/// A configuration to load: flags and optional bandit models.
+/// A configuration to load: flags and optional bandit models, and for a
+/// party's precomputed client one subject's precomputed configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigSet {
     /// `flags-v1.json` (or its obfuscated twin).
     pub flags: Source,
     /// `bandit-models-v1.json`.
     pub bandit_models: Option<Source>,
+    /// A precomputed configuration computed from these (capability
+    /// `precomputed-client`): cases are then answered from it.
+    pub precomputed: Option<Source>,
 }
 
 /// One case put to a party: its id and what to evaluate.
@@ -175,6 +179,13 @@ pub trait Party: Send {
     fn configuration_warnings(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Starts afresh, as a new process that has answered nothing: no
+    /// configuration, no state left by earlier questions. `run --repeat`
+    /// and `fuzz --repeat` ask the same questions after each restart, so a
+    /// party whose answers hang on its process (a seed, a hash map's
+    /// order, a clock) shows it. Configure again before asking. The default
+    /// suits a party that keeps nothing between requests.
+    fn restart(&mut self) {}
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 use ufc_reference::bandit::{self, Action, BanditModels, BanditRequest, SubjectAttributes};
-use ufc_reference::{Attributes, Configuration, FlagRequest, Timestamp, VariationType};
+use ufc_reference::precomputed::PrecomputedConfiguration;
+use ufc_reference::{Attributes, Configuration, FlagEvaluationCode, FlagRequest, Timestamp, VariationType};
 
 use ufc_protocol::{
     BanditCase, BenchMode, BenchRequest, Capabilities, Capability, CaseInput, FlagCase, SdkInfo, Source,
@@ -17,6 +18,8 @@ pub struct ReferenceParty {
     now: Timestamp,
     config: Option<Configuration>,
     models: Option<BanditModels>,
+    /// A precomputed configuration, when `configure` gave one: it answers.
+    precomputed: Option<PrecomputedConfiguration>,
     warnings: Vec<String>,
 }
 
@@ -37,6 +40,7 @@ impl ReferenceParty {
             now,
             config: None,
             models: None,
+            precomputed: None,
             warnings: Vec::new(),
         }
     }
@@ -67,6 +71,49 @@ impl ReferenceParty {
             assignment_events: events(outcome.assignment_event(&request, self.now).map(|e| e.to_json())),
             bandit_events: events(outcome.bandit_event(&request, self.now).map(|e| e.to_json())),
         })
+    }
+
+    /// A case answered by lookup in the precomputed configuration, as a
+    /// precomputed client answers it: the case's attributes and actions
+    /// were fixed when it was computed, and another subject's case has no
+    /// answer in it.
+    fn look_up(&self, precomputed: &PrecomputedConfiguration, input: &CaseInput) -> Answer {
+        let (flag, subject_key, expected_type, default) = match input {
+            CaseInput::Flag(case) => {
+                (&case.flag, &case.subject_key, reference_type(case.variation_type), &case.default_value)
+            }
+            CaseInput::Bandit(case) => (&case.flag, &case.subject_key, VariationType::String, &case.default_value),
+        };
+        if precomputed.subject_key() != Some(subject_key.as_str()) {
+            return Answer::Raised(format!(
+                "the precomputed configuration holds subject {:?}, not {subject_key:?}",
+                precomputed.subject_key().unwrap_or_default()
+            ));
+        }
+        let outcome = precomputed.assignment(flag, expected_type);
+        let value = outcome.value().map_or_else(|| default.clone(), ufc_reference::TypedValue::to_json);
+        let assignment_events = events(
+            outcome
+                .assignment_event(flag, subject_key, precomputed.subject_attributes(), self.now)
+                .map(|e| e.to_json()),
+        );
+        let details = Details::from_json(&precomputed.details(flag, &outcome), "details").ok();
+        let observation = match input {
+            CaseInput::Flag(_) => {
+                Observation { value: Json(value), details, assignment_events, bandit_events: Vec::new() }
+            }
+            CaseInput::Bandit(_) => {
+                let served = outcome.code == FlagEvaluationCode::Match;
+                let action = precomputed.bandit(flag).filter(|_| served).map(|b| b.action.clone());
+                Observation {
+                    value: Json(serde_json::json!({"variation": value, "action": action})),
+                    details,
+                    assignment_events,
+                    bandit_events: events(precomputed.bandit_event(flag, self.now)),
+                }
+            }
+        };
+        Answer::Observed(observation)
     }
 
     fn evaluate_flag(&self, case: &FlagCase) -> Answer {
@@ -133,6 +180,7 @@ impl Party for ReferenceParty {
     fn configure(&mut self, config: &ConfigSet) -> Result<(), PartyError> {
         self.config = None;
         self.models = None;
+        self.precomputed = None;
         self.warnings.clear();
         let flags = load(&config.flags)?;
         let where_ = match &config.flags {
@@ -149,6 +197,12 @@ impl Party for ReferenceParty {
             self.warnings.extend(models.errors().iter().map(|e| format!("bandit models: bandit {:?}: {e}", e.key)));
             self.models = Some(models);
         }
+        if let Some(source) = &config.precomputed {
+            let precomputed = PrecomputedConfiguration::from_value(&load(source)?)
+                .map_err(|err| PartyError::Configuration(format!("precomputed configuration: {err}")))?;
+            self.warnings.extend(precomputed.errors().iter().map(|e| format!("precomputed configuration: {e}")));
+            self.precomputed = Some(precomputed);
+        }
         Ok(())
     }
 
@@ -156,9 +210,10 @@ impl Party for ReferenceParty {
         batch
             .iter()
             .map(|question| {
-                Ok(match question.input {
-                    CaseInput::Flag(flag) => self.evaluate_flag(flag),
-                    CaseInput::Bandit(bandit) => self.evaluate_bandit(bandit),
+                Ok(match (&self.precomputed, question.input) {
+                    (Some(precomputed), input) => self.look_up(precomputed, input),
+                    (None, CaseInput::Flag(flag)) => self.evaluate_flag(flag),
+                    (None, CaseInput::Bandit(bandit)) => self.evaluate_bandit(bandit),
                 })
             })
             .collect()
@@ -166,6 +221,11 @@ impl Party for ReferenceParty {
 
     fn configuration_warnings(&self) -> Vec<String> {
         self.warnings.clone()
+    }
+
+    /// In-process, so a restart forgets the configuration; the clock stays.
+    fn restart(&mut self) {
+        *self = ReferenceParty::new(self.now);
     }
 
     /// The loop does what an SDK call does: evaluate and build the

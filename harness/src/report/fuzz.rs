@@ -23,6 +23,9 @@ pub const SUMMARY_JSON: &str = "summary.json";
 
 /// The format version of `summary.json`. A field that changes meaning or
 /// shape bumps it; the change is recorded in the schema's description.
+/// 2: findings are deviations from the reference, with every details and
+/// event field; unminimized counts by reason; coverage; `repeat` and
+/// `nondeterministic` (`fuzz --repeat`).
 pub const FUZZ_SUMMARY_VERSION: u32 = 2;
 
 /// `summary.json`: the run, what each party answered, and every finding.
@@ -45,6 +48,8 @@ pub struct FuzzSummary {
     pub malformed: bool,
     /// Whether configurations were given in the CLIENT format.
     pub obfuscated: bool,
+    /// Fresh processes each batch was put to, per party (1 without `--repeat`).
+    pub repeat: u32,
     /// Wall time of the run, minimization included.
     pub duration_seconds: f64,
     /// Batches generated.
@@ -77,6 +82,27 @@ pub struct FuzzSummary {
     pub findings: Vec<SummaryFinding>,
     /// Batches a party sat out (the first 100).
     pub party_failures: Vec<SummaryPartyFailure>,
+    /// Parties that answered a case differently in different processes.
+    pub nondeterministic: Vec<SummaryNondeterminism>,
+}
+
+/// A party whose answers differed between processes (`fuzz --repeat`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SummaryNondeterminism {
+    /// The party.
+    pub party: String,
+    /// The first batch it was seen in.
+    pub batch: u64,
+    /// The ids of that batch's cases it answered differently.
+    pub case_ids: Vec<String>,
+    /// Cases it answered differently over the run.
+    pub occurrences: u64,
+    /// Its file, relative to the summary: the batch's configuration and
+    /// each case's answers, per process.
+    pub file: String,
+    /// The command that regenerates the batch (add `--sdk`).
+    pub reproduce: String,
 }
 
 /// Deviations never minimized, by reason.
@@ -223,6 +249,7 @@ pub fn summary(report: &FuzzReport) -> FuzzSummary {
         bandits: options.bandits,
         malformed: options.malformed,
         obfuscated: options.obfuscated,
+        repeat: options.repeat,
         duration_seconds: report.elapsed.as_secs_f64(),
         batches: report.batches,
         cases: report.cases,
@@ -264,6 +291,18 @@ pub fn summary(report: &FuzzReport) -> FuzzSummary {
             .party_failures
             .iter()
             .map(|f| SummaryPartyFailure { party: f.party.clone(), batch: f.batch, message: f.message.clone() })
+            .collect(),
+        nondeterministic: report
+            .nondeterministic
+            .iter()
+            .map(|n| SummaryNondeterminism {
+                party: n.party.clone(),
+                batch: n.batch,
+                case_ids: n.cases.iter().map(|c| c.case_id.clone()).collect(),
+                occurrences: n.occurrences,
+                file: n.file().display().to_string(),
+                reproduce: n.reproduce_command(options),
+            })
             .collect(),
     }
 }
@@ -359,6 +398,22 @@ pub fn markdown(report: &FuzzReport) -> String {
         md.push_str("\nEach directory is a suite: `ufc-harness run --suite <dir>` replays it; `finding.json` holds every party's answers and the command that regenerates the batch.\n");
     }
     md.push_str(&coverage_markdown(report));
+    if !report.nondeterministic.is_empty() {
+        md.push_str(&format!(
+            "\n## Nondeterministic parties\n\nEach batch was put to every party in {} fresh processes; these answered a case differently from one process to another (not counted as disagreements).\n\n| party | first batch | cases there | cases in all | answers |\n|---|---:|---:|---:|---|\n",
+            report.options.repeat
+        ));
+        for n in &report.nondeterministic {
+            let file = n.file().display().to_string();
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | [`{file}`]({file}) |\n",
+                n.party,
+                n.batch,
+                n.cases.len(),
+                n.occurrences
+            ));
+        }
+    }
     if !report.party_failures.is_empty() {
         md.push_str("\n## Batches a party sat out\n\n| party | batch | why |\n|---|---:|---|\n");
         for failure in &report.party_failures {
@@ -453,6 +508,16 @@ pub fn terminal(report: &FuzzReport, out: &Path) -> String {
     for failure in &report.party_failures {
         text.push_str(&format!("  party failure: {failure:?}\n"));
     }
+    for n in &report.nondeterministic {
+        text.push_str(&format!(
+            "nondeterministic: {} answered {} cases differently in {} fresh processes (first in batch {})\n  answers: {}\n",
+            n.party,
+            n.occurrences,
+            report.options.repeat,
+            n.batch,
+            out.join(n.file()).display()
+        ));
+    }
     // The SDKs, as `--sdk` names them: every party but the reference.
     let sdks = report.parties.iter().skip(1).map(|p| p.name.as_str()).collect::<Vec<_>>().join(",");
     for finding in &report.findings {
@@ -464,7 +529,7 @@ pub fn terminal(report: &FuzzReport, out: &Path) -> String {
         text.push_str(&format!("  suite: {}\n", out.join(signature.slug()).display()));
         text.push_str(&format!("  reproduce: {} --sdk {}\n", finding.reproduce_command(&report.options), sdks));
     }
-    if !report.findings.is_empty() {
+    if !report.findings.is_empty() || !report.nondeterministic.is_empty() {
         text.push_str(&format!("summary: {}\n", out.join(SUMMARY_MARKDOWN).display()));
     }
     text

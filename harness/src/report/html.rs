@@ -16,7 +16,7 @@ pub fn render(result: &RunResult) -> String {
     let mut out = String::new();
     out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>UFC cross-SDK matrix</title>\n<style>\n");
     out.push_str("body{font-family:system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top;font-size:13px}");
-    out.push_str(".passed{background:#e6f4ea}.failed,.errored,.unexpected-pass{background:#fce8e6}.known-failure{background:#fef7e0}.skipped{background:#f1f3f4;color:#666}.minor{background:#f3f9e6}");
+    out.push_str(".passed{background:#e6f4ea}.failed,.errored,.unexpected-pass{background:#fce8e6}.known-failure{background:#fef7e0}.nondeterministic{background:#f3e8fd}.skipped{background:#f1f3f4;color:#666}.minor{background:#f3f9e6}");
     out.push_str(
         "pre{white-space:pre-wrap;max-width:60em;font-size:12px}summary{cursor:pointer}\n</style></head><body>\n",
     );
@@ -25,12 +25,19 @@ pub fn render(result: &RunResult) -> String {
         "<h1>UFC cross-SDK matrix</h1><p>Suite <code>{}</code></p>",
         escape(&result.suite.display().to_string())
     );
-    out.push_str("<table><tr><th>party</th><th>SDK</th><th>passed</th><th>failed</th><th>errored</th><th>skipped</th><th>known</th><th>unexpected passes</th></tr>\n");
+    // Only runs with --repeat can find nondeterminism; the others keep their table.
+    let repeated = result.repeat > 1;
+    if repeated {
+        let _ = writeln!(out, "<p>Each party answered every case in {} fresh processes.</p>", result.repeat);
+    }
+    let extra_header = if repeated { "<th>nondeterministic</th>" } else { "" };
+    let _ = writeln!(out, "<table><tr><th>party</th><th>SDK</th><th>passed</th><th>failed</th><th>errored</th><th>skipped</th><th>known</th><th>unexpected passes</th>{extra_header}</tr>");
     for p in &result.parties {
         let s = result.party_summary(&p.name);
+        let extra = if repeated { format!("<td>{}</td>", s.nondeterministic) } else { String::new() };
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{extra}</tr>",
             escape(&p.name),
             escape(p.sdk.package.as_deref().unwrap_or(&p.sdk.name)),
             escape(&p.sdk.version),
@@ -64,7 +71,7 @@ pub fn render(result: &RunResult) -> String {
 fn cell(o: &CaseOutcome) -> String {
     let class = if o.status == Status::Passed && !o.differences.is_empty() { "minor" } else { o.status.as_str() };
     let label = if class == "minor" { "passed (minor)" } else { o.status.as_str() };
-    if o.differences.is_empty() && o.error.is_none() && o.skip_reason.is_none() {
+    if o.differences.is_empty() && o.error.is_none() && o.skip_reason.is_none() && o.process_replies.is_empty() {
         return format!("<td class=\"{class}\">{label}</td>");
     }
     let mut body = String::new();
@@ -79,6 +86,9 @@ fn cell(o: &CaseOutcome) -> String {
     }
     if !o.causes.is_empty() {
         let _ = writeln!(body, "cause: {}", o.causes.join(", "));
+    }
+    for (process, said) in super::process_answers(o) {
+        let _ = writeln!(body, "process {process}: {said}");
     }
     for d in &o.differences {
         let _ = writeln!(body, "[{}] {}", d.severity.as_str(), d.field);

@@ -2,10 +2,11 @@
 //! [`REPORT_VERSION`], `docs/report-schema.json`) built from a finished run.
 
 use ufc_protocol::report::{
-    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, RunReport, Status, Tool, REPORT_VERSION,
+    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, ProcessAnswer, RunReport, Status, Tool, REPORT_VERSION,
 };
 
 use crate::run::{CaseOutcome, RunResult};
+use crate::session::CaseReply;
 
 /// The report of a run.
 pub fn report(result: &RunResult) -> RunReport {
@@ -14,6 +15,7 @@ pub fn report(result: &RunResult) -> RunReport {
         tool: Tool { name: "ufc-harness".into(), version: env!("CARGO_PKG_VERSION").into() },
         suite: result.suite.clone(),
         fail_on: result.fail_on.clone(),
+        repeat: result.repeat,
         summary: result.summary(),
         parties: result
             .parties
@@ -66,5 +68,22 @@ fn case_report(outcome: &CaseOutcome) -> CaseReport {
             Status::Passed => None,
             _ => outcome.observed.as_ref().map(|answer| answer.to_wire(&outcome.case_id)),
         },
+        answers: outcome
+            .process_replies
+            .iter()
+            .zip(1..)
+            .map(|(reply, process)| process_answer(&outcome.case_id, process, reply))
+            .collect(),
     }
+}
+
+/// One process's reply, as the report carries it.
+pub fn process_answer(case_id: &str, process: u32, reply: &CaseReply) -> ProcessAnswer {
+    let (result, lost) = match reply {
+        CaseReply::Answered(answer) => (Some(answer.to_wire(case_id)), None),
+        CaseReply::Lost { error, .. } => (None, Some(error.clone())),
+        // A process is never asked a case it cannot answer; say so if one was.
+        CaseReply::Skipped { reason } => (None, Some(format!("skipped: {reason}"))),
+    };
+    ProcessAnswer { process, result, lost }
 }

@@ -1,5 +1,7 @@
 //! JUnit XML: one `<testsuite>` per party, one `<testcase>` per case, so CI
-//! systems show each case by name.
+//! systems show each case by name. JUnit has no verdict for a case answered
+//! differently by different processes (`run --repeat`): it is a
+//! `<failure type="nondeterministic">` listing each process's answer.
 
 use std::fmt::Write;
 
@@ -31,7 +33,7 @@ pub fn render(result: &RunResult) -> String {
         out,
         "<testsuites name=\"ufc-harness\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
         total.total,
-        total.failed + total.unexpected_passes,
+        total.failed + total.unexpected_passes + total.nondeterministic,
         total.errored,
         total.skipped + total.known_failures
     );
@@ -42,7 +44,7 @@ pub fn render(result: &RunResult) -> String {
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
             escape(&party.name),
             s.total,
-            s.failed + s.unexpected_passes,
+            s.failed + s.unexpected_passes + s.nondeterministic,
             s.errored,
             s.skipped + s.known_failures
         );
@@ -87,6 +89,18 @@ pub fn render(result: &RunResult) -> String {
                     "<skipped message=\"known failure: {}\"/>",
                     escape(o.known_failure.as_deref().unwrap_or(""))
                 )),
+                Status::Nondeterministic => {
+                    let mut text = String::new();
+                    for (process, said) in super::process_answers(o) {
+                        let _ = writeln!(text, "process {process}: {said}");
+                    }
+                    let message = format!("answers differ between {} fresh processes", o.process_replies.len());
+                    Some(format!(
+                        "<failure type=\"nondeterministic\" message=\"{}\">{}</failure>",
+                        escape(&message),
+                        escape(&text)
+                    ))
+                }
             };
             match body {
                 None => out.push_str("/>\n"),

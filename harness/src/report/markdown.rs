@@ -17,6 +17,7 @@ pub fn cause_of(outcome: &CaseOutcome) -> String {
     match outcome.status {
         Status::Errored => "errored: the party could not answer".into(),
         Status::UnexpectedPass => "stale known-failure entry (the case now passes)".into(),
+        Status::Nondeterministic => "nondeterministic: the party answered differently in different processes".into(),
         _ => {
             let mut fields: Vec<String> = outcome
                 .differences
@@ -60,16 +61,23 @@ pub fn render(result: &RunResult) -> String {
         result.suite.display(),
         result.fail_on.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
     );
+    // Only runs with --repeat can find nondeterminism; the others keep their table.
+    let repeated = result.repeat > 1;
+    if repeated {
+        let _ = writeln!(out, "Each party answered every case in {} fresh processes (`--repeat`).\n", result.repeat);
+    }
+    let (extra_header, extra_rule) = if repeated { (" nondeterministic |", "---:|") } else { ("", "") };
     let _ = writeln!(
         out,
-        "| party | SDK | core | passed | failed | errored | skipped | known failures | unexpected passes |"
+        "| party | SDK | core | passed | failed | errored | skipped | known failures | unexpected passes |{extra_header}"
     );
-    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|{extra_rule}");
     for p in &result.parties {
         let s = result.party_summary(&p.name);
+        let extra = if repeated { format!(" {} |", s.nondeterministic) } else { String::new() };
         let _ = writeln!(
             out,
-            "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} |{extra}",
             p.name,
             p.sdk.package.as_deref().unwrap_or(&p.sdk.name),
             p.sdk.version,
@@ -102,19 +110,24 @@ pub fn render(result: &RunResult) -> String {
             let _ = writeln!(out, "{reason}\n");
         }
         for o in outcomes.iter().take(12) {
-            let first = o
-                .differences
-                .iter()
-                .find(|d| d.severity != crate::compare::Severity::Minor)
-                .or(o.differences.first())
-                .map(|d| {
-                    format!(
-                        "`{}` expected `{}`, got `{}`",
-                        d.field,
-                        super::short(&d.expected.0, 60),
-                        super::short(&d.actual.0, 60)
-                    )
-                });
+            let processes: Vec<String> = super::process_answers(o)
+                .into_iter()
+                .map(|(process, said)| format!("process {process} `{}`", super::cut(&said, 60)))
+                .collect();
+            let first = (!processes.is_empty()).then(|| processes.join(", ")).or_else(|| {
+                o.differences
+                    .iter()
+                    .find(|d| d.severity != crate::compare::Severity::Minor)
+                    .or(o.differences.first())
+                    .map(|d| {
+                        format!(
+                            "`{}` expected `{}`, got `{}`",
+                            d.field,
+                            super::short(&d.expected.0, 60),
+                            super::short(&d.actual.0, 60)
+                        )
+                    })
+            });
             let _ = writeln!(
                 out,
                 "- `{}` [{}] {}{}",

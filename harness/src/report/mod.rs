@@ -74,13 +74,44 @@ pub fn json_diff(expected: &Value, actual: &Value) -> String {
         .to_string()
 }
 
+/// What each process of `run --repeat` said to a nondeterministic case, in
+/// order, as (process, text): the answer as one line of JSON in the
+/// protocol's shape (without the `caseId`, named already, and without empty
+/// parts), or `lost: <why>`.
+pub fn process_answers(outcome: &crate::run::CaseOutcome) -> Vec<(u32, String)> {
+    outcome
+        .process_replies
+        .iter()
+        .zip(1..)
+        .map(|(reply, process)| {
+            let answer = json::process_answer(&outcome.case_id, process, reply);
+            let text = match (answer.result, answer.lost) {
+                (Some(result), _) => {
+                    let mut value = serde_json::to_value(result).unwrap_or(Value::Null);
+                    if let Some(object) = value.as_object_mut() {
+                        object.remove("caseId");
+                        object.retain(|_, part| !(part.is_null() || part.as_array().is_some_and(Vec::is_empty)));
+                    }
+                    value.to_string()
+                }
+                (None, lost) => format!("lost: {}", lost.unwrap_or_default()),
+            };
+            (process, text)
+        })
+        .collect()
+}
+
 /// A short one-line JSON rendering, cut at `max` characters.
 pub fn short(value: &Value, max: usize) -> String {
-    let text = value.to_string();
+    cut(&value.to_string(), max)
+}
+
+/// `text`, cut at `max` characters (an ellipsis marks the cut).
+pub fn cut(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
-        text
+        text.to_owned()
     } else {
-        let cut: String = text.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
+        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{kept}…")
     }
 }

@@ -97,20 +97,28 @@ pub fn render(result: &RunResult, style: Style, verbose: bool) -> String {
         };
         part(s.failed, "failed", &|t| style.red(t));
         part(s.errored, "errored", &|t| style.red(t));
+        part(s.nondeterministic, "nondeterministic", &|t| style.red(t));
         part(s.unexpected_passes, "unexpectedly passed", &|t| style.red(t));
         part(s.known_failures, "known failures", &|t| style.yellow(t));
         part(s.skipped, "skipped", &|t| style.dim(t));
         let _ = writeln!(out, "{line} (of {})", s.total);
     }
     let s = result.summary();
-    let verdict = if s.failed + s.errored + s.unexpected_passes == 0 && result.load_errors.is_empty() {
-        style.green("PASS")
+    let verdict =
+        if s.failed + s.errored + s.unexpected_passes + s.nondeterministic == 0 && result.load_errors.is_empty() {
+            style.green("PASS")
+        } else {
+            style.red("FAIL")
+        };
+    // Only runs with --repeat can find nondeterminism; the others keep their line.
+    let nondeterministic = if result.repeat > 1 {
+        format!(", {} nondeterministic (each party asked in {} fresh processes)", s.nondeterministic, result.repeat)
     } else {
-        style.red("FAIL")
+        String::new()
     };
     let _ = writeln!(
         out,
-        "{verdict}: {} cases, {} passed, {} failed, {} errored, {} known failures, {} unexpected passes, {} skipped",
+        "{verdict}: {} cases, {} passed, {} failed, {} errored, {} known failures, {} unexpected passes, {} skipped{nondeterministic}",
         s.total, s.passed, s.failed, s.errored, s.known_failures, s.unexpected_passes, s.skipped
     );
     out
@@ -124,6 +132,7 @@ fn render_case(out: &mut String, outcome: &CaseOutcome, style: Style) {
         Status::UnexpectedPass => style.red("UNEXPECTED PASS"),
         Status::KnownFailure => style.yellow("KNOWN"),
         Status::Skipped => style.dim("SKIP"),
+        Status::Nondeterministic => style.red("NONDETERMINISTIC"),
     };
     let _ = writeln!(
         out,
@@ -146,6 +155,9 @@ fn render_case(out: &mut String, outcome: &CaseOutcome, style: Style) {
     }
     if !outcome.causes.is_empty() {
         let _ = writeln!(out, "    cause: {}", outcome.causes.join(", "));
+    }
+    for (process, said) in super::process_answers(outcome) {
+        let _ = writeln!(out, "    process {process}: {}", super::cut(&said, 200));
     }
     if let Some(first) = outcome.differences.first() {
         let _ = writeln!(out, "    first difference: {} ({})", style.bold(&first.field), first.severity.as_str());
@@ -197,6 +209,7 @@ mod tests {
             load_errors: Vec::new(),
             config_errors: Vec::new(),
             fail_on: Vec::new(),
+            repeat: 1,
         };
         let text = render(&result, Style::new(false), false);
         assert!(text.contains("newer declares capabilities this harness does not know, ignored: teleport"), "{text}");

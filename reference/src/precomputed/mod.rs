@@ -2,13 +2,16 @@
 //! subject, computed by a server, that a client SDK serves by lookup. The
 //! reference reads them, plain or obfuscated (`obfuscated: true`: map keys
 //! are `md5(salt + flagKey)`, string fields base64), so that an SDK's
-//! precomputed client can be checked against the same answers.
+//! precomputed client can be checked against the same answers; and it
+//! writes them ([`write`]), so that a client SDK can be given a precomputed
+//! configuration whose every answer the reference knows.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::bandit::{Action, ActionChoice, BanditEvent, SubjectAttributes};
 use crate::compile::variation_type_at;
 use crate::envelope;
 use crate::error::{expected, json_path, member, ConfigurationError, FlagConfigError};
@@ -19,11 +22,19 @@ use crate::obfuscation::{decode_base64, md5_hex, typed_variation_value};
 use crate::value::{Attributes, TypedValue, VariationType};
 use crate::Timestamp;
 
-/// A loaded precomputed configuration.
+pub mod write;
+
+/// A loaded (or written) precomputed configuration.
 #[derive(Debug, Default)]
 pub struct PrecomputedConfiguration {
     subject_key: Option<String>,
     subject_attributes: Attributes,
+    /// The envelope's `subjectAttributes` as written, for writing it again.
+    subject_attributes_wire: Option<Value>,
+    /// The envelope's `precomputed.fetchedAt`.
+    fetched_at: Option<String>,
+    /// The response's `createdAt`.
+    created_at: Option<String>,
     environment_name: Option<String>,
     salt: String,
     obfuscated: bool,
@@ -85,6 +96,8 @@ pub struct PrecomputedOutcome<'c> {
 #[serde(rename_all = "camelCase")]
 struct ResponseWire {
     #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
     obfuscated: bool,
     #[serde(default)]
     salt: String,
@@ -120,18 +133,33 @@ fn yes() -> bool {
     true
 }
 
+/// A number, or `null` read as NaN: JSON has no infinities or NaN, and the
+/// JS core (`JSON.stringify`) and the reference's writer write them as null.
+fn number_or_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct BanditWire {
     bandit_key: String,
     action: String,
+    #[serde(deserialize_with = "number_or_null")]
     action_probability: f64,
+    #[serde(deserialize_with = "number_or_null")]
     optimality_gap: f64,
     model_version: String,
     #[serde(default)]
     action_numeric_attributes: Map<String, Value>,
     #[serde(default)]
     action_categorical_attributes: Map<String, Value>,
+}
+
+/// The entries of `map` that could not be read, by key.
+fn errors_by_key<T>(map: &HashMap<String, Result<T, FlagConfigError>>) -> Vec<&FlagConfigError> {
+    let mut errors: Vec<&FlagConfigError> = map.values().filter_map(|entry| entry.as_ref().err()).collect();
+    errors.sort_by(|a, b| a.key.cmp(&b.key));
+    errors
 }
 
 impl PrecomputedConfiguration {
@@ -158,6 +186,9 @@ impl PrecomputedConfiguration {
                 .and_then(|s| s.get("subjectAttributes"))
                 .map(subject_attributes)
                 .unwrap_or_default(),
+            subject_attributes_wire: subject.and_then(|s| s.get("subjectAttributes")).cloned(),
+            fetched_at: subject.and_then(|s| s.get("fetchedAt")).and_then(Value::as_str).map(str::to_owned),
+            created_at: wire.created_at,
             environment_name: wire.environment.and_then(|e| e.name),
             obfuscated: wire.obfuscated,
             salt: wire.salt,
@@ -213,11 +244,13 @@ impl PrecomputedConfiguration {
         }
     }
 
-    /// Every entry that could not be read.
+    /// Every entry that could not be read: the flags', then the bandits',
+    /// each by key. The entries sit in hash maps, whose order changes from
+    /// one process to the next; the list must not.
     pub fn errors(&self) -> Vec<&FlagConfigError> {
-        let flags = self.flags.values().filter_map(|entry| entry.as_ref().err());
-        let bandits = self.bandits.values().filter_map(|entry| entry.as_ref().err());
-        flags.chain(bandits).collect()
+        let mut errors = errors_by_key(&self.flags);
+        errors.extend(errors_by_key(&self.bandits));
+        errors
     }
 
     /// Looks up `flag_key`, asked for as `expected_type`.
@@ -237,6 +270,40 @@ impl PrecomputedConfiguration {
     /// The precomputed bandit action of `flag_key`, if any.
     pub fn bandit(&self, flag_key: &str) -> Option<&PrecomputedBandit> {
         self.bandits.get(&self.stored_key(flag_key))?.as_ref().ok()
+    }
+
+    /// The bandit event a precomputed client logs when it serves
+    /// `flag_key`'s precomputed action (spec section 5): the reference's
+    /// event shape, with the envelope's subject and the entry's action.
+    /// `None` when the flag is not served or has no bandit entry.
+    pub fn bandit_event(&self, flag_key: &str, now: Timestamp) -> Option<Value> {
+        if self.assignment(flag_key, VariationType::String).code != FlagEvaluationCode::Match {
+            return None;
+        }
+        let entry = self.bandit(flag_key)?;
+        let wire = self.subject_attributes_wire.as_ref().unwrap_or(&Value::Null);
+        let subject = if wire.get("numericAttributes").is_some() || wire.get("categoricalAttributes").is_some() {
+            SubjectAttributes::from_value(wire)
+        } else {
+            wire.as_object().map(SubjectAttributes::from_flat).unwrap_or_default()
+        };
+        let action =
+            Action::from_json(&entry.action, &entry.action_numeric_attributes, &entry.action_categorical_attributes);
+        let choice = ActionChoice {
+            bandit_key: &entry.bandit_key,
+            action: &action,
+            probability: entry.action_probability,
+            optimality_gap: entry.optimality_gap,
+            model_version: &entry.model_version,
+        };
+        let event = BanditEvent {
+            flag_key,
+            subject_key: self.subject_key.as_deref()?,
+            subject: &subject.context,
+            choice,
+            timestamp: now,
+        };
+        Some(event.to_json())
     }
 
     /// The details of a lookup, in the shared test files' shape. There is
@@ -544,6 +611,17 @@ mod tests {
             let details = config.details("color", &outcome);
             assert_eq!((&details["variationKey"], &details["banditAction"]), (&json!("v-red"), &json!("show")));
         }
+    }
+
+    #[test]
+    fn a_non_finite_number_written_as_null_reads_as_nan() {
+        // JSON has no infinities: JSON.stringify (and the reference's writer) write null.
+        let document = json!({"format": "PRECOMPUTED", "flags": {}, "bandits": {"f": {"banditKey": "b",
+            "action": "a", "actionProbability": 1.0, "optimalityGap": null, "modelVersion": "v"}}});
+        let config = PrecomputedConfiguration::from_value(&document).unwrap();
+        assert!(config.errors().is_empty(), "{:?}", config.errors());
+        let bandit = config.bandit("f").unwrap();
+        assert!(bandit.optimality_gap.is_nan() && bandit.action_probability == 1.0);
     }
 
     #[test]
