@@ -743,11 +743,18 @@ impl Engine<'_> {
         record(&mut self.report.findings, finding);
     }
 
-    /// Whether it is minimizing's turn: something is queued and minimizing
-    /// has had less than its share of the time so far.
+    /// Whether it is minimizing's turn: something is queued and, under a
+    /// case budget, always (so that what a run finds does not hang on how
+    /// fast the parties were), under a duration budget while minimizing has
+    /// had less than its share of the time so far.
     fn minimizing_turn(&self, elapsed: Duration) -> bool {
         !self.queue.is_empty()
-            && self.report.minimize_time.as_secs_f64() <= self.options.minimize_share * elapsed.as_secs_f64()
+            && match self.options.budget {
+                Budget::Cases(_) => true,
+                Budget::Duration(_) => {
+                    self.report.minimize_time.as_secs_f64() <= self.options.minimize_share * elapsed.as_secs_f64()
+                }
+            }
     }
 }
 
