@@ -45,6 +45,12 @@ pub struct Scope {
 /// Event fields that legitimately differ between parties.
 const IGNORED_EVENT_FIELDS: [&str; 2] = ["timestamp", "metaData"];
 
+/// Whether an event field is compared between parties (timestamps and
+/// metadata legitimately differ).
+pub fn event_field_compared(key: &str) -> bool {
+    !IGNORED_EVENT_FIELDS.contains(&key)
+}
+
 /// Compares a party's answer with the test file's expectations and, for
 /// events, with the reference's answer.
 pub fn compare(
@@ -166,7 +172,7 @@ fn compare_events(field: &str, expected: &[Event], actual: &[Event], diffs: &mut
         });
         return;
     }
-    let compared = |key: &str| !IGNORED_EVENT_FIELDS.contains(&key);
+    let compared = event_field_compared;
     for (index, (want, got)) in expected.iter().zip(actual).enumerate() {
         for (key, want_value) in want.fields.iter().filter(|(key, _)| compared(key)) {
             let got_value = got.get(key).cloned().unwrap_or(Json::NULL);

@@ -262,6 +262,7 @@ fn mask_fuzz_durations(summary: &mut Value) -> usize {
         }
     };
     mask(summary.get_mut("durationSeconds"));
+    mask(summary.get_mut("minimizeSeconds"));
     for party in summary["parties"].as_array_mut().into_iter().flatten() {
         mask(party.get_mut("busySeconds"));
         mask(party.get_mut("casesPerSecond"));
@@ -282,6 +283,10 @@ fn mask_fuzz_markdown(text: &str) -> String {
             let (head, tail) = line.split_once(" cases in ").unwrap_or((line, ""));
             let rest = tail.split_once(" s. ").map_or(tail, |(_, rest)| rest);
             format!("{head} cases in <masked> s. {rest}")
+        } else if let Some((head, tail)) = line.split_once(" round trips, ") {
+            // The time spent minimizing.
+            let rest = tail.split_once(" s)").map_or(tail, |(_, rest)| rest);
+            format!("{head} round trips, <masked> s){rest}")
         } else if in_throughput && line.starts_with("| ") && !line.starts_with("| party") {
             let cells: Vec<&str> = line.split(" | ").collect();
             let kept = cells.len().saturating_sub(2);

@@ -119,7 +119,7 @@ impl Party for JsHabits {
                 if let CaseInput::Flag(flag) = &mut input {
                     for value in flag.subject_attributes.values_mut() {
                         if let Some(n) = value.as_f64().filter(|_| value.is_number()) {
-                            if ufc_harness::fuzz::signature::renders_differently_in_js(n) {
+                            if ufc_harness::fuzz::feature::renders_differently_in_js(n) {
                                 *value = Value::from(js_number_to_string(n));
                             }
                         }
@@ -183,25 +183,25 @@ fn finds_minimizes_classifies_and_writes_replayable_divergences() {
     let listing = describe(&report);
 
     // Both divergences, told apart.
-    let rendering = report
-        .findings
-        .iter()
-        .find(|f| f.signature.field == Field::Value && f.signature.features.iter().any(|x| x == "attr:number-exotic"));
+    let rendering = report.findings.iter().find(|f| {
+        f.signature.field == Field::Value && f.signature.features.iter().any(|x| x.name() == "attr:number-exotic")
+    });
     let rendering = rendering.unwrap_or_else(|| unreachable!("no number-rendering finding among:\n{listing}"));
     let rendering_ops = ["op:ONE_OF", "op:NOT_ONE_OF", "op:MATCHES", "op:NOT_MATCHES"];
     assert!(
-        rendering.signature.features.iter().any(|x| rendering_ops.contains(&x.as_str())),
+        rendering.signature.features.iter().any(|x| rendering_ops.contains(&x.name().as_str())),
         "{}",
         rendering.signature.text()
     );
     let logging = report.findings.iter().find(|f| {
-        f.signature.field == Field::AssignmentEvent && f.signature.features.iter().any(|x| x == "doLog:absent")
+        f.signature.field == Field::AssignmentEvent && f.signature.features.iter().any(|x| x.name() == "doLog:absent")
     });
     let logging = logging.unwrap_or_else(|| unreachable!("no doLog finding among:\n{listing}"));
     assert!(logging.occurrences > 1, "the doLog divergence is everywhere; it was seen {} times", logging.occurrences);
 
     for finding in [rendering, logging] {
-        assert_eq!(finding.signature.classes, vec![vec!["reference".to_owned()], vec!["js-habits".to_owned()]]);
+        assert_eq!(finding.signature.parties, vec!["js-habits".to_owned()]);
+        assert_eq!(finding.disagreement.classes, vec![vec!["reference".to_owned()], vec!["js-habits".to_owned()]]);
         assert!(finding.scenario.flag_count() <= 1, "{}", finding.scenario.flags);
         assert!(allocation_count(finding) <= 2, "{}", finding.scenario.flags);
         assert!(finding.scenario.cases.len() <= 3, "{:?}", finding.scenario.cases);
@@ -288,7 +288,7 @@ fn summary_json_follows_its_schema_and_says_what_the_report_says() {
         assert_eq!(entry.signature, finding.signature.text());
         assert_eq!(entry.cause.as_deref(), finding.signature.cause());
         assert_eq!(entry.field, finding.signature.field);
-        assert_eq!(entry.divergent_parties, ["js-habits"]);
+        assert_eq!(entry.parties, ["js-habits"]);
         assert_eq!(entry.minimized.cases, finding.scenario.cases.len());
         assert!(out.path().join(&entry.suite).join("finding.json").is_file(), "{}", entry.suite);
     }
@@ -461,7 +461,8 @@ fn obfuscated_fuzzing_gives_client_documents_to_parties_that_read_them() {
     let mut parties: Vec<Box<dyn Party>> = vec![Box::new(ReferenceParty::new(now())), js_renderer(true)];
     let report = fuzz(&mut parties, &options, &|_| {});
     let listing = describe(&report);
-    let rendering = report.findings.iter().find(|f| f.signature.features.iter().any(|x| x == "attr:number-exotic"));
+    let rendering =
+        report.findings.iter().find(|f| f.signature.features.iter().any(|x| x.name() == "attr:number-exotic"));
     let rendering = rendering.unwrap_or_else(|| unreachable!("no number-rendering finding among:\n{listing}"));
     assert!(rendering.scenario.obfuscated);
     assert!(rendering.reproduce_command(&options).contains("--obfuscated"));

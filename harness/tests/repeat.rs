@@ -199,7 +199,7 @@ fn fuzz_against(fake_args: &[&str]) -> ufc_harness::fuzz::FuzzReport {
         batch_size: 32,
         bandits: false,
         repeat: 3,
-        max_minimizations: 2,
+        max_queued: 2,
         max_minimize_steps: 20,
         ..FuzzOptions::default()
     };

@@ -236,7 +236,13 @@ def finite(value):
 
 
 def send(msg):
-    PROTOCOL_OUT.write(json.dumps(finite(msg), default=repr, allow_nan=False) + "\n")
+    # Walking every answer for non-finite numbers costs as much as the
+    # evaluation itself; they are rare, so the walk is only the fallback.
+    try:
+        text = json.dumps(msg, default=repr, allow_nan=False)
+    except ValueError:
+        text = json.dumps(finite(msg), default=repr, allow_nan=False)
+    PROTOCOL_OUT.write(text + "\n")
     PROTOCOL_OUT.flush()
 
 

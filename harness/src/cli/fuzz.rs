@@ -40,7 +40,7 @@ pub(super) struct FuzzArgs {
     #[arg(long, value_name = "TIME")]
     duration: Option<String>,
     /// Cases per batch (one configure + one evaluate per party).
-    #[arg(long, default_value = "64")]
+    #[arg(long, default_value = "512")]
     batch_size: usize,
     /// Do not generate bandit batches.
     #[arg(long)]

@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use super::minimize::Minimized;
-use super::{Disagreement, Field, FuzzOptions, FuzzReport, Scenario, Signature};
+use super::{Deviation, Disagreement, FuzzOptions, FuzzReport, Scenario, Signature};
 use crate::observation::Answer;
-use crate::party::{AnswerPart, PartyInfo};
+use crate::party::PartyInfo;
 use crate::report::fuzz as render;
 use ufc_protocol::CaseInput;
 
@@ -44,12 +44,14 @@ pub struct PartyAnswers {
     pub cases: Vec<Option<Answer>>,
 }
 
-/// One distinct disagreement, minimized.
+/// One distinct deviation, minimized.
 #[derive(Debug, Clone)]
 pub struct Finding {
     /// Its signature.
     pub signature: Signature,
-    /// The disagreement the minimized case shows (every differing field).
+    /// The deviation the minimized case shows (every field it differs on).
+    pub deviation: Deviation,
+    /// The whole disagreement on the minimized case (every party's class).
     pub disagreement: Disagreement,
     /// The minimized configuration and cases.
     pub scenario: Scenario,
@@ -80,16 +82,6 @@ pub struct Finding {
     pub majority: Option<crate::cores::Majority>,
 }
 
-/// The part of an answer a fuzz field is in.
-fn part_of(field: Field) -> AnswerPart {
-    match field {
-        Field::Error | Field::Value => AnswerPart::Value,
-        Field::DetailsCode => AnswerPart::Details,
-        Field::AssignmentEvent => AnswerPart::AssignmentEvents,
-        Field::BanditEvent => AnswerPart::BanditEvents,
-    }
-}
-
 impl Finding {
     pub(crate) fn new(
         infos: &[PartyInfo],
@@ -99,7 +91,7 @@ impl Finding {
         cases_through_batch: u64,
         original_case_id: &str,
     ) -> Finding {
-        let features = super::signature::features(&minimized.scenario, minimized.target);
+        let features = super::feature::features(&minimized.scenario, minimized.target);
         let case_ids = minimized.scenario.case_ids(&minimized.prefix);
         let answers = infos
             .iter()
@@ -120,13 +112,14 @@ impl Finding {
         let bandit = matches!(minimized.scenario.cases.get(minimized.target), Some(CaseInput::Bandit(_)));
         let cores: Vec<(String, Option<crate::cores::Core>)> = infos
             .iter()
-            .filter(|info| info.gives(part_of(minimized.disagreement.field()), bandit))
+            .filter(|info| info.gives(minimized.deviation.field().part(), bandit))
             .map(|info| (info.name.clone(), crate::cores::Core::of(&info.sdk)))
             .collect();
         let majority = crate::cores::majority(&minimized.disagreement.classes, &cores);
         Finding {
             majority,
-            signature: Signature::new(&minimized.disagreement, features),
+            signature: Signature::new(&minimized.deviation, features),
+            deviation: minimized.deviation,
             disagreement: minimized.disagreement,
             scenario: minimized.scenario,
             target: minimized.target,
@@ -194,8 +187,11 @@ impl Finding {
             "signature": {
                 "text": self.signature.text(),
                 "slug": self.signature.slug(),
-                "classes": self.signature.classes,
+                "parties": self.signature.parties,
                 "field": self.signature.field,
+                "severity": self.deviation.severity(),
+                "deviationFields": self.deviation.fields,
+                "classes": self.disagreement.classes,
                 "allFields": self.disagreement.fields,
                 "features": self.signature.features,
             },

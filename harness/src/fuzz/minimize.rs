@@ -8,8 +8,8 @@
 //! attributes, bandit actions and coefficients; simplify strings, numbers
 //! and the subject key. A candidate is kept when every party, asked again
 //! (one `configure` + `evaluate` round trip each), still shows the same
-//! kind of disagreement on the target case (same classes of parties, most
-//! telling field of the same kind: see [`Disagreement::same_kind`]).
+//! deviation on the target case (the same parties differ from the
+//! reference on a field of the same kind: see [`Deviation::same_as`]).
 //! After each kept candidate the list is rebuilt from the smaller scenario.
 //! The number of round trips is bounded.
 //!
@@ -18,7 +18,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{ask, disagreement_at, flag_and_subject, Disagreement, PartyRun, Scenario};
+use super::{ask, disagreement_at, flag_and_subject, Deviation, Disagreement, FuzzOptions, PartyRun, Scenario};
 use crate::party::{Party, PartyInfo};
 use ufc_protocol::CaseInput;
 
@@ -34,7 +34,7 @@ pub(crate) struct Start<'a> {
     pub(crate) prefix: &'a str,
 }
 
-/// The smallest scenario found that still disagrees the same way.
+/// The smallest scenario found that still deviates the same way.
 #[derive(Debug, Clone)]
 pub(crate) struct Minimized {
     pub(crate) scenario: Scenario,
@@ -42,47 +42,166 @@ pub(crate) struct Minimized {
     pub(crate) runs: Vec<PartyRun>,
     pub(crate) prefix: String,
     pub(crate) steps: usize,
-    /// The disagreement the final scenario shows.
+    /// The deviation the final scenario shows.
+    pub(crate) deviation: Deviation,
+    /// The whole disagreement on its target case.
     pub(crate) disagreement: Disagreement,
 }
 
-/// Shrinks `start` while the parties keep showing `disagreement` on the
-/// target case, spending at most `max_steps` round trips.
+/// The deviation like `wanted` that case `target` of `candidate` shows, with
+/// the disagreement it is part of.
+fn shown(
+    infos: &[PartyInfo],
+    candidate: &Scenario,
+    runs: &[PartyRun],
+    target: usize,
+    wanted: &Deviation,
+    options: &FuzzOptions,
+) -> Option<(Deviation, Disagreement)> {
+    let disagreement = disagreement_at(infos, candidate, runs, target, options.least_severity)?;
+    let deviation = disagreement.deviations.iter().find(|d| d.same_as(wanted))?.clone();
+    Some((deviation, disagreement))
+}
+
+/// Shrinks `start` while the parties keep showing `deviation` on the
+/// target case, spending at most `options.max_minimize_steps` round trips.
+///
+/// Candidates that each hold the one flag under its own key are put to the
+/// parties together, up to [`PACK`] in one configuration with the flag
+/// renamed per candidate ([`pack`]); the first that still deviates is asked
+/// again alone before it is kept, so packing changes how many round trips a
+/// minimization takes, never what it keeps.
 pub(crate) fn minimize(
     parties: &mut [Box<dyn Party>],
     infos: &[PartyInfo],
     start: Start<'_>,
-    disagreement: &Disagreement,
-    max_steps: usize,
+    deviation: &Deviation,
+    options: &FuzzOptions,
 ) -> Minimized {
+    let disagreement = disagreement_at(infos, start.scenario, start.runs, start.target, options.least_severity)
+        .unwrap_or_else(|| Disagreement { classes: Vec::new(), fields: Vec::new(), deviations: Vec::new() });
     let mut best = Minimized {
         scenario: start.scenario.clone(),
         target: start.target,
         runs: start.runs.to_vec(),
         prefix: start.prefix.to_owned(),
         steps: 0,
-        disagreement: disagreement.clone(),
+        deviation: deviation.clone(),
+        disagreement,
+    };
+    let try_alone = |parties: &mut [Box<dyn Party>], best: &mut Minimized, candidate: &(Scenario, usize)| {
+        best.steps += 1;
+        let (candidate, target) = candidate;
+        let ids = candidate.case_ids(&best.prefix);
+        let runs = ask(parties, candidate, &ids);
+        let Some((shown, disagreement)) = shown(infos, candidate, &runs, *target, deviation, options) else {
+            return false;
+        };
+        best.scenario = candidate.clone();
+        best.target = *target;
+        best.runs = runs;
+        best.deviation = shown;
+        best.disagreement = disagreement;
+        true
     };
     'shrink: loop {
-        for (candidate, target) in candidates(&best.scenario, best.target) {
-            if best.steps >= max_steps {
+        let all = candidates(&best.scenario, best.target);
+        let mut next = 0;
+        while next < all.len() {
+            if best.steps >= options.max_minimize_steps {
                 break 'shrink;
             }
+            let packable = all[next..].iter().take(PACK).take_while(|(c, _)| single_flag(c).is_some()).count();
+            if packable < 2 {
+                if try_alone(parties, &mut best, &all[next]) {
+                    continue 'shrink;
+                }
+                next += 1;
+                continue;
+            }
+            let group = &all[next..next + packable];
             best.steps += 1;
-            let ids = candidate.case_ids(&best.prefix);
-            let runs = ask(parties, &candidate, &ids);
-            let shown = disagreement_at(infos, &candidate, &runs, target);
-            if let Some(shown) = shown.filter(|d| d.same_kind(disagreement)) {
-                best.scenario = candidate;
-                best.target = target;
-                best.runs = runs;
-                best.disagreement = shown;
-                continue 'shrink;
+            let (packed, targets) = pack(group);
+            let ids = packed.case_ids(&best.prefix);
+            let runs = ask(parties, &packed, &ids);
+            let shows = |i: usize| shown(infos, &packed, &runs, targets[i], deviation, options).is_some();
+            match (0..group.len()).find(|i| shows(*i)) {
+                Some(i) => {
+                    if try_alone(parties, &mut best, &group[i]) {
+                        continue 'shrink;
+                    }
+                    next += i + 1;
+                }
+                // A party that could not load the packed configuration says
+                // nothing about each candidate: ask them one by one.
+                None if runs.iter().any(|r| r.answers().is_none()) => {
+                    for candidate in group {
+                        if best.steps >= options.max_minimize_steps {
+                            break 'shrink;
+                        }
+                        if try_alone(parties, &mut best, candidate) {
+                            continue 'shrink;
+                        }
+                    }
+                    next += packable;
+                }
+                None => next += packable,
             }
         }
         break;
     }
     best
+}
+
+/// Candidates put to the parties in one round trip at most.
+const PACK: usize = 48;
+
+/// The key of the one flag a candidate holds, when it can be packed: a flag
+/// scenario (no bandits, whose links name flags by key) whose every case
+/// asks for its one flag, whose key is plain (a blank or odd flag key may be
+/// what deviates, and packing renames it).
+fn single_flag(candidate: &Scenario) -> Option<&str> {
+    if candidate.bandit_models.is_some() {
+        return None;
+    }
+    let flags = candidate.flags.get("flags")?.as_object()?;
+    let (key, _) = flags.iter().next().filter(|_| flags.len() == 1)?;
+    let plain = !key.is_empty() && key.is_ascii() && key.trim() == key;
+    let asks_it = candidate.cases.iter().all(|c| matches!(c, CaseInput::Flag(f) if f.flag == *key));
+    (plain && asks_it).then_some(key.as_str())
+}
+
+/// One scenario holding every candidate's flag under its own key
+/// (`<key>~<n>`) and every candidate's cases, asking for it; with the index
+/// each candidate's target has in it.
+fn pack(group: &[(Scenario, usize)]) -> (Scenario, Vec<usize>) {
+    let mut flags = Map::new();
+    let mut cases = Vec::new();
+    let mut targets = Vec::new();
+    for (n, (candidate, target)) in group.iter().enumerate() {
+        let Some(key) = single_flag(candidate) else { continue };
+        let renamed = format!("{key}~{n}");
+        let mut flag = candidate.flags["flags"][key].clone();
+        if let Some(object) = flag.as_object_mut() {
+            if object.get("key").and_then(Value::as_str) == Some(key) {
+                object.insert("key".into(), Value::from(renamed.as_str()));
+            }
+        }
+        flags.insert(renamed.clone(), flag);
+        targets.push(cases.len() + target);
+        cases.extend(candidate.cases.iter().cloned().map(|mut case| {
+            if let CaseInput::Flag(f) = &mut case {
+                f.flag = renamed.clone();
+            }
+            case
+        }));
+    }
+    let mut document = group.first().map_or(Value::Null, |(c, _)| c.flags.clone());
+    if let Some(object) = document.as_object_mut() {
+        object.insert("flags".into(), Value::Object(flags));
+    }
+    let obfuscated = group.first().is_some_and(|(c, _)| c.obfuscated);
+    (Scenario { flags: document, bandit_models: None, cases, obfuscated }, targets)
 }
 
 /// Every one-step simplification of `scenario`, largest first, each with
@@ -98,6 +217,21 @@ pub(crate) fn candidates(scenario: &Scenario, target: usize) -> Vec<(Scenario, u
         retain_flags(&mut isolated.flags, &flag_key);
         isolated.cases = vec![input.clone()];
         out.push((isolated, 0));
+    }
+    // Halves, quarters... of the other cases, so that a case whose answer
+    // depends on others (an SDK deduplicating events it already logged)
+    // shrinks in a logarithmic number of round trips, not one per case.
+    let others: Vec<usize> = (0..scenario.cases.len()).filter(|i| *i != target).collect();
+    let mut chunk = others.len() / 2;
+    while chunk >= 2 {
+        for part in others.chunks(chunk) {
+            let mut fewer = scenario.clone();
+            fewer.cases =
+                (0..scenario.cases.len()).filter(|i| !part.contains(i)).map(|i| scenario.cases[i].clone()).collect();
+            let new_target = target - part.iter().filter(|i| **i < target).count();
+            out.push((fewer, new_target));
+        }
+        chunk /= 2;
     }
     // One other case, or one other flag (with its cases), at a time.
     for index in (0..scenario.cases.len()).filter(|i| *i != target) {

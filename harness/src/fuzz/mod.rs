@@ -8,7 +8,9 @@
 //! * the generators (configurations, subjects, bandits, malformed
 //!   documents) live in the `ufc-strategies` crate; [`Scenario`] converts
 //!   what they draw into protocol cases;
-//! * [`signature`]: what counts as a disagreement and how one is named;
+//! * [`feature`]: the typed features of a case, read off its documents;
+//! * [`signature`]: what counts as a disagreement, its deviations, and how
+//!   one is named;
 //! * [`minimize`]: greedy shrinking of a disagreeing case;
 //! * [`finding`]: findings and how they are written out as suites;
 //!   their summaries are rendered in [`crate::report::fuzz`];
@@ -18,8 +20,7 @@
 //! **One batch, one round trip.** Each batch is one configuration and its
 //! cases ([`Scenario`]); every party gets exactly one `configure` and one
 //! `evaluate` request for it, concurrently (one thread per party, the first
-//! party on the caller's thread). Minimization re-asks the parties once per
-//! candidate, so its cost is bounded by [`FuzzOptions::max_minimize_steps`].
+//! party on the caller's thread).
 //!
 //! **Reproducible.** Batch `n` is generated from its own RNG, seeded from
 //! `(seed, n)`, so it depends only on the seed, the batch size and the
@@ -28,26 +29,31 @@
 //! took, and a duration budget explores a prefix of the sequence a case
 //! budget would.
 //!
-//! **Deduplicated.** A disagreement of the same kind as a finding already
-//! made ([`Disagreement::same_kind`]), whose case has every feature of that
-//! finding, is counted as another occurrence of it without minimizing; this
-//! keeps a frequent divergence from eating the minimization budget.
-//! Otherwise it is minimized, and findings with the same signature are kept
-//! once (the smallest example).
-
+//! **Finding for the whole run.** Every deviation seen is either explained
+//! by a finding already made, or a repeat of a case already waiting, or it
+//! joins the queue of cases to minimize, most novel features first (see
+//! `Engine` for the rules: a case with a telling feature that no case of its
+//! deviation was minimized with is never put down to a finding). Minimizing takes turns
+//! with generating, at most [`FuzzOptions::minimize_share`] of the time, so
+//! a long run keeps both exploring and minimizing; a case budget minimizes
+//! everything queued before it ends. What was never minimized is counted
+//! with the reason ([`Unminimized`]).
+pub mod feature;
 pub mod finding;
 pub mod minimize;
 pub mod repeat;
 pub mod signature;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use ufc_strategies::Generator;
 
+pub use feature::Feature;
 pub use finding::{write_findings, Finding, PartyAnswers, WriteError};
-pub use signature::{Disagreement, Field, Signature};
+pub use signature::{Deviation, Disagreement, Field, Signature};
 
 use ufc_reference::obfuscation::obfuscate_configuration;
 
@@ -55,6 +61,7 @@ use crate::observation::Answer;
 use crate::party::{ConfigSet, Party, PartyInfo, Question};
 use crate::session::{CaseReply, Session};
 use signature::{observe, Facts};
+use ufc_protocol::report::Severity;
 use ufc_protocol::{exit_codes, Capability, CaseInput, Source};
 
 /// A configuration and the cases to evaluate against it: one batch, or one
@@ -163,9 +170,14 @@ pub struct FuzzOptions {
     pub obfuscated: bool,
     /// Round trips one minimization may spend.
     pub max_minimize_steps: usize,
-    /// Minimizations one run may spend; disagreements beyond it are counted
-    /// in [`FuzzReport::unminimized`].
-    pub max_minimizations: usize,
+    /// The share of a duration budget minimizing may take (0 to 1); the rest
+    /// goes to new batches.
+    pub minimize_share: f64,
+    /// Cases waiting to be minimized at most; later ones are counted in
+    /// [`Unminimized::queue_full`].
+    pub max_queued: usize,
+    /// Differences less severe than this are not compared.
+    pub least_severity: Severity,
     /// Fresh processes each batch is put to, per party (`--repeat`); above
     /// 1, answers that differ between them are [`FuzzReport::nondeterministic`].
     pub repeat: u32,
@@ -176,12 +188,14 @@ impl Default for FuzzOptions {
         FuzzOptions {
             seed: 0,
             budget: Budget::Cases(10_000),
-            batch_size: 64,
+            batch_size: 512,
             bandits: true,
             malformed: false,
             obfuscated: false,
             max_minimize_steps: 300,
-            max_minimizations: 100,
+            minimize_share: 0.6,
+            max_queued: 2_000,
+            least_severity: Severity::Minor,
             repeat: 1,
         }
     }
@@ -258,10 +272,23 @@ pub struct FuzzReport {
     pub throughput: Vec<PartyThroughput>,
     /// Disagreeing cases seen.
     pub disagreements: u64,
-    /// Disagreements left unminimized because the minimization budget ran out.
-    pub unminimized: u64,
+    /// Deviations seen (a disagreeing case has one or more).
+    pub deviations: u64,
+    /// Deviations put down to a finding already made.
+    pub explained: u64,
+    /// Deviations that repeated a case already queued or minimized.
+    pub repeated: u64,
+    /// Deviations minimized.
+    pub minimized: u64,
+    /// Deviations never minimized, by reason.
+    pub unminimized: Unminimized,
     /// Round trips spent minimizing.
     pub minimize_steps: u64,
+    /// Time spent minimizing.
+    pub minimize_time: Duration,
+    /// How often each feature occurred among generated cases, and among
+    /// disagreeing ones.
+    pub coverage: BTreeMap<Feature, FeatureCount>,
     /// Batches skipped because the reference could not load them.
     pub skipped_batches: u64,
     /// Batches a party sat out (first 100).
@@ -289,6 +316,31 @@ impl FuzzReport {
     }
 }
 
+/// Deviations that were never minimized, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unminimized {
+    /// Still queued when a duration budget ran out.
+    pub run_ended: u64,
+    /// Seen while the queue was full.
+    pub queue_full: u64,
+}
+
+impl Unminimized {
+    /// All of them.
+    pub fn total(&self) -> u64 {
+        self.run_ended + self.queue_full
+    }
+}
+
+/// How often a feature occurred.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeatureCount {
+    /// Generated cases that have it.
+    pub cases: u64,
+    /// Disagreeing cases that have it.
+    pub disagreeing: u64,
+}
+
 /// At most this many party failures are kept.
 const MAX_PARTY_FAILURES: usize = 100;
 
@@ -307,18 +359,27 @@ fn batch_generator(seed: u64, batch: u64) -> Generator {
 pub fn scenario_for_batch(options: &FuzzOptions, batch: u64) -> Scenario {
     let mut generator = batch_generator(options.seed, batch);
     let roll = generator.draw(&(0..100_u32)).unwrap_or(0);
+    let size = options.batch_size.max(1);
     if options.bandits && !options.obfuscated && roll < 15 {
-        if let Some(scenario) = generator.draw(&ufc_strategies::bandit_scenario()) {
+        // One bandit flag asked by many subjects.
+        if let Some(scenario) = generator.draw(&ufc_strategies::bandit_scenario_with((size / 2).max(1)..=size)) {
             return scenario.into();
         }
     }
     let malformed = options.malformed && (15..30).contains(&roll);
-    let strategy = if malformed { ufc_strategies::malformed_scenario() } else { ufc_strategies::flag_scenario() };
+    // Dense parts: a few flags, each asked by many subjects, so that one
+    // `configure` (an SDK parsing the document, most of a batch's cost to
+    // it) serves many cases; about eight parts make a batch.
+    let strategy = if malformed {
+        ufc_strategies::malformed_scenario()
+    } else {
+        ufc_strategies::flag_scenario_shaped(ufc_strategies::ScenarioShape::dense((size / 8).clamp(1, 256)))
+    };
     let mut parts = Vec::new();
     let mut cases = 0;
     // Groups of flags are merged until the batch is full; the cap keeps a
     // batch size of zero or one from looping.
-    while cases < options.batch_size.max(1) && parts.len() < 256 {
+    while cases < size && parts.len() < 256 {
         let Some(part) = generator.draw(&strategy).map(Scenario::from) else { break };
         cases += part.cases.len();
         parts.push(part);
@@ -452,12 +513,14 @@ fn ask_one(party: &mut dyn Party, config: &ConfigSet, questions: &[Question<'_>]
 }
 
 /// The disagreement on case `index`, if the first party (the reference)
-/// answered it and some other party answered differently.
+/// answered it and some other party answered differently on a field at
+/// least as severe as `least`.
 pub(crate) fn disagreement_at(
     infos: &[PartyInfo],
     scenario: &Scenario,
     runs: &[PartyRun],
     index: usize,
+    least: Severity,
 ) -> Option<Disagreement> {
     let input = scenario.cases.get(index)?;
     let names: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
@@ -471,8 +534,7 @@ pub(crate) fn disagreement_at(
             Some(observe(info, input, answer))
         })
         .collect();
-    facts.first()?.as_ref()?;
-    signature::disagreement(&names, &facts)
+    signature::disagreement(&names, &facts, least)
 }
 
 fn exhausted(budget: Budget, cases: u64, started: Instant) -> bool {
@@ -482,46 +544,83 @@ fn exhausted(budget: Budget, cases: u64, started: Instant) -> bool {
     }
 }
 
-/// Fuzzes `parties` (the first is the reference, the oracle of the written
-/// test cases) until the budget is spent, and reports what disagreed.
-/// Nothing is written to disk: see [`write_findings`].
-pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: ProgressFn<'_>) -> FuzzReport {
-    let started = Instant::now();
-    let infos: Vec<PartyInfo> = parties.iter().map(|p| p.info().clone()).collect();
-    let mut report = FuzzReport {
-        options: options.clone(),
-        parties: infos.clone(),
-        batches: 0,
-        cases: 0,
-        elapsed: Duration::ZERO,
-        throughput: infos
-            .iter()
-            .map(|i| PartyThroughput { party: i.name.clone(), cases: 0, busy: Duration::ZERO })
-            .collect(),
-        disagreements: 0,
-        unminimized: 0,
-        minimize_steps: 0,
-        skipped_batches: 0,
-        party_failures: Vec::new(),
-        findings: Vec::new(),
-        nondeterministic: Vec::new(),
-    };
-    let mut minimizations = 0;
-    let mut batch = 0_u64;
-    let mut ahead = BatchesAhead::default();
-    while !parties.is_empty() && !exhausted(options.budget, report.cases, started) {
-        let scenario = ahead.next(options, batch);
-        let prefix = format!("fuzz-{batch}");
-        let ids = scenario.case_ids(&prefix);
-        let repeated = match options.repeat {
-            0 | 1 => repeat::Repeated { runs: ask(parties, &scenario, &ids), differing: Vec::new() },
-            processes => repeat::ask_in_fresh_processes(parties, &scenario, &ids, processes),
-        };
+/// A deviation waiting to be minimized, with the batch it was seen in.
+struct Pending {
+    scenario: Arc<Scenario>,
+    runs: Arc<Vec<PartyRun>>,
+    target: usize,
+    deviation: Deviation,
+    features: Vec<Feature>,
+    batch: u64,
+    cases_through_batch: u64,
+    prefix: Arc<str>,
+    case_id: String,
+}
+
+/// Who deviates, and on what kind of field: what has been explored is kept
+/// per deviation.
+type DeviationKey = (Vec<String>, u8);
+
+fn deviation_key(deviation: &Deviation) -> DeviationKey {
+    (deviation.parties.clone(), deviation.field().kind())
+}
+
+/// What is known of one deviation's cases.
+#[derive(Debug, Default)]
+struct Explored {
+    /// Telling features of the cases minimized for it.
+    minimized: BTreeSet<Feature>,
+    /// Telling features of the cases waiting for their turn.
+    queued: BTreeSet<Feature>,
+    /// Whether a case with no telling feature was queued or minimized.
+    plain: bool,
+}
+
+/// The features of `features` that say more than what is there.
+fn telling(features: &[Feature]) -> impl Iterator<Item = &Feature> {
+    features.iter().filter(|f| !f.is_descriptive())
+}
+
+/// The finding that explains a deviation on a case with `features`: one of
+/// the same deviation whose features the case all has, the most specific
+/// if several do.
+fn explanation<'f>(
+    findings: &'f mut [Finding],
+    deviation: &Deviation,
+    features: &[Feature],
+) -> Option<&'f mut Finding> {
+    findings
+        .iter_mut()
+        .filter(|f| f.deviation.same_as(deviation) && f.signature.features.iter().all(|x| features.contains(x)))
+        .max_by_key(|f| f.signature.features.len())
+}
+
+/// The engine's state between batches.
+///
+/// A deviation is **explained** by a finding when every telling feature of
+/// its case was already in a case minimized for the same deviation, and a
+/// finding of that deviation has only features the case has: nothing about
+/// the case is new to what minimizing showed. It **repeats** a queued case
+/// when every telling feature of its case is in one minimized or queued for
+/// it. Otherwise it has a telling feature no case of that deviation has had,
+/// and joins the queue, so that every odd thing gets minimized at least once
+/// for each way parties deviate, and no finding stands for cases it never
+/// had a look at.
+struct Engine<'o> {
+    options: &'o FuzzOptions,
+    infos: Vec<PartyInfo>,
+    report: FuzzReport,
+    queue: Vec<Pending>,
+    explored: HashMap<DeviationKey, Explored>,
+}
+
+impl Engine<'_> {
+    /// Counts the batch's answers and files its deviations.
+    fn take_batch(&mut self, batch: u64, scenario: Scenario, prefix: String, runs: Vec<PartyRun>) {
+        let report = &mut self.report;
         report.batches += 1;
         report.cases += scenario.cases.len() as u64;
-        repeat::record(&mut report.nondeterministic, &infos, &repeated, &scenario, batch, report.cases);
-        let runs = repeated.runs;
-        for ((run, stats), info) in runs.iter().zip(&mut report.throughput).zip(&infos) {
+        for ((run, stats), info) in runs.iter().zip(&mut report.throughput).zip(&self.infos) {
             stats.busy += run.busy;
             match &run.answer {
                 PartyAnswer::Answered(answers) => stats.cases += answers.iter().flatten().count() as u64,
@@ -536,48 +635,202 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
                 }
             }
         }
-        let reference_answered = matches!(runs.first(), Some(PartyRun { answer: PartyAnswer::Answered(_), .. }));
-        if !reference_answered {
+        if !matches!(runs.first(), Some(PartyRun { answer: PartyAnswer::Answered(_), .. })) {
             report.skipped_batches += 1;
-        } else {
-            for (index, id) in ids.iter().enumerate() {
-                let Some(disagreement) = disagreement_at(&infos, &scenario, &runs, index) else { continue };
-                report.disagreements += 1;
-                let coarse = signature::features(&scenario, index);
-                let explained = report.findings.iter_mut().find(|f| {
-                    f.disagreement.same_kind(&disagreement) && f.signature.features.iter().all(|x| coarse.contains(x))
-                });
-                if let Some(finding) = explained {
-                    finding.occurrences += 1;
-                    continue;
-                }
-                if minimizations >= options.max_minimizations {
-                    report.unminimized += 1;
-                    continue;
-                }
-                minimizations += 1;
-                let minimized = minimize::minimize(
-                    parties,
-                    &infos,
-                    minimize::Start { scenario: &scenario, target: index, runs: &runs, prefix: &prefix },
-                    &disagreement,
-                    options.max_minimize_steps,
-                );
-                report.minimize_steps += minimized.steps as u64;
-                let finding = Finding::new(&infos, minimized, options, batch, report.cases, id);
-                record(&mut report.findings, finding);
+            return;
+        }
+        let ids = scenario.case_ids(&prefix);
+        let (scenario, runs, prefix) = (Arc::new(scenario), Arc::new(runs), Arc::<str>::from(prefix));
+        let mut analysis = feature::Analysis::new(&scenario);
+        for (index, id) in ids.into_iter().enumerate() {
+            let features = analysis.case_features(index);
+            let disagreement = disagreement_at(&self.infos, &scenario, &runs, index, self.options.least_severity);
+            for feature in &features {
+                let count = self.report.coverage.entry(*feature).or_default();
+                count.cases += 1;
+                count.disagreeing += u64::from(disagreement.is_some());
+            }
+            let Some(disagreement) = disagreement else { continue };
+            self.report.disagreements += 1;
+            for deviation in disagreement.deviations {
+                let pending = Pending {
+                    scenario: Arc::clone(&scenario),
+                    runs: Arc::clone(&runs),
+                    target: index,
+                    deviation,
+                    features: features.clone(),
+                    batch,
+                    cases_through_batch: self.report.cases,
+                    prefix: Arc::clone(&prefix),
+                    case_id: id.clone(),
+                };
+                self.file(pending);
             }
         }
-        batch += 1;
+    }
+
+    /// Explains a deviation by a finding, counts it as a repeat, or queues it.
+    fn file(&mut self, pending: Pending) {
+        let report = &mut self.report;
+        report.deviations += 1;
+        let explored = self.explored.entry(deviation_key(&pending.deviation)).or_default();
+        let plain = telling(&pending.features).next().is_none();
+        let all_minimized = telling(&pending.features).all(|f| explored.minimized.contains(f));
+        if all_minimized {
+            if let Some(finding) = explanation(&mut report.findings, &pending.deviation, &pending.features) {
+                finding.occurrences += 1;
+                report.explained += 1;
+                return;
+            }
+        }
+        let covered = telling(&pending.features).all(|f| explored.minimized.contains(f) || explored.queued.contains(f));
+        if covered && (!plain || explored.plain) {
+            report.repeated += 1;
+        } else if self.queue.len() >= self.options.max_queued {
+            report.unminimized.queue_full += 1;
+        } else {
+            explored.queued.extend(telling(&pending.features));
+            explored.plain |= plain;
+            self.queue.push(pending);
+        }
+    }
+
+    /// Minimizes the queued case with the most telling features no case of
+    /// its deviation was minimized with (the earliest among equals), unless
+    /// what was minimized since it was queued explains it.
+    fn minimize_next(&mut self, parties: &mut [Box<dyn Party>]) {
+        let novelty = |pending: &Pending| {
+            let explored = self.explored.get(&deviation_key(&pending.deviation));
+            telling(&pending.features).filter(|f| !explored.is_some_and(|e| e.minimized.contains(f))).count()
+        };
+        let Some(best) = (0..self.queue.len()).max_by_key(|i| (novelty(&self.queue[*i]), std::cmp::Reverse(*i))) else {
+            return;
+        };
+        let pending = self.queue.remove(best);
+        let explored = self.explored.entry(deviation_key(&pending.deviation)).or_default();
+        if telling(&pending.features).all(|f| explored.minimized.contains(f)) {
+            if let Some(finding) = explanation(&mut self.report.findings, &pending.deviation, &pending.features) {
+                finding.occurrences += 1;
+                self.report.explained += 1;
+                return;
+            }
+        }
+        explored.minimized.extend(telling(&pending.features));
+        let started = Instant::now();
+        let minimized = minimize::minimize(
+            parties,
+            &self.infos,
+            minimize::Start {
+                scenario: &pending.scenario,
+                target: pending.target,
+                runs: &pending.runs,
+                prefix: &pending.prefix,
+            },
+            &pending.deviation,
+            self.options,
+        );
+        self.report.minimize_time += started.elapsed();
+        self.report.minimize_steps += minimized.steps as u64;
+        self.report.minimized += 1;
+        let finding = Finding::new(
+            &self.infos,
+            minimized,
+            self.options,
+            pending.batch,
+            pending.cases_through_batch,
+            &pending.case_id,
+        );
+        record(&mut self.report.findings, finding);
+    }
+
+    /// Whether it is minimizing's turn: something is queued and, under a
+    /// case budget, always (so that what a run finds does not hang on how
+    /// fast the parties were), under a duration budget while minimizing has
+    /// had less than its share of the time so far.
+    fn minimizing_turn(&self, elapsed: Duration) -> bool {
+        !self.queue.is_empty()
+            && match self.options.budget {
+                Budget::Cases(_) => true,
+                Budget::Duration(_) => {
+                    self.report.minimize_time.as_secs_f64() <= self.options.minimize_share * elapsed.as_secs_f64()
+                }
+            }
+    }
+}
+
+/// Fuzzes `parties` (the first is the reference, the oracle of the written
+/// test cases) until the budget is spent, and reports what disagreed.
+/// Nothing is written to disk: see [`write_findings`].
+pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: ProgressFn<'_>) -> FuzzReport {
+    let started = Instant::now();
+    let infos: Vec<PartyInfo> = parties.iter().map(|p| p.info().clone()).collect();
+    let report = FuzzReport {
+        options: options.clone(),
+        parties: infos.clone(),
+        batches: 0,
+        cases: 0,
+        elapsed: Duration::ZERO,
+        throughput: infos
+            .iter()
+            .map(|i| PartyThroughput { party: i.name.clone(), cases: 0, busy: Duration::ZERO })
+            .collect(),
+        disagreements: 0,
+        deviations: 0,
+        explained: 0,
+        repeated: 0,
+        minimized: 0,
+        unminimized: Unminimized::default(),
+        minimize_steps: 0,
+        minimize_time: Duration::ZERO,
+        coverage: BTreeMap::new(),
+        skipped_batches: 0,
+        party_failures: Vec::new(),
+        findings: Vec::new(),
+        nondeterministic: Vec::new(),
+    };
+    let mut engine = Engine { options, infos, report, queue: Vec::new(), explored: HashMap::new() };
+    let mut batch = 0_u64;
+    let mut ahead = BatchesAhead::default();
+    let show = |engine: &Engine<'_>| {
         progress(&FuzzProgress {
-            batches: report.batches,
-            cases: report.cases,
-            disagreements: report.disagreements,
-            findings: report.findings.len(),
+            batches: engine.report.batches,
+            cases: engine.report.cases,
+            disagreements: engine.report.disagreements,
+            findings: engine.report.findings.len(),
             elapsed: started.elapsed(),
             budget: options.budget,
-        });
+        })
+    };
+    while !parties.is_empty() && !exhausted(options.budget, engine.report.cases, started) {
+        if engine.minimizing_turn(started.elapsed()) {
+            engine.minimize_next(parties);
+            show(&engine);
+            continue;
+        }
+        let scenario = ahead.next(options, batch);
+        let prefix = format!("fuzz-{batch}");
+        let ids = scenario.case_ids(&prefix);
+        let repeated = match options.repeat {
+            0 | 1 => repeat::Repeated { runs: ask(parties, &scenario, &ids), differing: Vec::new() },
+            processes => repeat::ask_in_fresh_processes(parties, &scenario, &ids, processes),
+        };
+        let through = engine.report.cases + scenario.cases.len() as u64;
+        repeat::record(&mut engine.report.nondeterministic, &engine.infos, &repeated, &scenario, batch, through);
+        engine.take_batch(batch, scenario, prefix, repeated.runs);
+        batch += 1;
+        show(&engine);
     }
+    // A case budget names the batches to explore, and everything they showed
+    // is minimized; a duration budget ends where it ends.
+    match options.budget {
+        Budget::Cases(_) => {
+            while !engine.queue.is_empty() && !parties.is_empty() {
+                engine.minimize_next(parties);
+            }
+        }
+        Budget::Duration(_) => engine.report.unminimized.run_ended += engine.queue.len() as u64,
+    }
+    let mut report = engine.report;
     report.findings.sort_by_key(|f| f.signature.text());
     report.elapsed = started.elapsed();
     report

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use ufc_protocol::report::Tool;
+use ufc_protocol::report::{Severity, Tool};
 use ufc_protocol::SdkInfo;
 
 use crate::fuzz::{Budget, Field, Finding, FuzzProgress, FuzzReport};
@@ -23,7 +23,9 @@ pub const SUMMARY_JSON: &str = "summary.json";
 
 /// The format version of `summary.json`. A field that changes meaning or
 /// shape bumps it; the change is recorded in the schema's description.
-/// 2 added `repeat` and `nondeterministic` (`fuzz --repeat`).
+/// 2: findings are deviations from the reference, with every details and
+/// event field; unminimized counts by reason; coverage; `repeat` and
+/// `nondeterministic` (`fuzz --repeat`).
 pub const FUZZ_SUMMARY_VERSION: u32 = 2;
 
 /// `summary.json`: the run, what each party answered, and every finding.
@@ -56,10 +58,22 @@ pub struct FuzzSummary {
     pub cases: u64,
     /// Disagreeing cases seen.
     pub disagreements: u64,
-    /// Disagreements left unminimized because the minimization budget ran out.
-    pub unminimized: u64,
+    /// Deviations seen (a disagreeing case has one or more).
+    pub deviations: u64,
+    /// Deviations put down to a finding already made.
+    pub explained: u64,
+    /// Deviations that repeated a case already queued or minimized.
+    pub repeated: u64,
+    /// Deviations minimized.
+    pub minimized: u64,
+    /// Deviations never minimized, by reason.
+    pub unminimized: SummaryUnminimized,
     /// Round trips spent minimizing.
     pub minimize_steps: u64,
+    /// Seconds spent minimizing.
+    pub minimize_seconds: f64,
+    /// How often each feature occurred, among generated and disagreeing cases.
+    pub coverage: Vec<SummaryCoverage>,
     /// Batches skipped because the reference could not load them.
     pub skipped_batches: u64,
     /// Each party, the reference first.
@@ -89,6 +103,28 @@ pub struct SummaryNondeterminism {
     pub file: String,
     /// The command that regenerates the batch (add `--sdk`).
     pub reproduce: String,
+}
+
+/// Deviations never minimized, by reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SummaryUnminimized {
+    /// Still queued when a duration budget ran out.
+    pub run_ended: u64,
+    /// Seen while the queue of cases to minimize was full.
+    pub queue_full: u64,
+}
+
+/// One feature's counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SummaryCoverage {
+    /// The feature's name.
+    pub feature: String,
+    /// Generated cases that have it.
+    pub cases: u64,
+    /// Disagreeing cases that have it.
+    pub disagreeing: u64,
 }
 
 /// A run's budget.
@@ -127,14 +163,17 @@ pub struct SummaryFinding {
     pub signature: String,
     /// The known cause it is filed under (`docs/divergences.md`), if any.
     pub cause: Option<String>,
-    /// The most telling field that differs.
+    /// The most telling field on which the parties differ from the reference.
     pub field: Field,
-    /// Every field that differs on the minimized case.
+    /// Every field on which they differ from it.
     pub fields: Vec<Field>,
-    /// The parties, grouped by agreement; the reference's class first.
+    /// How much it matters: its most severe field.
+    pub severity: Severity,
+    /// The parties that differ from the reference this way.
+    pub parties: Vec<String>,
+    /// Every party on the minimized case, grouped by agreement; the
+    /// reference's class first.
     pub classes: Vec<Vec<String>>,
-    /// The parties outside the reference's class.
-    pub divergent_parties: Vec<String>,
     /// What the minimized case involves.
     pub features: Vec<String>,
     /// `flag` or `bandit`.
@@ -215,8 +254,25 @@ pub fn summary(report: &FuzzReport) -> FuzzSummary {
         batches: report.batches,
         cases: report.cases,
         disagreements: report.disagreements,
-        unminimized: report.unminimized,
+        deviations: report.deviations,
+        explained: report.explained,
+        repeated: report.repeated,
+        minimized: report.minimized,
+        unminimized: SummaryUnminimized {
+            run_ended: report.unminimized.run_ended,
+            queue_full: report.unminimized.queue_full,
+        },
         minimize_steps: report.minimize_steps,
+        minimize_seconds: report.minimize_time.as_secs_f64(),
+        coverage: report
+            .coverage
+            .iter()
+            .map(|(feature, count)| SummaryCoverage {
+                feature: feature.name(),
+                cases: count.cases,
+                disagreeing: count.disagreeing,
+            })
+            .collect(),
         skipped_batches: report.skipped_batches,
         parties: report
             .throughput
@@ -260,10 +316,11 @@ fn summary_finding(report: &FuzzReport, finding: &Finding) -> SummaryFinding {
         signature: signature.text(),
         cause: signature.cause().map(str::to_owned),
         field: signature.field,
-        fields: finding.disagreement.fields.clone(),
-        classes: signature.classes.clone(),
-        divergent_parties: signature.classes.iter().skip(1).flatten().cloned().collect(),
-        features: signature.features.clone(),
+        fields: finding.deviation.fields.clone(),
+        severity: finding.deviation.severity(),
+        parties: signature.parties.clone(),
+        classes: finding.disagreement.classes.clone(),
+        features: signature.features.iter().map(|f| f.name()).collect(),
         kind: if finding.is_bandit() { FindingKind::Bandit } else { FindingKind::Flag },
         occurrences: finding.occurrences,
         minimized: MinimizedSize {
@@ -293,7 +350,7 @@ pub fn markdown(report: &FuzzReport) -> String {
     let mut md = String::from("# Differential fuzzing\n\n");
     md.push_str(&format!(
         "Seed {}, budget {}, batch size {}: {} batches, {} cases in {:.1} s. \
-         {} disagreeing cases, {} distinct findings ({} disagreements left unminimized, {} minimization round trips).\n\n",
+         {} disagreeing cases, {} distinct findings.\n\n",
         report.options.seed,
         budget_text(report.options.budget),
         report.options.batch_size,
@@ -302,9 +359,8 @@ pub fn markdown(report: &FuzzReport) -> String {
         report.elapsed.as_secs_f64(),
         report.disagreements,
         report.findings.len(),
-        report.unminimized,
-        report.minimize_steps,
     ));
+    md.push_str(&format!("{}\n\n", deviations_text(report)));
     md.push_str("## Throughput\n\n| party | SDK | cases | busy (s) | cases/s |\n|---|---|---:|---:|---:|\n");
     for (stats, info) in report.throughput.iter().zip(&report.parties) {
         md.push_str(&format!(
@@ -323,8 +379,8 @@ pub fn markdown(report: &FuzzReport) -> String {
     } else {
         md.push_str("| # | cause | differs | parties | majority | features | seen | cases | suite |\n|---:|---|---|---|---|---|---:|---:|---|\n");
         for (i, f) in report.findings.iter().enumerate() {
-            let fields: Vec<&str> = f.disagreement.fields.iter().map(|x| x.as_str()).collect();
-            let classes: Vec<String> = f.signature.classes.iter().map(|c| c.join(", ")).collect();
+            let fields: Vec<&str> = f.deviation.fields.iter().map(|x| x.as_str()).collect();
+            let classes: Vec<String> = f.disagreement.classes.iter().map(|c| c.join(", ")).collect();
             md.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} | [`{}`]({}/) |\n",
                 i + 1,
@@ -341,6 +397,7 @@ pub fn markdown(report: &FuzzReport) -> String {
         }
         md.push_str("\nEach directory is a suite: `ufc-harness run --suite <dir>` replays it; `finding.json` holds every party's answers and the command that regenerates the batch.\n");
     }
+    md.push_str(&coverage_markdown(report));
     if !report.nondeterministic.is_empty() {
         md.push_str(&format!(
             "\n## Nondeterministic parties\n\nEach batch was put to every party in {} fresh processes; these answered a case differently from one process to another (not counted as disagreements).\n\n| party | first batch | cases there | cases in all | answers |\n|---|---:|---:|---:|---|\n",
@@ -371,6 +428,66 @@ pub fn markdown(report: &FuzzReport) -> String {
     md
 }
 
+/// Where the deviations went: explained, repeated, minimized, or not, and why.
+fn deviations_text(report: &FuzzReport) -> String {
+    let left = report.unminimized;
+    format!(
+        "{} deviations from the reference: {} explained by a finding, {} repeats of a case already queued, \
+         {} minimized ({} round trips, {:.1} s); {} left unminimized ({} still queued when the time ran out, \
+         {} seen while the queue was full).",
+        report.deviations,
+        report.explained,
+        report.repeated,
+        report.minimized,
+        report.minimize_steps,
+        report.minimize_time.as_secs_f64(),
+        left.total(),
+        left.run_ended,
+        left.queue_full,
+    )
+}
+
+/// The coverage table: each feature, how often it was generated and how
+/// often it took part in a disagreement; features never generated are
+/// listed, so that a blind spot shows.
+fn coverage_markdown(report: &FuzzReport) -> String {
+    let mut md = String::from("\n## Coverage\n\n| feature | cases | disagreeing | share |\n|---|---:|---:|---:|\n");
+    for (feature, count) in &report.coverage {
+        let share = if count.cases > 0 { 100.0 * count.disagreeing as f64 / count.cases as f64 } else { 0.0 };
+        md.push_str(&format!("| `{}` | {} | {} | {:.1}% |\n", feature, count.cases, count.disagreeing, share));
+    }
+    let missing = never_generated(report);
+    if !missing.is_empty() {
+        md.push_str(&format!("\nNever generated: {}.\n", missing.join(", ")));
+    }
+    md
+}
+
+/// Features the analysis knows that no generated case had.
+fn never_generated(report: &FuzzReport) -> Vec<String> {
+    crate::fuzz::feature::catalogue()
+        .into_iter()
+        .filter(|f| !report.coverage.contains_key(f))
+        .map(|f| format!("`{f}`"))
+        .collect()
+}
+
+/// The coverage table for the terminal: the features, fewest cases first.
+fn coverage_terminal(report: &FuzzReport) -> String {
+    let mut rows: Vec<_> = report.coverage.iter().collect();
+    rows.sort_by_key(|(feature, count)| (count.cases, feature.name()));
+    let mut text = String::from("coverage (feature: cases, disagreeing):\n");
+    let line: Vec<String> = rows.iter().map(|(f, c)| format!("{f}: {} / {}", c.cases, c.disagreeing)).collect();
+    for chunk in line.chunks(4) {
+        text.push_str(&format!("  {}\n", chunk.join("; ")));
+    }
+    let missing = never_generated(report);
+    if !missing.is_empty() {
+        text.push_str(&format!("  never generated: {}\n", missing.join(", ").replace('`', "")));
+    }
+    text
+}
+
 /// What the command prints when the run is over and its findings are
 /// written under `out`: totals, throughput, each finding with its suite
 /// and the command that regenerates it.
@@ -386,6 +503,8 @@ pub fn terminal(report: &FuzzReport, out: &Path) -> String {
     for t in &report.throughput {
         text.push_str(&format!("  {:<10} {:>10.0} cases/s\n", t.party, t.cases_per_second()));
     }
+    text.push_str(&format!("{}\n", deviations_text(report)));
+    text.push_str(&coverage_terminal(report));
     for failure in &report.party_failures {
         text.push_str(&format!("  party failure: {failure:?}\n"));
     }
