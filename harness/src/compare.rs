@@ -124,7 +124,7 @@ pub fn same_answer(a: &Answer, b: &Answer) -> bool {
 }
 
 /// `value` without any [`CLOCK_FIELDS`] member, at any depth.
-fn without_clock(value: &serde_json::Value) -> Json {
+pub(crate) fn without_clock(value: &serde_json::Value) -> Json {
     fn strip(value: &serde_json::Value) -> serde_json::Value {
         match value {
             serde_json::Value::Object(map) => serde_json::Value::Object(

@@ -78,7 +78,8 @@ fn fuzzing_the_node_sdk_with_obfuscated_configurations_finds_replayable_divergen
     let out = tempfile::tempdir().expect("temp dir");
     let out_dir = out.path().display().to_string();
     let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
-        .args(["fuzz", "--sdk", "node", "--obfuscated", "--cases", "400", "--seed", "3", "--out", &out_dir])
+        .args(["fuzz", "--sdk", "node", "--obfuscated", "--cases", "400", "--batch-size", "64", "--seed", "3"])
+        .args(["--out", &out_dir])
         .output()
         .expect("ufc-harness fuzz runs");
     let stdout = String::from_utf8_lossy(&output.stdout);

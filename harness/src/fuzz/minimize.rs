@@ -221,9 +221,10 @@ pub(crate) fn candidates(scenario: &Scenario, target: usize) -> Vec<(Scenario, u
     // Halves, quarters... of the other cases, so that a case whose answer
     // depends on others (an SDK deduplicating events it already logged)
     // shrinks in a logarithmic number of round trips, not one per case.
+    // At most about 64 of them: each is a clone of the whole scenario.
     let others: Vec<usize> = (0..scenario.cases.len()).filter(|i| *i != target).collect();
     let mut chunk = others.len() / 2;
-    while chunk >= 2 {
+    while chunk >= 2 && others.len() / chunk <= 64 {
         for part in others.chunks(chunk) {
             let mut fewer = scenario.clone();
             fewer.cases =
@@ -233,8 +234,9 @@ pub(crate) fn candidates(scenario: &Scenario, target: usize) -> Vec<(Scenario, u
         }
         chunk /= 2;
     }
-    // One other case, or one other flag (with its cases), at a time.
-    for index in (0..scenario.cases.len()).filter(|i| *i != target) {
+    // One other case at a time, once few are left; one other flag (with
+    // its cases) at a time.
+    for index in (0..scenario.cases.len()).filter(|i| *i != target && others.len() <= 32) {
         let mut fewer = scenario.clone();
         fewer.cases.remove(index);
         out.push((fewer, if index < target { target - 1 } else { target }));

@@ -294,6 +294,7 @@ const CAUSES: &[Cause] = &[
     cause("blank-subject-key", &["subject-key:blank"]),
     Cause { id: "type-mismatch-allocation-lists", features: &["type-mismatch"], kinds: DETAILS },
     Cause { id: "missing-do-log", features: &["doLog:absent"], kinds: &[4] },
+    Cause { id: "rs-extra-logging-overrides-event-fields", features: &["extra-logging"], kinds: &[4] },
     cause("non-rfc3339-date", &["dates:invalid", "dates:not-a-string"]),
     Cause { id: "integer-1e20", features: &["variation-type:INTEGER"], kinds: EVALUATION },
     cause("bandit-categorical-empty-string", &["bandit:categorical-empty"]),
@@ -501,7 +502,15 @@ fn event_fields(x: &[Event], y: &[Event], (count, content): (Field, Field), add:
     for (a, b) in x.iter().zip(y) {
         for (key, value) in a.fields.iter().filter(|(key, _)| crate::compare::event_field_compared(key)) {
             match b.get(key) {
-                Some(other) if other != value => add(content),
+                // The `evaluationDetails` some cores attach carry their own
+                // clock readings: those never agree.
+                Some(other)
+                    if other != value
+                        && crate::compare::without_clock(other.as_value())
+                            != crate::compare::without_clock(value.as_value()) =>
+                {
+                    add(content)
+                }
                 Some(_) => {}
                 None => add(Field::EventExtraField),
             }
