@@ -6,6 +6,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
+use ufc_protocol::report::Severity;
 
 use anyhow::{bail, Context};
 use ufc_harness::fuzz::{self, Budget, FuzzOptions, FuzzProgress};
@@ -56,6 +57,11 @@ pub(super) struct FuzzArgs {
     /// answers differ between them is a "nondeterministic" finding.
     #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..))]
     repeat: u32,
+    /// The least severe difference that counts, as `run --fail-on` counts
+    /// them: minor adds the details' wording and event fields only one
+    /// side logs (replay those with `run --fail-on critical,major,minor`).
+    #[arg(long, value_name = "SEVERITY", value_parser = super::severity_parser(), default_value = "major")]
+    least_severity: Severity,
     /// Where to write finding suites, summary.md and summary.json.
     #[arg(long, value_name = "DIR", default_value = "target/fuzz-findings")]
     out: PathBuf,

@@ -301,6 +301,9 @@ pub(crate) fn reproduce_command(options: &FuzzOptions, cases_through_batch: u64)
     if options.repeat > 1 {
         command.push_str(&format!(" --repeat {}", options.repeat));
     }
+    if options.least_severity != ufc_protocol::report::Severity::Major {
+        command.push_str(&format!(" --least-severity {}", options.least_severity.as_str()));
+    }
     command
 }
 

@@ -195,7 +195,7 @@ impl Default for FuzzOptions {
             max_minimize_steps: 300,
             minimize_share: 0.6,
             max_queued: 2_000,
-            least_severity: Severity::Minor,
+            least_severity: Severity::Major,
             repeat: 1,
         }
     }
@@ -531,7 +531,7 @@ pub(crate) fn disagreement_at(
             // A case lost to a fault says nothing about the SDK: that party
             // sits the case out.
             let answer = run.answers()?.get(index)?.as_ref()?;
-            Some(observe(info, input, answer))
+            Some(observe(info, input, answer, scenario.obfuscated))
         })
         .collect();
     signature::disagreement(&names, &facts, least)

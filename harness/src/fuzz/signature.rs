@@ -408,12 +408,16 @@ pub(crate) struct Facts<'a> {
     /// `None`: the party raised (compared as an error and nothing else).
     observation: Option<&'a Observation>,
     details: bool,
+    /// Whether `matchedRule` is compared: not for a CLIENT configuration,
+    /// whose rules the details echo hashed (as `run --obfuscated` does).
+    matched_rule: bool,
     assignment_events: bool,
     bandit_events: bool,
 }
 
-/// What of an answer is compared, given what the party declared.
-pub(crate) fn observe<'a>(info: &PartyInfo, input: &CaseInput, answer: &'a Answer) -> Facts<'a> {
+/// What of an answer is compared, given what the party declared and
+/// whether the configuration was obfuscated.
+pub(crate) fn observe<'a>(info: &PartyInfo, input: &CaseInput, answer: &'a Answer, obfuscated: bool) -> Facts<'a> {
     let bandit = matches!(input, CaseInput::Bandit(_));
     Facts {
         observation: match answer {
@@ -421,6 +425,7 @@ pub(crate) fn observe<'a>(info: &PartyInfo, input: &CaseInput, answer: &'a Answe
             Answer::Raised(_) => None,
         },
         details: info.gives(AnswerPart::Details, bandit),
+        matched_rule: !obfuscated,
         assignment_events: info.gives(AnswerPart::AssignmentEvents, bandit),
         bandit_events: bandit && info.gives(AnswerPart::BanditEvents, bandit),
     }
@@ -444,7 +449,7 @@ pub(crate) fn differing_fields(a: &Facts<'_>, b: &Facts<'_>, least: Severity, ou
     }
     if a.details && b.details {
         if let (Some(dx), Some(dy)) = (&x.details, &y.details) {
-            details_fields(dx, dy, &mut add);
+            details_fields(dx, dy, a.matched_rule && b.matched_rule, &mut add);
         }
     }
     if a.assignment_events && b.assignment_events {
@@ -458,7 +463,7 @@ pub(crate) fn differing_fields(a: &Facts<'_>, b: &Facts<'_>, least: Severity, ou
 
 /// Compares two parties' details field by field; a field one of them does
 /// not state is not compared.
-fn details_fields(x: &Details, y: &Details, add: &mut impl FnMut(Field)) {
+fn details_fields(x: &Details, y: &Details, matched_rule: bool, add: &mut impl FnMut(Field)) {
     fn differs<T: PartialEq>(a: &Option<Option<T>>, b: &Option<Option<T>>) -> bool {
         matches!((a, b), (Some(a), Some(b)) if a != b)
     }
@@ -470,7 +475,7 @@ fn details_fields(x: &Details, y: &Details, add: &mut impl FnMut(Field)) {
         (differs(&x.bandit_action, &y.bandit_action), Field::Details(DetailsField::BanditAction)),
         (differs(&x.variation_key, &y.variation_key), Field::Details(DetailsField::VariationKey)),
         (differs(&x.variation_value, &y.variation_value), Field::Details(DetailsField::VariationValue)),
-        (differs(&x.matched_rule, &y.matched_rule), Field::Details(DetailsField::MatchedRule)),
+        (matched_rule && differs(&x.matched_rule, &y.matched_rule), Field::Details(DetailsField::MatchedRule)),
         (differs(&x.matched_allocation, &y.matched_allocation), Field::Details(DetailsField::MatchedAllocation)),
         (
             differs(&x.unmatched_allocations, &y.unmatched_allocations),
@@ -648,9 +653,9 @@ mod tests {
         let (one, one_float, one_string) =
             (served(json!(1), None, 0), served(json!(1.0), None, 0), served(json!("1"), None, 0));
         let facts = [
-            Some(observe(&all, &input, &one)),
-            Some(observe(&all, &input, &one_float)),
-            Some(observe(&all, &input, &one_string)),
+            Some(observe(&all, &input, &one, false)),
+            Some(observe(&all, &input, &one_float, false)),
+            Some(observe(&all, &input, &one_string, false)),
         ];
         let d = disagreement(&["r", "x", "y"], &facts, Severity::Minor).expect("a disagreement");
         assert_eq!(d.classes, vec![names(&["r", "x"]), names(&["y"])]);
@@ -663,11 +668,11 @@ mod tests {
         let all = info("a", &["assign", "details", "events"]);
         let input = flag_input();
         let (raised, answer) = (Answer::Raised("boom".into()), served(json!(1), Some("MATCH"), 1));
-        let facts = [Some(observe(&all, &input, &answer)), Some(observe(&all, &input, &raised))];
+        let facts = [Some(observe(&all, &input, &answer, false)), Some(observe(&all, &input, &raised, false))];
         let d = disagreement(&["r", "x"], &facts, Severity::Minor).expect("a disagreement");
         assert_eq!(d.fields, vec![Field::Error]);
         let other = Answer::Raised("another message".into());
-        let facts = [Some(observe(&all, &input, &raised)), Some(observe(&all, &input, &other))];
+        let facts = [Some(observe(&all, &input, &raised, false)), Some(observe(&all, &input, &other, false))];
         assert_eq!(disagreement(&["r", "x"], &facts, Severity::Minor), None, "two errors agree whatever they say");
     }
 
@@ -678,10 +683,10 @@ mod tests {
         let input = flag_input();
         let reference = served(json!(1), Some("MATCH"), 1);
         let plain = served(json!(1), None, 0);
-        let facts = [Some(observe(&full, &input, &reference)), Some(observe(&bare, &input, &plain))];
+        let facts = [Some(observe(&full, &input, &reference, false)), Some(observe(&bare, &input, &plain, false))];
         assert_eq!(disagreement(&["r", "b"], &facts, Severity::Minor), None);
         let other = served(json!(1), Some("ASSIGNMENT_ERROR"), 0);
-        let facts = [Some(observe(&full, &input, &reference)), Some(observe(&full, &input, &other))];
+        let facts = [Some(observe(&full, &input, &reference, false)), Some(observe(&full, &input, &other, false))];
         let d = disagreement(&["r", "o"], &facts, Severity::Minor).expect("a disagreement");
         assert_eq!(d.fields, vec![Field::DetailsCode, Field::AssignmentEvent]);
         assert_eq!(d.deviations[0].field(), Field::DetailsCode);
@@ -711,9 +716,9 @@ mod tests {
         let strings = details(json!({"conditions": [{"value": "10"}]}), "matched");
         let worded = details(json!({"conditions": [{"value": 10}]}), "it matched");
         let facts = [
-            Some(observe(&full, &input, &reference)),
-            Some(observe(&full, &input, &strings)),
-            Some(observe(&full, &input, &worded)),
+            Some(observe(&full, &input, &reference, false)),
+            Some(observe(&full, &input, &strings, false)),
+            Some(observe(&full, &input, &worded, false)),
         ];
         let d = disagreement(&["r", "x", "y"], &facts, Severity::Minor).expect("a disagreement");
         assert_eq!(
@@ -736,11 +741,11 @@ mod tests {
         let reference = served(json!(1), Some("MATCH"), 1);
         let raised = Answer::Raised("TypeError".into());
         let other_value = served(json!(2), Some("MATCH"), 1);
-        let alone = [Some(observe(&all, &input, &reference)), Some(observe(&all, &input, &raised)), None];
+        let alone = [Some(observe(&all, &input, &reference, false)), Some(observe(&all, &input, &raised, false)), None];
         let with_another = [
-            Some(observe(&all, &input, &reference)),
-            Some(observe(&all, &input, &raised)),
-            Some(observe(&all, &input, &other_value)),
+            Some(observe(&all, &input, &reference, false)),
+            Some(observe(&all, &input, &raised, false)),
+            Some(observe(&all, &input, &other_value, false)),
         ];
         let a = disagreement(&["r", "p", "n"], &alone, Severity::Minor).expect("a disagreement");
         let b = disagreement(&["r", "p", "n"], &with_another, Severity::Minor).expect("a disagreement");
@@ -748,9 +753,9 @@ mod tests {
         assert_eq!(b.deviations.len(), 2);
         // When every SDK answers alike against the reference, they are one deviation.
         let agreeing = [
-            Some(observe(&all, &input, &reference)),
-            Some(observe(&all, &input, &other_value)),
-            Some(observe(&all, &input, &other_value)),
+            Some(observe(&all, &input, &reference, false)),
+            Some(observe(&all, &input, &other_value, false)),
+            Some(observe(&all, &input, &other_value, false)),
         ];
         let c = disagreement(&["r", "p", "n"], &agreeing, Severity::Minor).expect("a disagreement");
         assert_eq!(c.deviations.len(), 1);
