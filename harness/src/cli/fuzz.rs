@@ -24,6 +24,7 @@ Examples:
   ufc-harness fuzz --sdk node --cases 20000 --out target/findings
   ufc-harness fuzz --sdk node --obfuscated --duration 30s   # the JS core's CLIENT-format path
   ufc-harness fuzz --sdk python,node --repeat 3 --cases 2000  # each batch in 3 fresh processes per SDK
+  ufc-harness fuzz --sdk python,node,rust --duration 120s --least-severity minor  # wording and extra event fields too
   ufc-harness run --suite target/findings/<finding> --sdk python,node   # replay one finding
 
 Exit codes: 0 no disagreement, 1 findings written, 2 usage error, 3 a party failed,
