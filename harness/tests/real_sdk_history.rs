@@ -10,11 +10,12 @@ use std::process::Command;
 
 use serde_json::Value;
 
-#[test]
-fn history_runs_each_version_and_files_failures_under_causes() {
+/// Runs `history --sdk node --versions VERSIONS` into a temporary folder,
+/// which must exit 0; the folder and the JSON history it wrote.
+fn node_history(versions: &str) -> (tempfile::TempDir, Value) {
     let out = tempfile::tempdir().expect("a temporary folder");
     let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
-        .args(["history", "--sdk", "node", "--versions", "3.0.0..3.10.2", "--out"])
+        .args(["history", "--sdk", "node", "--versions", versions, "--out"])
         .arg(out.path())
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .output()
@@ -23,6 +24,12 @@ fn history_runs_each_version_and_files_failures_under_causes() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("history-node.json")).expect("JSON written"))
             .expect("the history is JSON");
+    (out, report)
+}
+
+#[test]
+fn history_runs_each_version_and_files_failures_under_causes() {
+    let (out, report) = node_history("3.0.0..3.10.2");
     let versions: Vec<&str> =
         report["versions"].as_array().into_iter().flatten().filter_map(|v| v["version"].as_str()).collect();
     assert!(versions.contains(&"3.10.2"), "{versions:?}");
@@ -48,17 +55,7 @@ fn history_runs_each_version_and_files_failures_under_causes() {
 /// Runs after the range above (run in parallel, the two would race to
 /// install node@3.10.2).
 fn a_listed_version_the_registry_lacks_is_reported_skipped() {
-    let out = tempfile::tempdir().expect("a temporary folder");
-    let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
-        .args(["history", "--sdk", "node", "--versions", "99.0.0,3.10.2", "--out"])
-        .arg(out.path())
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .expect("ufc-harness runs");
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("history-node.json")).expect("JSON written"))
-            .expect("the history is JSON");
+    let (_out, report) = node_history("99.0.0,3.10.2");
     assert_eq!(report["range"], "99.0.0,3.10.2");
     let versions: Vec<(&str, bool, Option<&str>)> = report["versions"]
         .as_array()

@@ -12,6 +12,7 @@
 //! every case of a large batch cost little more than its attributes: the
 //! coverage table counts the features of every generated case.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
@@ -310,83 +311,12 @@ pub enum Feature {
 impl Feature {
     /// The name: `op:ONE_OF`, `attr:number-exotic`, `doLog:absent`...
     pub fn name(self) -> String {
-        let fixed = match self {
-            Feature::Text(position, shape) => return format!("{}:{}", position.as_str(), shape.as_str()),
-            Feature::Op(op) => return format!("op:{}", op.as_str()),
-            Feature::Invalid(op) => return format!("{}:invalid", op.as_str()),
-            Feature::VariationType(t) => match t {
-                FlagType::Integer => "variation-type:INTEGER",
-                FlagType::Numeric => "variation-type:NUMERIC",
-                FlagType::Boolean => "variation-type:BOOLEAN",
-                FlagType::Json => "variation-type:JSON",
-                FlagType::Unknown => "variation-type:unknown",
-            },
-            Feature::Duplicate(Repeated::VariationKey) => "variation:duplicate-key",
-            Feature::Duplicate(Repeated::AllocationKey) => "allocation:duplicate-key",
-            Feature::Duplicate(Repeated::ActionKey) => "bandit:duplicate-action",
-            Feature::FlagMissing => "flag:missing",
-            Feature::Disabled => "disabled",
-            Feature::TypeMismatch => "type-mismatch",
-            Feature::VariationMissing => "variation:missing",
-            Feature::VariationKeyMismatch => "variation:key-mismatch",
-            Feature::VariationInvalidValue => "variation:invalid-value",
-            Feature::VariationJsonNull => "variation:json-null",
-            Feature::VariationNumberEdge => "variation:number-edge",
-            Feature::Dates => "dates",
-            Feature::DateInvalid => "dates:invalid",
-            Feature::DateNotString => "dates:not-a-string",
-            Feature::DoLogAbsent => "doLog:absent",
-            Feature::DoLogFalse => "doLog:false",
-            Feature::RulesNull => "rules:null",
-            Feature::SplitsNone => "splits:none",
-            Feature::ExtraLogging => "extra-logging",
-            Feature::Shards => "shards",
-            Feature::ShardsLayered => "shards:layered",
-            Feature::ShardsMultipleRanges => "shards:multiple-ranges",
-            Feature::ShardsTotalOdd => "shards:total-odd",
-            Feature::ShardsRangeOdd => "shards:range-odd",
-            Feature::RegexNonString => "regex:non-string",
-            Feature::RegexInlineFlag => "regex:inline-flag",
-            Feature::RegexLookAround => "regex:look-around",
-            Feature::RegexBackReference => "regex:back-reference",
-            Feature::RegexClassEscape => "regex:class-escape",
-            Feature::CompareNumber => "compare:number",
-            Feature::CompareSemver => "compare:semver",
-            Feature::CompareSemverBuild => "compare:semver-build",
-            Feature::CompareSemverPrerelease => "compare:semver-prerelease",
-            Feature::CompareNumericString => "compare:numeric-string",
-            Feature::CompareSemverLenient => "compare:semver-lenient",
-            Feature::OneOfNonString => "one-of:non-string",
-            Feature::OneOfNumberLike => "one-of:number-like",
-            Feature::OneOfEmpty => "one-of:empty",
-            Feature::IsNullNonBool => "is-null:non-bool",
-            Feature::AttrBoolCompared => "attr:bool-compared",
-            Feature::AttrIdFallback => "attr:id-fallback",
-            Feature::AttrMissing => "attr:missing",
-            Feature::AttrNull => "attr:null",
-            Feature::AttrBool => "attr:bool",
-            Feature::AttrNumber => "attr:number",
-            Feature::AttrNumberExotic => "attr:number-exotic",
-            Feature::AttrNumberBeyond2p53 => "attr:number-beyond-2^53",
-            Feature::AttrString => "attr:string",
-            Feature::AttrStringNumberLenient => "attr:string-number-lenient",
-            Feature::AttrStringSemverLenient => "attr:string-semver-lenient",
-            Feature::AttrStringNonAscii => "attr:string-non-ascii",
-            Feature::AttrStructured => "attr:structured",
-            Feature::BanditLinksBanditsOnly => "bandit:links-bandits-only",
-            Feature::BanditLinksReferencesOnly => "bandit:links-references-only",
-            Feature::BanditNoLinks => "bandit:no-links",
-            Feature::BanditModelMissing => "bandit:model-missing",
-            Feature::BanditNoActions => "bandit:no-actions",
-            Feature::BanditNonAsciiActionKey => "bandit:non-ascii-action-key",
-            Feature::BanditNumericNotANumber => "bandit:numeric-not-a-number",
-            Feature::BanditCategoricalEmpty => "bandit:categorical-empty",
-            Feature::BanditCategoricalNumber => "bandit:categorical-number",
-            Feature::BanditCategoricalNumberExotic => "bandit:categorical-number-exotic",
-            Feature::BanditCategoricalBool => "bandit:categorical-bool",
-            Feature::BanditTiedActions => "bandit:tied-actions",
-        };
-        fixed.to_owned()
+        match self {
+            Feature::Text(position, shape) => format!("{}:{}", position.as_str(), shape.as_str()),
+            Feature::Op(op) => format!("op:{}", op.as_str()),
+            Feature::Invalid(op) => format!("{}:invalid", op.as_str()),
+            named => NAMED.iter().find(|(f, _)| *f == named).map_or("?", |(_, name)| name).to_owned(),
+        }
     }
 
     /// Whether the feature only describes what is there (an operator, an
@@ -412,11 +342,83 @@ impl Feature {
     }
 }
 
-/// Every feature the analysis can report, in order: the coverage table
-/// names those no generated case had.
+/// The name of every feature that is not made of a position and a shape
+/// or of an operator: what [`Feature::name`] says, and (with those) the
+/// list [`catalogue`] gives.
+const NAMED: &[(Feature, &str)] = &[
+    (Feature::VariationType(FlagType::Integer), "variation-type:INTEGER"),
+    (Feature::VariationType(FlagType::Numeric), "variation-type:NUMERIC"),
+    (Feature::VariationType(FlagType::Boolean), "variation-type:BOOLEAN"),
+    (Feature::VariationType(FlagType::Json), "variation-type:JSON"),
+    (Feature::VariationType(FlagType::Unknown), "variation-type:unknown"),
+    (Feature::Duplicate(Repeated::VariationKey), "variation:duplicate-key"),
+    (Feature::Duplicate(Repeated::AllocationKey), "allocation:duplicate-key"),
+    (Feature::Duplicate(Repeated::ActionKey), "bandit:duplicate-action"),
+    (Feature::FlagMissing, "flag:missing"),
+    (Feature::Disabled, "disabled"),
+    (Feature::TypeMismatch, "type-mismatch"),
+    (Feature::VariationMissing, "variation:missing"),
+    (Feature::VariationKeyMismatch, "variation:key-mismatch"),
+    (Feature::VariationInvalidValue, "variation:invalid-value"),
+    (Feature::VariationJsonNull, "variation:json-null"),
+    (Feature::VariationNumberEdge, "variation:number-edge"),
+    (Feature::Dates, "dates"),
+    (Feature::DateInvalid, "dates:invalid"),
+    (Feature::DateNotString, "dates:not-a-string"),
+    (Feature::DoLogAbsent, "doLog:absent"),
+    (Feature::DoLogFalse, "doLog:false"),
+    (Feature::RulesNull, "rules:null"),
+    (Feature::SplitsNone, "splits:none"),
+    (Feature::ExtraLogging, "extra-logging"),
+    (Feature::Shards, "shards"),
+    (Feature::ShardsLayered, "shards:layered"),
+    (Feature::ShardsMultipleRanges, "shards:multiple-ranges"),
+    (Feature::ShardsTotalOdd, "shards:total-odd"),
+    (Feature::ShardsRangeOdd, "shards:range-odd"),
+    (Feature::RegexNonString, "regex:non-string"),
+    (Feature::RegexInlineFlag, "regex:inline-flag"),
+    (Feature::RegexLookAround, "regex:look-around"),
+    (Feature::RegexBackReference, "regex:back-reference"),
+    (Feature::RegexClassEscape, "regex:class-escape"),
+    (Feature::CompareNumber, "compare:number"),
+    (Feature::CompareSemver, "compare:semver"),
+    (Feature::CompareSemverBuild, "compare:semver-build"),
+    (Feature::CompareSemverPrerelease, "compare:semver-prerelease"),
+    (Feature::CompareNumericString, "compare:numeric-string"),
+    (Feature::CompareSemverLenient, "compare:semver-lenient"),
+    (Feature::OneOfNonString, "one-of:non-string"),
+    (Feature::OneOfNumberLike, "one-of:number-like"),
+    (Feature::OneOfEmpty, "one-of:empty"),
+    (Feature::IsNullNonBool, "is-null:non-bool"),
+    (Feature::AttrBoolCompared, "attr:bool-compared"),
+    (Feature::AttrIdFallback, "attr:id-fallback"),
+    (Feature::AttrMissing, "attr:missing"),
+    (Feature::AttrNull, "attr:null"),
+    (Feature::AttrBool, "attr:bool"),
+    (Feature::AttrNumber, "attr:number"),
+    (Feature::AttrNumberExotic, "attr:number-exotic"),
+    (Feature::AttrString, "attr:string"),
+    (Feature::AttrStringNumberLenient, "attr:string-number-lenient"),
+    (Feature::AttrStringSemverLenient, "attr:string-semver-lenient"),
+    (Feature::AttrStringNonAscii, "attr:string-non-ascii"),
+    (Feature::AttrStructured, "attr:structured"),
+    (Feature::BanditLinksBanditsOnly, "bandit:links-bandits-only"),
+    (Feature::BanditLinksReferencesOnly, "bandit:links-references-only"),
+    (Feature::BanditNoLinks, "bandit:no-links"),
+    (Feature::BanditModelMissing, "bandit:model-missing"),
+    (Feature::BanditNoActions, "bandit:no-actions"),
+    (Feature::BanditNonAsciiActionKey, "bandit:non-ascii-action-key"),
+    (Feature::BanditNumericNotANumber, "bandit:numeric-not-a-number"),
+    (Feature::BanditCategoricalEmpty, "bandit:categorical-empty"),
+    (Feature::BanditCategoricalNumber, "bandit:categorical-number"),
+    (Feature::BanditCategoricalNumberExotic, "bandit:categorical-number-exotic"),
+    (Feature::BanditCategoricalBool, "bandit:categorical-bool"),
+    (Feature::BanditTiedActions, "bandit:tied-actions"),
+];
+
+/// Every feature the analysis can report: the coverage table names those
+/// no generated case had.
 pub fn catalogue() -> Vec<Feature> {
-    use Feature::*;
-    let mut all = vec![FlagMissing];
     let positions = [
         Position::FlagKey,
         Position::SubjectKey,
@@ -425,82 +427,12 @@ pub fn catalogue() -> Vec<Feature> {
         Position::AllocationKey,
         Position::ActionKey,
     ];
-    for position in positions {
-        for shape in [TextShape::Blank, TextShape::Padded, TextShape::Control, TextShape::NonAscii] {
-            all.push(Text(position, shape));
-        }
-    }
-    all.extend([Repeated::VariationKey, Repeated::AllocationKey, Repeated::ActionKey].map(Duplicate));
-    all.push(Disabled);
-    all.extend(
-        [FlagType::Integer, FlagType::Numeric, FlagType::Boolean, FlagType::Json, FlagType::Unknown].map(VariationType),
-    );
-    all.extend([
-        TypeMismatch,
-        VariationMissing,
-        VariationKeyMismatch,
-        VariationInvalidValue,
-        VariationJsonNull,
-        VariationNumberEdge,
-        Dates,
-        DateInvalid,
-        DateNotString,
-        DoLogAbsent,
-        DoLogFalse,
-        RulesNull,
-        SplitsNone,
-        ExtraLogging,
-        Shards,
-        ShardsLayered,
-        ShardsMultipleRanges,
-        ShardsTotalOdd,
-        ShardsRangeOdd,
-    ]);
+    let shapes = [TextShape::Blank, TextShape::Padded, TextShape::Control, TextShape::NonAscii];
     let operators = Operator::ALL.map(|(op, _)| op);
-    all.extend(operators.iter().copied().chain([Operator::Unknown]).map(Op));
-    all.extend(operators.iter().copied().map(Invalid));
-    all.extend([
-        RegexNonString,
-        RegexInlineFlag,
-        RegexLookAround,
-        RegexBackReference,
-        RegexClassEscape,
-        CompareNumber,
-        CompareSemver,
-        CompareSemverBuild,
-        CompareSemverPrerelease,
-        CompareNumericString,
-        CompareSemverLenient,
-        OneOfNonString,
-        OneOfNumberLike,
-        OneOfEmpty,
-        IsNullNonBool,
-        AttrBoolCompared,
-        AttrIdFallback,
-        AttrMissing,
-        AttrNull,
-        AttrBool,
-        AttrNumber,
-        AttrNumberExotic,
-        AttrNumberBeyond2p53,
-        AttrString,
-        AttrStringNumberLenient,
-        AttrStringSemverLenient,
-        AttrStringNonAscii,
-        AttrStructured,
-        BanditLinksBanditsOnly,
-        BanditLinksReferencesOnly,
-        BanditNoLinks,
-        BanditModelMissing,
-        BanditNoActions,
-        BanditNonAsciiActionKey,
-        BanditNumericNotANumber,
-        BanditCategoricalEmpty,
-        BanditCategoricalNumber,
-        BanditCategoricalNumberExotic,
-        BanditCategoricalBool,
-        BanditTiedActions,
-    ]);
+    let mut all: Vec<Feature> = NAMED.iter().map(|(feature, _)| *feature).collect();
+    all.extend(positions.iter().flat_map(|p| shapes.iter().map(|s| Feature::Text(*p, *s))));
+    all.extend(operators.iter().copied().chain([Operator::Unknown]).map(Feature::Op));
+    all.extend(operators.iter().copied().map(Feature::Invalid));
     all
 }
 
@@ -556,17 +488,19 @@ impl<'s> Analysis<'s> {
         };
         let analysis = self.flags.entry(flag_key).or_insert_with(|| analyse_flag(flag_key, flag));
         out.extend(analysis.features.iter().copied());
-        let attributes: Map<String, Value> = match input {
+        // A flag case's attributes are read where they are; only a bandit
+        // case's two maps are merged.
+        let attributes: Cow<'_, Map<String, Value>> = match input {
             CaseInput::Flag(case) => {
                 if Some(case.variation_type.as_str()) != analysis.flag_type.as_deref() {
                     out.insert(Feature::TypeMismatch);
                 }
-                case.subject_attributes.clone()
+                Cow::Borrowed(&case.subject_attributes)
             }
             CaseInput::Bandit(case) => {
                 let mut merged = case.subject_attributes.numeric_attributes.clone();
                 merged.extend(case.subject_attributes.categorical_attributes.clone());
-                merged
+                Cow::Owned(merged)
             }
         };
         // JS `Number(true)` is 1; RS compares no bool (spec 8.2).
@@ -680,14 +614,7 @@ fn variation_features(flag: &Value, parsed_type: Option<VariationType>, out: &mu
             }
         }
     }
-    let served: BTreeSet<&str> = flag
-        .get("allocations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .flat_map(|a| a.get("splits").and_then(Value::as_array).into_iter().flatten())
-        .filter_map(|s| s.get("variationKey").and_then(Value::as_str))
-        .collect();
+    let served: BTreeSet<&str> = served_variation_keys(flag).collect();
     for key in served {
         let by_field =
             variations.and_then(|v| v.values().find(|var| var.get("key").and_then(Value::as_str) == Some(key)));
@@ -717,6 +644,16 @@ fn variation_features(flag: &Value, parsed_type: Option<VariationType>, out: &mu
             }
         }
     }
+}
+
+/// The `variationKey` of every split of the flag, in document order.
+pub(crate) fn served_variation_keys(flag: &Value) -> impl Iterator<Item = &str> {
+    flag.get("allocations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a.get("splits").and_then(Value::as_array).into_iter().flatten())
+        .filter_map(|s| s.get("variationKey").and_then(Value::as_str))
 }
 
 fn date_features(allocation: &Value, out: &mut BTreeSet<Feature>) {
@@ -1038,6 +975,7 @@ mod tests {
         let all = catalogue();
         let names: BTreeSet<String> = all.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), all.len());
+        assert!(!names.contains("?"), "a feature without a name: {names:?}");
         assert!(all.contains(&Feature::BanditTiedActions) && all.contains(&Feature::Op(Operator::Unknown)));
     }
 

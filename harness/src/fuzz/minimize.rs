@@ -472,14 +472,7 @@ fn with_value_or_insert(value: &Value, pointer: &str, key: &str, replacement: Va
 
 /// The flag without the variations no split names (by key field or map key).
 fn without_unused_variations(flag: &Value) -> Option<Value> {
-    let served: Vec<&str> = flag
-        .get("allocations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .flat_map(|a| a.get("splits").and_then(Value::as_array).into_iter().flatten())
-        .filter_map(|s| s.get("variationKey").and_then(Value::as_str))
-        .collect();
+    let served: Vec<&str> = super::feature::served_variation_keys(flag).collect();
     let variations = flag.get("variations").and_then(Value::as_object)?;
     let used = |map_key: &str, variation: &Value| {
         served.contains(&map_key) || variation.get("key").and_then(Value::as_str).is_some_and(|k| served.contains(&k))
