@@ -264,6 +264,31 @@ fn fuzz_repeat_does_not_report_a_deterministic_party() {
 }
 
 #[test]
+fn the_fuzz_command_takes_least_severity() {
+    // A fake that only rewords descriptions differs in a minor field: no
+    // finding by default (major and up, as `run --fail-on`), findings of
+    // wording with `--least-severity minor`, whose reproduce says so.
+    let fuzz = |extra: &[&str]| {
+        let out = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
+        let fake = format!("fake={FAKE} --reworded");
+        let output = Command::new(env!("CARGO_BIN_EXE_ufc-harness"))
+            .args(["fuzz", "--adapter", &fake, "--cases", "64", "--no-bandits", "--out"])
+            .arg(out.path())
+            .args(extra)
+            .current_dir(repo())
+            .output()
+            .unwrap_or_else(|e| panic!("ufc-harness does not start: {e}"));
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (code, stdout) = fuzz(&[]);
+    assert_eq!(code, Some(exit_codes::SUCCESS), "{stdout}");
+    let (code, stdout) = fuzz(&["--least-severity", "minor"]);
+    assert_eq!(code, Some(exit_codes::FAILURES), "{stdout}");
+    assert!(stdout.contains("details-wording | fake vs reference"), "{stdout}");
+    assert!(stdout.contains("--least-severity minor"), "{stdout}");
+}
+
+#[test]
 fn the_fuzz_command_takes_repeat() {
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
     let fake = format!("fake={FAKE} --nondeterministic");

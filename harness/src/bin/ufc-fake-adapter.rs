@@ -55,6 +55,10 @@ struct Misbehaviour {
     /// Return a wrong value for every case.
     #[arg(long)]
     wrong_answers: bool,
+    /// Reword every details description, and change nothing else: a
+    /// difference of minor severity only.
+    #[arg(long)]
+    reworded: bool,
     /// Answer the cases whose id has an odd byte sum with a value that
     /// carries this process's id: every process answers them differently
     /// (the other cases stay right).
@@ -217,6 +221,9 @@ fn main() {
                 if told.wrong_answers {
                     results.iter_mut().for_each(spoil);
                 }
+                if told.reworded {
+                    results.iter_mut().for_each(reword);
+                }
                 if told.nondeterministic {
                     let pid = std::process::id();
                     results.iter_mut().filter(|r| odd_byte_sum(&r.case_id)).for_each(|r| mark_process(r, pid));
@@ -260,6 +267,16 @@ fn spoil(result: &mut CaseResult) {
         other => json!({ "spoiled": other }),
     };
     result.value = Some(spoiled);
+}
+
+/// Rewrites the details' description (`--reworded`).
+fn reword(result: &mut CaseResult) {
+    if let Some(Value::Object(details)) = &mut result.details {
+        if let Some(Value::String(description)) = details.get("flagEvaluationDescription") {
+            let reworded = format!("In other words: {description}");
+            details.insert("flagEvaluationDescription".into(), Value::from(reworded));
+        }
+    }
 }
 
 /// Whether `--nondeterministic` touches the case: the same cases in every

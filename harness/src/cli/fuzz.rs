@@ -99,6 +99,7 @@ impl FuzzArgs {
             malformed: self.malformed,
             obfuscated: self.obfuscated,
             repeat: self.repeat,
+            least_severity: self.least_severity,
             ..FuzzOptions::default()
         })
     }
