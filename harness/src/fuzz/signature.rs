@@ -273,6 +273,8 @@ const CAUSES: &[Cause] = &[
         kinds: &[3],
     },
     Cause { id: "duplicate-allocation-keys", features: &["allocation:duplicate-key"], kinds: DETAILS },
+    Cause { id: "rs-details-comparison-values-as-strings", features: &["compare:number"], kinds: &[2] },
+    Cause { id: "python-details-json-null", features: &["variation:json-null"], kinds: &[2] },
     cause("duplicate-variation-keys", &["variation:duplicate-key"]),
     cause("one-of-non-string-elements", &["one-of:non-string"]),
     cause("regex-look-ahead", &["regex:look-around", "regex:back-reference"]),
@@ -809,5 +811,10 @@ mod tests {
         let odd = Signature { features: vec![Feature::Op(Operator::Gt), Feature::AttrBoolCompared], ..plain.clone() };
         assert!(odd.is_telling());
         assert_eq!(odd.cause(), Some("numeric-string-parsing"));
+        // A feature names a cause only in the kinds of field the cause shows in.
+        let echoed = Signature { field: Field::Details(DetailsField::MatchedRule), ..plain.clone() };
+        let echoed = Signature { features: vec![Feature::Op(Operator::Gt), Feature::CompareNumber], ..echoed };
+        assert_eq!(echoed.cause(), Some("rs-details-comparison-values-as-strings"));
+        assert_eq!(Signature { field: Field::Value, ..echoed }.cause(), None);
     }
 }
