@@ -40,12 +40,13 @@ const DETAIL_KEYS = ['environmentName', 'flagEvaluationCode', 'flagEvaluationDes
   'banditAction', 'variationKey', 'variationValue', 'matchedRule', 'matchedAllocation',
   'unmatchedAllocations', 'unevaluatedAllocations'];
 
-// Loggers keep a JSON snapshot of each event while recording (the SDK mutates
-// the details object it shares with the event after logging it).
+// Loggers keep each event as JSON text while recording: the SDK mutates the
+// details object it shares with the event after logging it, and the text
+// goes into the answer as it is, so an event is serialised once, never
+// parsed back.
 const recorder = { on: false, assignments: [], bandits: [] };
-const snapshot = (event) => JSON.parse(JSON.stringify(event));
-const assignmentLogger = { logAssignment: (e) => recorder.on && recorder.assignments.push(snapshot(e)) };
-const banditLogger = { logBanditAction: (e) => recorder.on && recorder.bandits.push(snapshot(e)) };
+const assignmentLogger = { logAssignment: (e) => recorder.on && recorder.assignments.push(JSON.stringify(e)) };
+const banditLogger = { logBanditAction: (e) => recorder.on && recorder.bandits.push(JSON.stringify(e)) };
 
 // What the loopback server hands the SDK.
 const served = { flags: null, bandits: null };
@@ -102,8 +103,13 @@ function evaluateCase(c) {
     } else {
       throw new Error(`unknown case kind ${JSON.stringify(c.kind)}`);
     }
-    const details = sharedDetails(snapshot(r.evaluationDetails));
-    return { caseId: c.caseId, value, details, assignmentEvents: recorder.assignments, banditEvents: recorder.bandits };
+    // The answer as JSON text, written now, before a later call can change
+    // the details object the SDK handed back.
+    const fields = [`"caseId":${JSON.stringify(c.caseId ?? null)}`];
+    if (value !== undefined) fields.push(`"value":${JSON.stringify(value, finite)}`);
+    fields.push(`"details":${JSON.stringify(sharedDetails(r.evaluationDetails))}`,
+      `"assignmentEvents":[${recorder.assignments.join(',')}]`, `"banditEvents":[${recorder.bandits.join(',')}]`);
+    return new RawJson(`{${fields.join(',')}}`);
   } finally {
     recorder.on = false;
   }
@@ -180,10 +186,27 @@ const ops = {
 };
 
 // JSON has no NaN or infinities; the protocol spells them as strings.
-const finite = (_key, value) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value);
+function finite(_key, value) {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
 
+// A piece of an answer that is JSON text already (a case's result).
+class RawJson {
+  constructor(text) {
+    this.text = text;
+  }
+}
+
+// A result list is spliced in as text: stringifying a whole batch through a
+// replacer costs more than evaluating it.
 function send(msg) {
-  writeProtocol(JSON.stringify(msg, finite) + '\n');
+  const { results, ...rest } = msg;
+  let line = JSON.stringify(rest, finite);
+  if (Array.isArray(results)) {
+    const items = results.map((r) => (r instanceof RawJson ? r.text : JSON.stringify(r, finite)));
+    line = `${line.slice(0, -1)}${line.length > 2 ? ',' : ''}"results":[${items.join(',')}]}`;
+  }
+  writeProtocol(line + '\n');
 }
 
 async function main() {

@@ -79,21 +79,25 @@ def shared_details(d):
     The core lists every allocation with its code; the test shape splits them
     into the matched one, those rejected before it, and those never reached.
     The matched rule is the first rule the core reports as matched, rebuilt
-    from the conditions it echoes.
+    from the conditions it echoes. One pass over the allocations: this runs
+    for every case, and the fuzzer sends hundreds of thousands.
     """
     if d is None:
         return None
-    allocations = d.get("allocations") or []
-
-    def entry(a):
-        return {k: a.get(k) for k in ("key", "allocationEvaluationCode", "orderPosition")}
-
-    matched = next((a for a in allocations if a.get("allocationEvaluationCode") == "MATCH"), None)
-    rule = None
-    if matched is not None:
-        hit = next((r for r in matched.get("evaluatedRules") or [] if r.get("matched")), None)
-        if hit is not None:
-            rule = {"conditions": [c.get("condition") for c in hit.get("conditions") or []]}
+    matched, rule, unmatched, unevaluated = None, None, [], []
+    for a in d.get("allocations") or ():
+        code = a.get("allocationEvaluationCode")
+        entry = {"key": a.get("key"), "allocationEvaluationCode": code, "orderPosition": a.get("orderPosition")}
+        if code == "UNEVALUATED":
+            unevaluated.append(entry)
+        elif code == "MATCH" and matched is None:
+            matched = entry
+            for r in a.get("evaluatedRules") or ():
+                if r.get("matched"):
+                    rule = {"conditions": [c.get("condition") for c in r.get("conditions") or ()]}
+                    break
+        elif code != "MATCH":
+            unmatched.append(entry)
     value = d.get("variationValue")  # {"type": ..., "value": ...} or None
     return {
         "environmentName": d.get("environmentName"),
@@ -104,11 +108,9 @@ def shared_details(d):
         "variationKey": d.get("variationKey"),
         "variationValue": value.get("value") if isinstance(value, dict) else value,
         "matchedRule": rule,
-        "matchedAllocation": entry(matched) if matched is not None else None,
-        "unmatchedAllocations": [entry(a) for a in allocations
-                                 if a.get("allocationEvaluationCode") not in ("MATCH", "UNEVALUATED")],
-        "unevaluatedAllocations": [entry(a) for a in allocations
-                                   if a.get("allocationEvaluationCode") == "UNEVALUATED"],
+        "matchedAllocation": matched,
+        "unmatchedAllocations": unmatched,
+        "unevaluatedAllocations": unevaluated,
     }
 
 
@@ -239,9 +241,9 @@ def send(msg):
     # Walking every answer for non-finite numbers costs as much as the
     # evaluation itself; they are rare, so the walk is only the fallback.
     try:
-        text = json.dumps(msg, default=repr, allow_nan=False)
+        text = json.dumps(msg, default=repr, allow_nan=False, separators=(",", ":"))
     except ValueError:
-        text = json.dumps(finite(msg), default=repr, allow_nan=False)
+        text = json.dumps(finite(msg), default=repr, allow_nan=False, separators=(",", ":"))
     PROTOCOL_OUT.write(text + "\n")
     PROTOCOL_OUT.flush()
 
