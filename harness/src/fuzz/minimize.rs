@@ -105,8 +105,20 @@ pub(crate) fn minimize(
         true
     };
     'shrink: loop {
+        // Isolation first, on its own: from a batch of hundreds of cases it
+        // nearly always holds, and building the other candidates of such a
+        // batch (each a copy of all of it) would cost more than asking.
+        let isolation = isolated(&best.scenario, best.target);
+        if let Some(candidate) = &isolation {
+            if best.steps >= options.max_minimize_steps {
+                break 'shrink;
+            }
+            if try_alone(parties, &mut best, candidate) {
+                continue 'shrink;
+            }
+        }
         let all = candidates(&best.scenario, best.target);
-        let mut next = 0;
+        let mut next = usize::from(isolation.is_some());
         while next < all.len() {
             if best.steps >= options.max_minimize_steps {
                 break 'shrink;
@@ -204,20 +216,47 @@ fn pack(group: &[(Scenario, usize)]) -> (Scenario, Vec<usize>) {
     (Scenario { flags: document, bandit_models: None, cases, obfuscated }, targets)
 }
 
+/// Only the target flag and the target case, when there is more.
+fn isolated(scenario: &Scenario, target: usize) -> Option<(Scenario, usize)> {
+    let input = scenario.cases.get(target)?;
+    if scenario.cases.len() == 1 && scenario.flag_count() <= 1 {
+        return None;
+    }
+    let keep = flag_and_subject(input).0;
+    // The document but for the other flags, which are never copied.
+    let flags = match &scenario.flags {
+        Value::Object(document) => Value::Object(
+            document
+                .iter()
+                .map(|(key, value)| match (key.as_str(), value) {
+                    ("flags", Value::Object(flags)) => {
+                        let one = flags.iter().filter(|(k, _)| *k == keep).map(|(k, v)| (k.clone(), v.clone()));
+                        (key.clone(), Value::Object(one.collect()))
+                    }
+                    _ => (key.clone(), value.clone()),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    let scenario = Scenario {
+        flags,
+        bandit_models: scenario.bandit_models.clone(),
+        cases: vec![input.clone()],
+        obfuscated: scenario.obfuscated,
+    };
+    Some((scenario, 0))
+}
+
 /// Every one-step simplification of `scenario`, largest first, each with
-/// the index the target case has in it.
+/// the index the target case has in it; the first is [`isolated`] when
+/// there is more than the target.
 pub(crate) fn candidates(scenario: &Scenario, target: usize) -> Vec<(Scenario, usize)> {
     let mut out = Vec::new();
     let Some(input) = scenario.cases.get(target) else { return out };
     let flag_key = flag_and_subject(input).0.to_owned();
 
-    // Only the target flag and the target case.
-    if scenario.cases.len() > 1 || scenario.flag_count() > 1 {
-        let mut isolated = scenario.clone();
-        retain_flags(&mut isolated.flags, &flag_key);
-        isolated.cases = vec![input.clone()];
-        out.push((isolated, 0));
-    }
+    out.extend(isolated(scenario, target));
     // Halves, quarters... of the other cases, so that a case whose answer
     // depends on others (an SDK deduplicating events it already logged)
     // shrinks in a logarithmic number of round trips, not one per case.
@@ -285,12 +324,6 @@ pub(crate) fn candidates(scenario: &Scenario, target: usize) -> Vec<(Scenario, u
         }
     }
     out
-}
-
-fn retain_flags(document: &mut Value, keep: &str) {
-    if let Some(map) = document.get_mut("flags").and_then(Value::as_object_mut) {
-        map.retain(|key, _| key == keep);
-    }
 }
 
 fn array_len(value: &Value, pointer: &str) -> usize {
