@@ -17,7 +17,9 @@ mod bench;
 mod distribution;
 mod eval;
 mod fuzz;
+mod gate;
 mod history;
+mod merge;
 mod parties;
 mod precompute;
 mod report;
@@ -71,6 +73,8 @@ enum Command {
     Precompute(precompute::PrecomputeArgs),
     /// Run a suite across every published version of an SDK: which release introduced or fixed each divergence.
     History(history::HistoryArgs),
+    /// Merge the JSON reports of a run's shares (run --partition K/N) into the whole run's report.
+    Merge(merge::MergeArgs),
 }
 
 #[derive(clap::Args)]
@@ -137,6 +141,7 @@ pub fn main() -> i32 {
         Command::Distribution(args) => distribution::distribution_command(args),
         Command::Precompute(args) => precompute::precompute_command(args),
         Command::History(args) => history::history_command(args),
+        Command::Merge(args) => merge::merge_command(args),
     };
     match result {
         Ok(code) => code,
