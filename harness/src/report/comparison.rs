@@ -96,24 +96,40 @@ pub fn terminal(comparison: &Comparison, result: &RunResult, style: Style) -> St
             why(outcomes.get(change), result)
         );
     }
-    for (label, list) in others(comparison) {
-        for change in list.iter().take(LISTED) {
-            let _ = writeln!(
-                out,
-                "  {:<10} {} {}: {} -> {}",
-                label,
-                party_label(change),
-                change.case_id,
-                status_name(change.before),
-                status_name(change.now)
-            );
-        }
-        if list.len() > LISTED {
-            let _ = writeln!(out, "  {:<10} ... and {} more", label, list.len() - LISTED);
-        }
+    // Fixed cases by name; new and removed ones are many when a suite or
+    // an SDK changes, so the terminal counts them and says where they are.
+    let fixed = &comparison.report.fixed;
+    for change in fixed.iter().take(LISTED) {
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {} -> {}",
+            style.green("FIXED"),
+            party_label(change),
+            change.case_id,
+            status_name(change.before),
+            status_name(change.now)
+        );
+    }
+    if fixed.len() > LISTED {
+        let _ = writeln!(out, "  FIXED ... and {} more", fixed.len() - LISTED);
+    }
+    let gone = absent_parties(comparison, result);
+    if !gone.is_empty() {
+        let _ = writeln!(out, "  {} the baseline's {} did not run now", style.yellow("note:"), gone.join(", "));
     }
     out.push('\n');
     out
+}
+
+/// Parties whose cases are all removed: in the baseline, not in this run.
+fn absent_parties(comparison: &Comparison, result: &RunResult) -> Vec<String> {
+    let mut gone: Vec<String> = Vec::new();
+    for change in &comparison.report.removed {
+        if !result.parties.iter().any(|p| p.name == change.party) && !gone.contains(&change.party) {
+            gone.push(change.party.clone());
+        }
+    }
+    gone
 }
 
 /// The terminal's last line under `--fail-on-regression`: the verdict that
