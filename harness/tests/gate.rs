@@ -36,13 +36,18 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The report's text with every event `timestamp` (the SDK's own clock)
-/// blanked: the "timings aside" of a comparison byte for byte.
+/// The report's text with every clock reading an SDK takes itself (the
+/// events' `timestamp`, details' `configFetchedAt`) blanked: the "timings
+/// aside" of a comparison byte for byte.
 fn without_timestamps(text: &str) -> String {
     text.lines()
-        .map(|line| match line.find("\"timestamp\": \"") {
-            Some(at) => format!("{}\"timestamp\": \"…\"{}", &line[..at], if line.ends_with(',') { "," } else { "" }),
-            None => line.to_owned(),
+        .map(|line| {
+            for key in ["\"timestamp\": \"", "\"configFetchedAt\": \""] {
+                if let Some(at) = line.find(key) {
+                    return format!("{}{key}…\"{}", &line[..at], if line.ends_with(',') { "," } else { "" });
+                }
+            }
+            line.to_owned()
         })
         .collect::<Vec<_>>()
         .join("\n")

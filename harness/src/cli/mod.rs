@@ -51,7 +51,8 @@ Examples:
       --subject alice --attributes '{\"email\": \"alice@example.com\"}'
 
 Exit codes: 0 all passed, 1 failures, 2 usage or input error, 3 errored cases,
-4 nondeterministic answers (--repeat).";
+4 nondeterministic answers (--repeat). With --fail-on-regression (and --baseline
+or --compare): 1 means a case got worse than the baseline, 0 that none did.";
 
 #[derive(Subcommand)]
 enum Command {
