@@ -206,3 +206,56 @@ fn same_run(
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Share `k` of 2 of a run of cases `a`..`d` for one party, holding the
+    /// cases of its share.
+    fn share(k: u32, suite: &str) -> (PathBuf, RunReport) {
+        let ids = ["a", "b", "c", "d"];
+        let partition = Partition::new(k, 2).expect("a share");
+        let cases: Vec<_> = ids
+            .iter()
+            .filter(|id| partition.contains(id))
+            .map(|id| json!({"caseId": id, "party": "sdk", "status": "passed", "file": "t.json", "differences": []}))
+            .collect();
+        // Totals are recomputed by the merge; these are left at zero.
+        let summary = json!({"total": 0, "passed": 0, "failed": 0, "errored": 0, "skipped": 0, "knownFailures": 0, "unexpectedPasses": 0});
+        let report = json!({
+            "reportVersion": REPORT_VERSION, "tool": {"name": "ufc-harness", "version": "0"}, "suite": suite,
+            "failOn": ["critical"], "repeat": 1,
+            "partition": {"index": k, "count": 2, "caseIds": ids},
+            "summary": summary,
+            "parties": [{"name": "sdk", "sdk": {"name": "sdk", "version": "1"}, "capabilities": [], "summary": summary}],
+            "loadErrors": [], "configErrors": [], "cases": cases,
+        });
+        (PathBuf::from(format!("share-{k}.json")), serde_json::from_value(report).expect("a run report"))
+    }
+
+    #[test]
+    fn shares_merge_in_case_order_with_totals() {
+        let shares = vec![share(2, "s"), share(1, "s")];
+        let merged = merge(shares).expect("the shares merge");
+        let ids: Vec<&str> = merged.cases.iter().map(|c| c.case_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "d"]);
+        assert_eq!((merged.summary.total, merged.summary.passed, merged.parties[0].summary.passed), (4, 4, 4));
+        assert!(merged.partition.is_none());
+    }
+
+    #[test]
+    fn shares_of_different_runs_are_refused_naming_the_field() {
+        let error = merge(vec![share(1, "one suite"), share(2, "another")]).expect_err("different suites");
+        assert!(error.to_string().contains("share-2.json: $.suite differs from share-1.json's"), "{error}");
+        let mut other_cases = share(2, "s");
+        if let Some(p) = other_cases.1.partition.as_mut() {
+            p.case_ids.push("e".into());
+        }
+        let error = merge(vec![share(1, "s"), other_cases]).expect_err("different cases");
+        assert!(error.to_string().contains("$.partition.caseIds"), "{error}");
+        let whole = (PathBuf::from("whole.json"), RunReport { partition: None, ..share(1, "s").1 });
+        assert!(matches!(merge(vec![whole]), Err(MergeError::NotAShare { .. })));
+    }
+}
