@@ -237,7 +237,10 @@ pub fn run_suite(options: &RunOptions, progress: Progress<'_>) -> Result<RunResu
 }
 
 /// [`run_suite`] on the cases of one share ([`crate::partial`]): also
-/// returns the id of every case of the whole run, in report order.
+/// returns the id of every case of the whole run, in report order. Not
+/// for `options.precomputed` runs (`run` refuses the two together): their
+/// configuration errors are those of the precomputed plans, which a share
+/// does not make for the other shares' groups.
 pub fn run_suite_partition(
     options: &RunOptions,
     partition: Partition,
