@@ -2,6 +2,7 @@
 //! evaluator and against real SDKs behind adapters, compares, and reports.
 #![warn(missing_docs)]
 
+pub mod baseline;
 pub mod bench;
 pub mod compare;
 pub mod cores;
@@ -13,7 +14,9 @@ pub mod history;
 pub mod install;
 pub mod locations;
 pub mod observation;
+pub mod partial;
 pub mod parties;
+pub mod partition;
 pub mod party;
 pub mod precompute;
 pub mod precomputed_client;

@@ -18,6 +18,7 @@ use crate::compare::{compare, Difference, Scope, Severity};
 use crate::expectations::{KnownFailures, ManifestError};
 use crate::observation::{Answer, Json, Observation};
 use crate::parties::{self, PartySelection, SelectionError};
+use crate::partition::Partition;
 use crate::party::reference::ReferenceParty;
 use crate::party::{AnswerPart, Party, PartyInfo, Question};
 use crate::repeat::Settled;
@@ -142,21 +143,26 @@ impl RunResult {
     /// or unreadable files first, then nondeterministic cases, then failures
     /// and stale known failures.
     pub fn exit_code(&self) -> i32 {
-        let s = self.summary();
-        if s.errored > 0 || !self.load_errors.is_empty() {
-            ufc_protocol::exit_codes::ERRORS
-        } else if s.nondeterministic > 0 {
-            ufc_protocol::exit_codes::NONDETERMINISTIC
-        } else if s.failed > 0 || s.unexpected_passes > 0 {
-            ufc_protocol::exit_codes::FAILURES
-        } else {
-            ufc_protocol::exit_codes::SUCCESS
-        }
+        exit_code_of(&self.summary(), !self.load_errors.is_empty())
     }
 
     /// Totals for one party.
     pub fn party_summary(&self, party: &str) -> Summary {
         summary_of(self.outcomes.iter().filter(|o| o.party == party))
+    }
+}
+
+/// The exit code of a run with these totals ([`RunResult::exit_code`]),
+/// also for a run known only by its report (`merge`).
+pub fn exit_code_of(s: &Summary, load_errors: bool) -> i32 {
+    if s.errored > 0 || load_errors {
+        ufc_protocol::exit_codes::ERRORS
+    } else if s.nondeterministic > 0 {
+        ufc_protocol::exit_codes::NONDETERMINISTIC
+    } else if s.failed > 0 || s.unexpected_passes > 0 {
+        ufc_protocol::exit_codes::FAILURES
+    } else {
+        ufc_protocol::exit_codes::SUCCESS
     }
 }
 
@@ -227,6 +233,27 @@ pub enum RunError {
 /// applies the known-failure manifests. Manifests are read before anything
 /// starts: a broken one is a usage error.
 pub fn run_suite(options: &RunOptions, progress: Progress<'_>) -> Result<RunResult, RunError> {
+    run_suite_in(options, None, progress).map(|(result, _)| result)
+}
+
+/// [`run_suite`] on the cases of one share ([`crate::partial`]): also
+/// returns the id of every case of the whole run, in report order. Not
+/// for `options.precomputed` runs (`run` refuses the two together): their
+/// configuration errors are those of the precomputed plans, which a share
+/// does not make for the other shares' groups.
+pub fn run_suite_partition(
+    options: &RunOptions,
+    partition: Partition,
+    progress: Progress<'_>,
+) -> Result<(RunResult, Vec<String>), RunError> {
+    run_suite_in(options, Some(partition), progress).map(|(result, ids)| (result, ids.unwrap_or_default()))
+}
+
+fn run_suite_in(
+    options: &RunOptions,
+    partition: Option<Partition>,
+    progress: Progress<'_>,
+) -> Result<(RunResult, Option<Vec<String>>), RunError> {
     let mut suite = Suite::load(&options.suite)?;
     if options.obfuscated && options.precomputed.is_none() {
         suite = suite.into_obfuscated()?;
@@ -238,6 +265,13 @@ pub fn run_suite(options: &RunOptions, progress: Progress<'_>) -> Result<RunResu
         if suite.cases.is_empty() {
             return Err(RunError::NothingMatches { pattern: pattern.clone(), suite: options.suite.clone() });
         }
+    }
+    // A share's report must carry what the whole run's carries: every
+    // case id, and the configuration errors of every group, even of one
+    // whose cases all fall in other shares.
+    let whole = partition.map(|_| (crate::partial::case_ids(&suite), reference_config_errors(&suite, options.now)));
+    if let Some(partition) = partition {
+        partition.retain(&mut suite.cases, |case| &case.id);
     }
     let specs = options.parties.resolve()?;
     let mut manifests = Vec::new();
@@ -264,7 +298,25 @@ pub fn run_suite(options: &RunOptions, progress: Progress<'_>) -> Result<RunResu
     for (name, manifest) in &manifests {
         manifest.apply(&mut result, name, options.strict);
     }
-    Ok(result)
+    let ids = whole.map(|(ids, config_errors)| {
+        result.config_errors = config_errors;
+        ids
+    });
+    Ok((result, ids))
+}
+
+/// The configuration errors a run of `suite` reports: the reference's, on
+/// each group that has cases, in group order.
+fn reference_config_errors(suite: &Suite, now: ufc_reference::Timestamp) -> Vec<String> {
+    let mut reference = ReferenceParty::new(now);
+    let mut session = Session::new(&mut reference);
+    let mut config_errors = Vec::new();
+    for (index, group) in suite.groups.iter().enumerate() {
+        if suite.cases.iter().any(|c| c.group == index) {
+            ask_group(&mut session, group, &[], &mut config_errors, |_| {});
+        }
+    }
+    config_errors
 }
 
 /// Runs `suite` against the reference and then every other party in
@@ -342,12 +394,18 @@ fn run_party(
         if cases.is_empty() {
             continue;
         }
-        // Skipped cases are reported first, as they are known before anything runs.
+        // Skipped cases are known before anything runs; they keep their
+        // place in case order, so that a report is in case order whatever
+        // share of the suite ran (`--partition`).
         let mut runnable: Vec<&Case> = Vec::with_capacity(cases.len());
+        let mut slots: Vec<Option<CaseOutcome>> = Vec::with_capacity(cases.len());
         for case in &cases {
             match session.skip_reason(&case.input, group.obfuscated) {
-                None => runnable.push(case),
-                reason => outcomes.push(outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = reason)),
+                None => {
+                    runnable.push(case);
+                    slots.push(None);
+                }
+                reason => slots.push(Some(outcome(case, &info.name, Status::Skipped, |o| o.skip_reason = reason))),
             }
         }
         // One list of replies per process, each in `runnable` order.
@@ -362,6 +420,7 @@ fn run_party(
             });
             per_process.push(replies.into_iter());
         }
+        let mut judged = Vec::with_capacity(runnable.len());
         for case in &runnable {
             let replies: Vec<CaseReply> = per_process.iter_mut().filter_map(Iterator::next).collect();
             let settled = crate::repeat::settle(replies);
@@ -372,11 +431,13 @@ fn run_party(
             if let Some(Answer::Observed(observation)) = first_answer {
                 observed.insert(case.id.clone(), observation.clone());
             }
-            outcomes.push(match settled {
+            judged.push(match settled {
                 Settled::Agreed(reply) => judge(case, &info, reply, reference, settings),
                 Settled::Differ(replies) => nondeterministic(case, &info.name, replies),
             });
         }
+        let mut judged = judged.into_iter();
+        outcomes.extend(slots.into_iter().filter_map(|slot| slot.or_else(|| judged.next())));
         done += (cases.len() - runnable.len()) * repeat;
         if runnable.is_empty() {
             progress(&info.name, done, total);

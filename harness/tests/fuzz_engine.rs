@@ -477,3 +477,22 @@ fn obfuscated_fuzzing_gives_client_documents_to_parties_that_read_them() {
     let replayed = result.outcomes.iter().any(|o| o.party == "js-habits" && o.status == Status::Failed);
     assert!(replayed, "did not replay: {:?}", result.outcomes);
 }
+
+#[test]
+fn shares_of_a_seed_fuzz_disjoint_batches() {
+    let whole = FuzzOptions { budget: Budget::Cases(600), ..options() };
+    let mut batches_of_shares = Vec::new();
+    for k in 1..=2 {
+        let partition = ufc_harness::partition::Partition::new(k, 2);
+        let share = FuzzOptions { partition, ..whole.clone() };
+        let report = fuzz(&mut reference_and_js_habits(), &share, &|_| {});
+        assert!(!report.findings.is_empty(), "share {k}/2 finds the JS habits too");
+        for finding in &report.findings {
+            // Share k runs batches k-1, k-1+2, ...: the batch numbers of the whole campaign.
+            assert_eq!(finding.batch % 2, u64::from(k - 1), "share {k}/2 ran batch {}", finding.batch);
+            assert!(finding.reproduce_command(&share).contains(&format!("--partition {k}/2")));
+        }
+        batches_of_shares.push(report.findings.iter().map(|f| f.batch).collect::<Vec<_>>());
+    }
+    assert!(batches_of_shares[0].iter().all(|b| !batches_of_shares[1].contains(b)));
+}

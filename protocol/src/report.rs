@@ -24,6 +24,10 @@ pub struct RunReport {
     pub report_version: u32,
     /// The tool that wrote it.
     pub tool: Tool,
+    /// What changed against a baseline (`run --baseline`, `--compare`),
+    /// regressions first; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<ComparisonReport>,
     /// The suite root (several suites: their labels joined with ` + `).
     pub suite: PathBuf,
     /// Severities that fail a case.
@@ -31,6 +35,11 @@ pub struct RunReport {
     /// In how many fresh processes each party was asked every case (`run
     /// --repeat`; 1 without it).
     pub repeat: u32,
+    /// On the report of one share of a run (`run --partition K/N`): which
+    /// share, and every case of the whole run, so that `merge` can put the
+    /// shares back together; absent on a whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<PartitionReport>,
     /// Totals over every party.
     pub summary: Summary,
     /// Each party, the reference first.
@@ -229,6 +238,104 @@ pub struct CaseReport {
     /// answer alike (status `nondeterministic`); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<ProcessAnswer>,
+    /// How the case moved against the baseline, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+}
+
+/// Which share of a run a report covers (`run --partition K/N`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartitionReport {
+    /// K, from 1.
+    pub index: u32,
+    /// N.
+    pub count: u32,
+    /// Every case id of the whole run (all shares), in report order.
+    pub case_ids: Vec<String>,
+}
+
+/// How one case moved between a baseline and this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// Passed or was a known failure before; fails now (failed, errored,
+    /// nondeterministic), or passed before and is a known failure now.
+    Regression,
+    /// Failed or was a known failure before; passes now.
+    Fixed,
+    /// Not in the baseline, or skipped there; run now.
+    New,
+    /// Run in the baseline; absent or skipped now.
+    Removed,
+    /// As it was.
+    Unchanged,
+}
+
+impl Change {
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Regression => "regression",
+            Change::Fixed => "fixed",
+            Change::New => "new",
+            Change::Removed => "removed",
+            Change::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// What changed against a baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComparisonReport {
+    /// What the run was compared with: the baseline report's path, or
+    /// `--compare` (each SDK against the one before it).
+    pub baseline: String,
+    /// How many cases moved each way (unchanged included).
+    pub counts: ChangeCounts,
+    /// Cases that got worse, in report order.
+    pub regressions: Vec<ChangeReport>,
+    /// Cases that got better.
+    pub fixed: Vec<ChangeReport>,
+    /// Cases the baseline did not run.
+    pub new: Vec<ChangeReport>,
+    /// Cases this run did not run.
+    pub removed: Vec<ChangeReport>,
+}
+
+/// How many cases moved each way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeCounts {
+    /// Got worse.
+    pub regressions: usize,
+    /// Got better.
+    pub fixed: usize,
+    /// Not run before.
+    pub new: usize,
+    /// Not run now.
+    pub removed: usize,
+    /// As before.
+    pub unchanged: usize,
+}
+
+/// One case that moved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeReport {
+    /// The case id.
+    pub case_id: String,
+    /// The party, in this run (for a removed case: in the baseline).
+    pub party: String,
+    /// The party it was compared with, when its name differs (`--compare`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_party: Option<String>,
+    /// Its status in the baseline; absent for a case the baseline lacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Status>,
+    /// Its status now; absent for a case this run lacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<Status>,
 }
 
 /// What one of the fresh processes of `run --repeat` made of a case.

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use ufc_protocol::report::{
-    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, ProcessAnswer, RunReport, Severity, Status, Summary,
-    Tool, REPORT_VERSION,
+    CaseReport, Change, ChangeCounts, ChangeReport, ComparisonReport, DifferenceReport, LoadErrorReport,
+    PartitionReport, PartyReport, ProcessAnswer, RunReport, Severity, Status, Summary, Tool, REPORT_VERSION,
 };
 use ufc_protocol::{
     ActionInput, BanditCase, BenchMode, BenchRequest, BenchSubject, Capabilities, Capability, CaseInput, CaseResult,
@@ -233,9 +233,40 @@ fn report() -> RunReport {
     RunReport {
         report_version: REPORT_VERSION,
         tool: Tool { name: "ufc-harness".into(), version: "0.1.0".into() },
+        comparison: Some(ComparisonReport {
+            baseline: "reports/previous.json".into(),
+            counts: ChangeCounts { regressions: 1, fixed: 0, new: 1, removed: 1, unchanged: 1 },
+            regressions: vec![ChangeReport {
+                case_id: "f/bob".into(),
+                party: "node".into(),
+                baseline_party: Some("node@3.9.0".into()),
+                before: Some(Status::Passed),
+                now: Some(Status::KnownFailure),
+            }],
+            fixed: Vec::new(),
+            new: vec![ChangeReport {
+                case_id: "f/carol".into(),
+                party: "node".into(),
+                baseline_party: None,
+                before: None,
+                now: Some(Status::Nondeterministic),
+            }],
+            removed: vec![ChangeReport {
+                case_id: "f/dave".into(),
+                party: "node".into(),
+                baseline_party: None,
+                before: Some(Status::Failed),
+                now: None,
+            }],
+        }),
         suite: "test-data".into(),
         fail_on: vec![Severity::Critical, Severity::Major],
         repeat: 2,
+        partition: Some(PartitionReport {
+            index: 2,
+            count: 3,
+            case_ids: vec!["f/alice".into(), "f/bob".into(), "f/carol".into(), "f/dave".into()],
+        }),
         summary: Summary { nondeterministic: 1, ..summary(1, 1) },
         parties: vec![PartyReport {
             name: "node".into(),
@@ -263,6 +294,7 @@ fn report() -> RunReport {
                 causes: Vec::new(),
                 observed: None,
                 answers: Vec::new(),
+                change: Some(Change::Unchanged),
             },
             CaseReport {
                 case_id: "f/bob".into(),
@@ -282,6 +314,7 @@ fn report() -> RunReport {
                 causes: vec!["js-type-mismatch".into()],
                 observed: Some(CaseResult::raised("f/bob", "TypeError")),
                 answers: Vec::new(),
+                change: Some(Change::Regression),
             },
             CaseReport {
                 case_id: "f/carol".into(),
@@ -300,6 +333,7 @@ fn report() -> RunReport {
                     ProcessAnswer { process: 2, result: Some(answered("f/carol", "blue")), lost: None },
                     ProcessAnswer { process: 3, result: None, lost: Some("adapter exited with status 3".into()) },
                 ],
+                change: Some(Change::New),
             },
         ],
     }
@@ -323,7 +357,17 @@ fn the_run_report_has_its_schema_and_round_trips() {
     let mut empty_answer = document.clone();
     empty_answer["cases"][2]["answers"][2] = json!({"process": 3});
     assert_invalid("report-schema.json", &empty_answer);
-    let mut no_repeat = document;
+    let mut no_repeat = document.clone();
     no_repeat.as_object_mut().map(|report| report.remove("repeat"));
     assert_invalid("report-schema.json", &no_repeat);
+    // The baseline's and the partition's fields are checked too.
+    let mut wrong_change = document.clone();
+    wrong_change["cases"][0]["change"] = json!("worse");
+    assert_invalid("report-schema.json", &wrong_change);
+    let mut no_counts = document.clone();
+    no_counts["comparison"].as_object_mut().map(|c| c.remove("counts"));
+    assert_invalid("report-schema.json", &no_counts);
+    let mut share_zero = document;
+    share_zero["partition"]["index"] = json!(0);
+    assert_invalid("report-schema.json", &share_zero);
 }

@@ -5,7 +5,8 @@
 //! the harness must survive: crash, hang, write garbage or the wrong id,
 //! start slowly, leave right after `hello`, flood stderr, answer wrongly,
 //! refuse batches, lose or reorder results, speak another protocol, or
-//! answer differently in every process (`--nondeterministic`).
+//! answer differently in every process (`--nondeterministic`), answer chosen
+//! cases wrongly (`--wrong-for GLOB`) or lack a capability (`--without`).
 //! `harness/tests/adapter_faults.rs` and `harness/tests/repeat.rs` drive it.
 //!
 //! Counters (`--crash-after N` and the like) count `evaluate` requests within
@@ -55,6 +56,14 @@ struct Misbehaviour {
     /// Return a wrong value for every case.
     #[arg(long)]
     wrong_answers: bool,
+    /// Return a wrong value for the cases whose id matches this glob
+    /// (repeatable): a regression planted in chosen cases.
+    #[arg(long, value_name = "GLOB")]
+    wrong_for: Vec<String>,
+    /// Do not declare this capability (repeatable), so that the cases
+    /// needing it are skipped.
+    #[arg(long, value_name = "CAPABILITY")]
+    without: Vec<String>,
     /// Reword every details description, and change nothing else: a
     /// difference of minor severity only.
     #[arg(long)]
@@ -113,6 +122,19 @@ fn main() {
     if told.stderr_flood {
         std::thread::spawn(flood_stderr);
     }
+    let mut globs = globset::GlobSetBuilder::new();
+    for pattern in &told.wrong_for {
+        match globset::Glob::new(pattern) {
+            Ok(glob) => {
+                globs.add(glob);
+            }
+            Err(err) => {
+                eprintln!("fake adapter: --wrong-for {pattern:?} is not a glob: {err}");
+                std::process::exit(2);
+            }
+        }
+    }
+    let wrong_for = globs.build().unwrap_or_else(|_| globset::GlobSet::empty());
     let mut party = ReferenceParty::new(chrono::Utc::now());
     let mut evaluations = 0u64;
     let stdin = std::io::stdin();
@@ -144,11 +166,10 @@ fn main() {
                         version: env!("CARGO_PKG_VERSION").into(),
                     }),
                     // The reference's, but for the CLIENT format and precomputing.
-                    capabilities: Some(Capabilities::new(
-                        Capability::KNOWN
-                            .into_iter()
-                            .filter(|c| ![Capability::Obfuscated, Capability::Precompute].contains(c)),
-                    )),
+                    capabilities: Some(Capabilities::new(Capability::KNOWN.into_iter().filter(|c| {
+                        ![Capability::Obfuscated, Capability::Precompute].contains(c)
+                            && !told.without.iter().any(|name| name == c.as_str())
+                    }))),
                     ..Response::default()
                 });
                 if told.exit_early {
@@ -221,6 +242,7 @@ fn main() {
                 if told.wrong_answers {
                     results.iter_mut().for_each(spoil);
                 }
+                results.iter_mut().filter(|r| wrong_for.is_match(&r.case_id)).for_each(spoil);
                 if told.reworded {
                     results.iter_mut().for_each(reword);
                 }

@@ -10,6 +10,7 @@ use ufc_protocol::report::Severity;
 
 use anyhow::{bail, Context};
 use ufc_harness::fuzz::{self, Budget, FuzzOptions, FuzzProgress};
+use ufc_harness::partition::Partition;
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::Party;
 use ufc_harness::report::fuzz as render;
@@ -25,6 +26,7 @@ Examples:
   ufc-harness fuzz --sdk node --obfuscated --duration 30s   # the JS core's CLIENT-format path
   ufc-harness fuzz --sdk python,node --repeat 3 --cases 2000  # each batch in 3 fresh processes per SDK
   ufc-harness fuzz --sdk python,node,rust --duration 120s --least-severity minor  # wording and extra event fields too
+  ufc-harness fuzz --sdk node --cases 5000 --partition 2/4   # job 2 of 4 on one seed: its own batches
   ufc-harness run --suite target/findings/<finding> --sdk python,node   # replay one finding
 
 Exit codes: 0 no disagreement, 1 findings written, 2 usage error, 3 a party failed,
@@ -63,6 +65,11 @@ pub(super) struct FuzzArgs {
     /// side logs (replay those with `run --fail-on critical,major,minor`).
     #[arg(long, value_name = "SEVERITY", value_parser = super::severity_parser(), default_value = "major")]
     least_severity: Severity,
+    /// Generate only share K of N of the seed's batches (K-1, K-1+N, ...),
+    /// for one of N CI jobs fuzzing the same seed: the jobs' cases are
+    /// disjoint, and each spends the whole budget.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
     /// Where to write finding suites, summary.md and summary.json.
     #[arg(long, value_name = "DIR", default_value = "target/fuzz-findings")]
     out: PathBuf,
@@ -100,6 +107,7 @@ impl FuzzArgs {
             obfuscated: self.obfuscated,
             repeat: self.repeat,
             least_severity: self.least_severity,
+            partition: self.partition,
             ..FuzzOptions::default()
         })
     }

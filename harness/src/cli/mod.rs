@@ -17,7 +17,9 @@ mod bench;
 mod distribution;
 mod eval;
 mod fuzz;
+mod gate;
 mod history;
+mod merge;
 mod parties;
 mod precompute;
 mod report;
@@ -49,7 +51,8 @@ Examples:
       --subject alice --attributes '{\"email\": \"alice@example.com\"}'
 
 Exit codes: 0 all passed, 1 failures, 2 usage or input error, 3 errored cases,
-4 nondeterministic answers (--repeat).";
+4 nondeterministic answers (--repeat). With --fail-on-regression (and --baseline
+or --compare): 1 means a case got worse than the baseline, 0 that none did.";
 
 #[derive(Subcommand)]
 enum Command {
@@ -71,6 +74,8 @@ enum Command {
     Precompute(precompute::PrecomputeArgs),
     /// Run a suite across every published version of an SDK: which release introduced or fixed each divergence.
     History(history::HistoryArgs),
+    /// Merge the JSON reports of a run's shares (run --partition K/N) into the whole run's report.
+    Merge(merge::MergeArgs),
 }
 
 #[derive(clap::Args)]
@@ -137,6 +142,7 @@ pub fn main() -> i32 {
         Command::Distribution(args) => distribution::distribution_command(args),
         Command::Precompute(args) => precompute::precompute_command(args),
         Command::History(args) => history::history_command(args),
+        Command::Merge(args) => merge::merge_command(args),
     };
     match result {
         Ok(code) => code,

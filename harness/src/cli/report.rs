@@ -15,7 +15,8 @@ use super::parties::PartyArgs;
 Examples:
   ufc-harness report --sdk python,node,rust            # writes reports/cross-sdk.{md,html}
   ufc-harness report --sdk node --suite shared=../shared/eppo-sdk-test-data --out /tmp/r
-  ufc-harness report --sdk python,node --json reports/cross-sdk.json")]
+  ufc-harness report --sdk python,node --json reports/cross-sdk.json
+  ufc-harness report --sdk python,node --badges reports/badges")]
 pub(super) struct ReportArgs {
     #[command(flatten)]
     parties: PartyArgs,
@@ -32,6 +33,9 @@ pub(super) struct ReportArgs {
     /// Also write the combined run as the JSON report (docs/report-schema.json) to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Also write one shields.io endpoint badge (JSON) per SDK, over every suite, into this folder.
+    #[arg(long, value_name = "DIR")]
+    badges: Option<PathBuf>,
 }
 
 pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
@@ -54,6 +58,10 @@ pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.json {
         report::write_atomically(path, report::json::render(&finished.combined).as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(dir) = &args.badges {
+        report::badges::write(&finished.combined, dir)
+            .with_context(|| format!("writing badges into {}", dir.display()))?;
     }
     outln!("wrote {} and {}", markdown_path.display(), html_path.display());
     Ok(finished.combined.exit_code())

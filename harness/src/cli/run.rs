@@ -3,15 +3,17 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::ValueEnum;
 use ufc_harness::compare::Severity;
+use ufc_harness::partial;
+use ufc_harness::partition::Partition;
 use ufc_harness::report;
-use ufc_harness::run::{self, RunOptions, RunResult, RunSettings};
+use ufc_harness::run::{self, RunOptions, RunSettings};
 use ufc_reference::precomputed::write::Form;
 
+use super::gate::{GateArgs, Outputs};
+use super::parse_now;
 use super::parties::PartyArgs;
-use super::{color_enabled, parse_now};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(super) enum Format {
@@ -35,7 +37,11 @@ Examples:
   ufc-harness run --sdk python,node,rust --markdown summary.md --html matrix.html
   ufc-harness run --adapter mysdk='./my-adapter --offline' --filter 'test-case-regex-flag/*'
   ufc-harness run --sdk python,node --repeat 3   # each SDK in 3 fresh processes; differing answers are nondeterministic
-  ufc-harness run --now 2030-01-01T00:00:00Z --format junit > junit.xml")]
+  ufc-harness run --now 2030-01-01T00:00:00Z --format junit > junit.xml
+  ufc-harness run --sdk node --baseline previous.json --fail-on-regression   # exit 1 only if worse than before
+  ufc-harness run --sdk python@4.3.1,python@4.4.1 --compare                 # what changed between two releases
+  ufc-harness run --sdk node --partition 2/3 --json part-2.json             # one of 3 jobs; then `ufc-harness merge`
+  ufc-harness run --suite ../shared/eppo-sdk-test-data --sdk node --badges reports/badges")]
 pub(super) struct RunArgs {
     /// Suite directory (Eppo layout or the project's); default: the built-in suite.
     #[arg(long, value_name = "DIR")]
@@ -82,21 +88,18 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..),
           conflicts_with = "precomputed")]
     repeat: u32,
-    /// Also write the JSON report to this file.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-    /// Also write a JUnit XML report to this file.
-    #[arg(long, value_name = "FILE")]
-    junit: Option<PathBuf>,
-    /// Also write a Markdown report to this file.
-    #[arg(long, value_name = "FILE")]
-    markdown: Option<PathBuf>,
-    /// Also write the HTML cross-SDK matrix to this file.
-    #[arg(long, value_name = "FILE")]
-    html: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
     /// Show minor differences of passing cases too.
     #[arg(long, short)]
     verbose: bool,
+    #[command(flatten)]
+    gate: GateArgs,
+    /// Run only share K of N of the cases (by a stable hash of each case
+    /// id), for one of N CI jobs; `ufc-harness merge` puts their JSON
+    /// reports together. Not with --precomputed.
+    #[arg(long, value_name = "K/N", conflicts_with = "precomputed")]
+    partition: Option<Partition>,
 }
 
 /// How `--precomputed` writes each subject's configuration.
@@ -124,28 +127,15 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
         now: parse_now(args.now.as_deref())?,
         settings: RunSettings { fail_on: args.fail_on.clone(), repeat: args.repeat },
     };
-    let result = run::run_suite(&options, &super::progress_line())?;
-    write_reports(&result, &args)?;
-    let stdout = match args.format {
-        Format::Text => report::terminal::render(&result, report::terminal::Style::new(color_enabled()), args.verbose),
-        Format::Json => report::json::render(&result),
-        Format::Junit => report::junit::render(&result),
-        Format::Markdown => report::markdown::render(&result),
-    };
-    out!("{stdout}");
-    Ok(result.exit_code())
-}
-
-fn write_reports(result: &RunResult, args: &RunArgs) -> anyhow::Result<()> {
-    let write = |path: &Option<PathBuf>, text: String| -> anyhow::Result<()> {
-        if let Some(path) = path {
-            report::write_atomically(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    args.gate.check()?;
+    let (result, partition) = match args.partition {
+        Some(partition) => {
+            let (result, case_ids) = run::run_suite_partition(&options, partition, &super::progress_line())?;
+            (result, Some(partial::partition_report(partition, case_ids)))
         }
-        Ok(())
+        None => (run::run_suite(&options, &super::progress_line())?, None),
     };
-    write(&args.json, report::json::render(result))?;
-    write(&args.junit, report::junit::render(result))?;
-    write(&args.markdown, report::markdown::render(result))?;
-    write(&args.html, report::html::render(result))?;
-    Ok(())
+    let mut json = report::json::report(&result);
+    json.partition = partition;
+    args.gate.finish(&result, json, &args.outputs, args.format, args.verbose)
 }

@@ -298,6 +298,9 @@ pub(crate) fn reproduce_command(options: &FuzzOptions, cases_through_batch: u64)
     if options.obfuscated {
         command.push_str(" --obfuscated");
     }
+    if let Some(partition) = options.partition {
+        command.push_str(&format!(" --partition {partition}"));
+    }
     if options.repeat > 1 {
         command.push_str(&format!(" --repeat {}", options.repeat));
     }

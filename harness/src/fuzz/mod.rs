@@ -44,6 +44,7 @@ pub mod minimize;
 pub mod repeat;
 pub mod signature;
 
+use crate::partition::Partition;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -181,6 +182,9 @@ pub struct FuzzOptions {
     /// Fresh processes each batch is put to, per party (`--repeat`); above
     /// 1, answers that differ between them are [`FuzzReport::nondeterministic`].
     pub repeat: u32,
+    /// `--partition K/N`: only the batches of this share, dealt out in turn
+    /// (K-1, K-1+N, ...), so that N jobs on one seed generate disjoint cases.
+    pub partition: Option<Partition>,
 }
 
 impl Default for FuzzOptions {
@@ -197,6 +201,7 @@ impl Default for FuzzOptions {
             max_queued: 2_000,
             least_severity: Severity::Major,
             repeat: 1,
+            partition: None,
         }
     }
 }
@@ -789,7 +794,7 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         nondeterministic: Vec::new(),
     };
     let mut engine = Engine { options, infos, report, queue: Vec::new(), explored: HashMap::new() };
-    let mut batch = 0_u64;
+    let mut sequence = 0_u64;
     let mut ahead = BatchesAhead::default();
     let show = |engine: &Engine<'_>| {
         progress(&FuzzProgress {
@@ -807,6 +812,9 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
             show(&engine);
             continue;
         }
+        // The batch's number in the whole campaign, of which a share runs
+        // every N-th.
+        let batch = options.partition.map_or(sequence, |p| p.nth_in_turn(sequence));
         let scenario = ahead.next(options, batch);
         let prefix = format!("fuzz-{batch}");
         let ids = scenario.case_ids(&prefix);
@@ -817,7 +825,7 @@ pub fn fuzz(parties: &mut [Box<dyn Party>], options: &FuzzOptions, progress: Pro
         let through = engine.report.cases + scenario.cases.len() as u64;
         repeat::record(&mut engine.report.nondeterministic, &engine.infos, &repeated, &scenario, batch, through);
         engine.take_batch(batch, scenario, prefix, repeated.runs);
-        batch += 1;
+        sequence += 1;
         show(&engine);
     }
     // A case budget names the batches to explore, and everything they showed
@@ -851,8 +859,10 @@ impl BatchesAhead {
         }
         use rayon::prelude::*;
         let count = (rayon::current_num_threads() * 2).max(1) as u64;
+        // A share's batches are N apart.
+        let step = options.partition.map_or(1, |p| u64::from(p.count()));
         let mut generated: Vec<(u64, Scenario)> =
-            (batch..batch + count).into_par_iter().map(|n| (n, scenario_for_batch(options, n))).collect();
+            (0..count).into_par_iter().map(|i| batch + i * step).map(|n| (n, scenario_for_batch(options, n))).collect();
         let first = generated.remove(0).1;
         self.ready = generated.into();
         first

@@ -50,6 +50,9 @@ pub struct FuzzSummary {
     pub obfuscated: bool,
     /// Fresh processes each batch was put to, per party (1 without `--repeat`).
     pub repeat: u32,
+    /// The share of the campaign's batches this run generated (`--partition K/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
     /// Wall time of the run, minimization included.
     pub duration_seconds: f64,
     /// Batches generated.
@@ -250,6 +253,7 @@ pub fn summary(report: &FuzzReport) -> FuzzSummary {
         malformed: options.malformed,
         obfuscated: options.obfuscated,
         repeat: options.repeat,
+        partition: options.partition.map(|p| p.to_string()),
         duration_seconds: report.elapsed.as_secs_f64(),
         batches: report.batches,
         cases: report.cases,

@@ -5,6 +5,7 @@ use ufc_protocol::report::{
     CaseReport, DifferenceReport, LoadErrorReport, PartyReport, ProcessAnswer, RunReport, Status, Tool, REPORT_VERSION,
 };
 
+use crate::baseline::Comparison;
 use crate::run::{CaseOutcome, RunResult};
 use crate::session::CaseReply;
 
@@ -13,9 +14,11 @@ pub fn report(result: &RunResult) -> RunReport {
     RunReport {
         report_version: REPORT_VERSION,
         tool: Tool { name: "ufc-harness".into(), version: env!("CARGO_PKG_VERSION").into() },
+        comparison: None,
         suite: result.suite.clone(),
         fail_on: result.fail_on.clone(),
         repeat: result.repeat,
+        partition: None,
         summary: result.summary(),
         parties: result
             .parties
@@ -39,7 +42,21 @@ pub fn report(result: &RunResult) -> RunReport {
 
 /// The report as pretty JSON text, with a final newline.
 pub fn render(result: &RunResult) -> String {
-    serde_json::to_string_pretty(&report(result)).unwrap_or_default() + "\n"
+    to_text(&report(result))
+}
+
+/// Adds what changed against a baseline: the comparison leads the report,
+/// and each case says how it moved.
+pub fn add_comparison(report: &mut RunReport, comparison: &Comparison) {
+    report.comparison = Some(comparison.report.clone());
+    for case in &mut report.cases {
+        case.change = comparison.change_of(&case.party, &case.case_id);
+    }
+}
+
+/// A report as pretty JSON text, with a final newline.
+pub fn to_text(report: &RunReport) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
 }
 
 fn case_report(outcome: &CaseOutcome) -> CaseReport {
@@ -74,6 +91,7 @@ fn case_report(outcome: &CaseOutcome) -> CaseReport {
             .zip(1..)
             .map(|(reply, process)| process_answer(&outcome.case_id, process, reply))
             .collect(),
+        change: None,
     }
 }
 

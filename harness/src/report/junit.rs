@@ -27,16 +27,26 @@ pub fn escape(text: &str) -> String {
 
 /// The JUnit XML document.
 pub fn render(result: &RunResult) -> String {
+    render_compared(result, None)
+}
+
+/// The JUnit XML document, its first test suite the regressions against a
+/// baseline (counted in the totals too).
+pub fn render_compared(result: &RunResult, comparison: Option<&crate::baseline::Comparison>) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let total = result.summary();
+    let regressions = comparison.map_or(0, |c| c.report.regressions.len());
     let _ = writeln!(
         out,
         "<testsuites name=\"ufc-harness\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
-        total.total,
-        total.failed + total.unexpected_passes + total.nondeterministic,
+        total.total + regressions,
+        total.failed + total.unexpected_passes + total.nondeterministic + regressions,
         total.errored,
         total.skipped + total.known_failures
     );
+    if let Some(comparison) = comparison {
+        out.push_str(&super::comparison::junit(comparison, result));
+    }
     for party in &result.parties {
         let s = result.party_summary(&party.name);
         let _ = writeln!(

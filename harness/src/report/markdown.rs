@@ -53,8 +53,16 @@ fn generic_field(field: &str) -> String {
 
 /// Renders the report.
 pub fn render(result: &RunResult) -> String {
+    render_compared(result, None)
+}
+
+/// Renders the report, led by what changed against a baseline.
+pub fn render_compared(result: &RunResult, comparison: Option<&crate::baseline::Comparison>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# UFC conformance report\n");
+    if let Some(comparison) = comparison {
+        out.push_str(&super::comparison::markdown(comparison, result));
+    }
     let _ = writeln!(
         out,
         "Suite: `{}`  \nFailing severities: {}\n",

@@ -4,9 +4,12 @@
 //! report's shape is a versioned public format (see `docs/report-schema.json`), and so is the
 //! fuzz run's `summary.json` (`docs/report-schemas/fuzz-summary.schema.json`).
 
+pub mod badges;
 pub mod bench;
+pub mod comparison;
 pub mod cross_sdk;
 pub mod distribution;
+pub mod from_json;
 pub mod fuzz;
 pub mod history;
 pub mod html;

@@ -27,16 +27,16 @@ impl Style {
         }
     }
 
-    fn red(&self, t: &str) -> String {
+    pub(crate) fn red(&self, t: &str) -> String {
         self.paint("31", t)
     }
-    fn green(&self, t: &str) -> String {
+    pub(crate) fn green(&self, t: &str) -> String {
         self.paint("32", t)
     }
-    fn yellow(&self, t: &str) -> String {
+    pub(crate) fn yellow(&self, t: &str) -> String {
         self.paint("33", t)
     }
-    fn bold(&self, t: &str) -> String {
+    pub(crate) fn bold(&self, t: &str) -> String {
         self.paint("1", t)
     }
     fn dim(&self, t: &str) -> String {
