@@ -264,6 +264,9 @@ fn id_and_op(request: &Request) -> (u64, &'static str) {
         Request::Bench { id, .. } => (*id, "bench"),
         Request::Precompute { id, .. } => (*id, "precompute"),
         Request::Shutdown { id } => (*id, "shutdown"),
+        Request::Init { id, .. } => (*id, "init"),
+        Request::DrainEvents { id } => (*id, "drainEvents"),
+        Request::StopClient { id } => (*id, "stopClient"),
     }
 }
 
@@ -484,6 +487,10 @@ impl Adapter {
                 self.precompute(subject_key, subject_attributes, bandit_actions)
             }
             Request::Shutdown { .. } => Ok(Response::default()),
+            // Not declared (no `online` capability) until the online ops land here.
+            Request::Init { .. } | Request::DrainEvents { .. } | Request::StopClient { .. } => {
+                Err("this adapter has no online client".into())
+            }
         }
     }
 
