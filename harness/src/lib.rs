@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod cdn;
 pub mod compare;
 pub mod cores;
 pub mod cross_sdk;

@@ -52,6 +52,9 @@ pub struct CaseOutcome {
     /// What each fresh process replied, in order, when their answers
     /// differ ([`Status::Nondeterministic`]); empty otherwise.
     pub process_replies: Vec<CaseReply>,
+    /// `scenarios`: what the mock CDN saw, for a failing scenario step;
+    /// empty otherwise.
+    pub request_log: Vec<ufc_protocol::report::RecordedRequest>,
 }
 
 /// Run settings.
@@ -502,6 +505,7 @@ pub(crate) fn outcome(case: &Case, party: &str, status: Status, fill: impl FnOnc
         causes: Vec::new(),
         observed: None,
         process_replies: Vec::new(),
+        request_log: Vec::new(),
     };
     fill(&mut o);
     o
