@@ -21,5 +21,6 @@ pub mod precomputed_client;
 pub mod repeat;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod session;
 pub mod suite;
