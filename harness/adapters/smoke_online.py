@@ -258,9 +258,10 @@ def check_online(adapter, hello, data, same):
     check = Check()
     try:
         resp = init(adapter, cdn, interval_ms)
-        if not check.expect(resp.get("ok") and resp.get("initialized") is not False, f"init: {resp}"):
+        if not check.expect(resp.get("ok"), f"init: {resp}"):
             return False
-        print(f"online: init answered in {resp.get('elapsedMs')} ms, initialized={resp.get('initialized')}")
+        # What the SDK says of itself; the values below show what it serves.
+        print(f"online: init answered in {resp.get('elapsedMs')} ms, the SDK says initialized={resp.get('initialized')}")
         check_first_configuration(adapter, check, cases, same)
         check_change(adapter, cdn, check, cases, interval_ms, flags)
         check_drain(adapter, check)
