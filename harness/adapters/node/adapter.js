@@ -78,6 +78,13 @@ function keep(event, caseList, pendingList) {
 }
 const assignmentLogger = { logAssignment: (e) => keep(e, () => recorder.assignments, () => recorder.pending.assignmentEvents) };
 const banditLogger = { logBanditAction: (e) => keep(e, () => recorder.bandits, () => recorder.pending.banditEvents) };
+// The case threw: what it logged goes to `pending`, as no result reports it.
+function abandonCase() {
+  recorder.on = false;
+  recorder.pending.assignmentEvents.push(...recorder.assignments);
+  recorder.pending.banditEvents.push(...recorder.bandits);
+  recorder.pending.loggerCalls += recorder.assignments.length + recorder.bandits.length;
+}
 function resetRecorder(throwing) {
   Object.assign(recorder, { on: false, muted: false, throwing, assignments: [], bandits: [] });
   recorder.pending = { assignmentEvents: [], banditEvents: [], loggerCalls: 0 };
@@ -145,9 +152,11 @@ function evaluateCase(c) {
       throw new Error(`unknown case kind ${JSON.stringify(c.kind)}`);
     }
     const details = sharedDetails(snapshot(r.evaluationDetails));
-    return { caseId: c.caseId, value, details, assignmentEvents: recorder.assignments, banditEvents: recorder.bandits };
-  } finally {
     recorder.on = false;
+    return { caseId: c.caseId, value, details, assignmentEvents: recorder.assignments, banditEvents: recorder.bandits };
+  } catch (e) {
+    abandonCase();
+    throw e;
   }
 }
 

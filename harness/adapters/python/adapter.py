@@ -90,6 +90,13 @@ class RecordingLogger(AssignmentLogger):
         self.recording = False
         return self.assignments, self.bandits
 
+    def abandon(self):
+        """The case raised: what it logged goes to `pending`, as no result reports it."""
+        assignments, bandits = self.stop()
+        self.pending_assignments += assignments
+        self.pending_bandits += bandits
+        self.pending_calls += len(assignments) + len(bandits)
+
     def drain(self):
         out = {"assignmentEvents": self.pending_assignments, "banditEvents": self.pending_bandits,
                "loggerCalls": self.pending_calls}
@@ -194,8 +201,10 @@ def evaluate_case(case):
         else:
             raise ValueError(f"unknown case kind {case.get('kind')!r}")
         details = shared_details(r.evaluation_details)
-    finally:
-        assignments, bandits = logger.stop()
+    except BaseException:
+        logger.abandon()
+        raise
+    assignments, bandits = logger.stop()
     return {"caseId": case.get("caseId"), "value": value, "details": details,
             "assignmentEvents": assignments, "banditEvents": bandits}
 
