@@ -16,7 +16,10 @@
 //! a version whose core cannot precompute does not declare `precompute`.
 //!
 //! Messages are the `ufc-protocol` crate's types: each line is read as a
-//! [`Request`] and answered with a [`Response`].
+//! [`Request`] and answered with a [`Response`]. The online ops (capability
+//! `online`) are in the `online` module.
+
+mod online;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -54,22 +57,66 @@ type Result<T> = std::result::Result<T, String>;
 #[cfg(not(eppo_str))]
 type Str = String;
 
-/// Keeps the events the SDK logs while `on`; drops them otherwise. The SDK
-/// has no assignment cache, so every evaluation's event arrives here.
+/// Keeps the events the SDK logs: while `on` (a case is evaluated) for that
+/// case, at any other time in `pending` for `drainEvents`; `muted` (bench
+/// loops) drops them. The SDK has no assignment cache, so every
+/// evaluation's event arrives here. `throwing`: each call is kept, then
+/// the logger panics, the only way a Rust logger can fail.
 #[derive(Default)]
 struct Recorder {
     on: AtomicBool,
+    muted: AtomicBool,
+    throwing: bool,
     events: Mutex<Vec<AssignmentEvent>>,
+    pending: Mutex<(Vec<AssignmentEvent>, u64)>,
 }
 
 impl Recorder {
+    fn new(throwing: bool) -> Recorder {
+        Recorder { throwing, ..Recorder::default() }
+    }
     fn start(&self) {
         self.events.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.muted.store(false, Ordering::SeqCst);
         self.on.store(true, Ordering::SeqCst);
     }
     fn stop(&self) -> Vec<AssignmentEvent> {
         self.on.store(false, Ordering::SeqCst);
         std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+    /// The logger: what the SDK hands it.
+    fn record(&self, event: AssignmentEvent) {
+        if self.muted.load(Ordering::SeqCst) {
+            return;
+        }
+        if self.on.load(Ordering::SeqCst) {
+            self.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        } else {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.0.push(event);
+            pending.1 += 1;
+        }
+        if self.throwing {
+            // Deliberate: the `throwing` logger of the online ops.
+            std::panic::panic_any("harness: throwing logger");
+        }
+    }
+    /// The case failed (a panicking logger, say): what it logged goes to
+    /// `pending`, as no result reports it.
+    fn abandon(&self) {
+        let events = self.stop();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.1 += events.len() as u64;
+        pending.0.extend(events);
+    }
+    /// What arrived outside any case since the last drain, as `drainEvents` answers it.
+    fn drain(&self) -> Map<String, Value> {
+        let (events, calls) = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut fields = Map::new();
+        fields.insert("assignmentEvents".into(), serde_json::to_value(events).unwrap_or_else(|_| json!([])));
+        fields.insert("banditEvents".into(), json!([]));
+        fields.insert("loggerCalls".into(), calls.into());
+        fields
     }
 }
 
@@ -132,7 +179,8 @@ struct Adapter {
     recorder: Arc<Recorder>,
     served: Arc<Mutex<Served>>,
     base_url: Option<String>,
-    client: Option<(Client<'static>, PollerThread)>,
+    /// The client and its poller (none once `stopClient` stopped it).
+    client: Option<(Client<'static>, Option<PollerThread>)>,
 }
 
 /// `{"path": FILE}` or `{"inline": OBJECT}` -> the bytes the SDK parses.
@@ -285,6 +333,9 @@ impl Adapter {
         if cfg!(eppo_precompute) {
             capabilities.push(Capability::Precompute);
         }
+        if online::OFFERED {
+            capabilities.push(Capability::parse("online"));
+        }
         let capabilities = Capabilities::new(capabilities);
         Ok(Response {
             protocol: Some(PROTOCOL_VERSION),
@@ -297,19 +348,20 @@ impl Adapter {
     fn configure(&mut self, flags: &Source, bandits: Option<&Source>) -> Result<Response> {
         let flags = source(flags, "flags")?;
         let bandits = bandits.map(|spec| source(spec, "bandits")).transpose()?;
+        // The previous poller (an online one too) stops now, without waiting for its thread.
+        if let Some(old) = self.client.as_mut().and_then(|(_, poller)| poller.take()) {
+            old.stop();
+        }
         *self.served.lock().unwrap_or_else(|e| e.into_inner()) = Served { flags, bandits };
         let base_url = match &self.base_url {
             Some(url) => url.clone(),
             None => self.base_url.insert(serve(self.served.clone())?).clone(),
         };
-        let recorder = self.recorder.clone();
+        let recorder = Arc::new(Recorder::default());
+        let logger = recorder.clone();
         let mut client = ClientConfig::from_api_key("offline-harness")
             .base_url(base_url)
-            .assignment_logger(move |event: AssignmentEvent| {
-                if recorder.on.load(Ordering::SeqCst) {
-                    recorder.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
-                }
-            })
+            .assignment_logger(move |event: AssignmentEvent| logger.record(event))
             .to_client();
         let poller = client.start_poller_thread().map_err(|e| format!("starting the SDK poller: {e}"))?;
         #[cfg(eppo_wait_timeout)]
@@ -319,9 +371,8 @@ impl Adapter {
         #[cfg(not(eppo_wait_timeout))]
         let loaded = poller.wait_for_configuration();
         loaded.map_err(|e| format!("the SDK did not load the configuration ({e}); is it a valid UFC file?"))?;
-        if let Some((_, old)) = self.client.replace((client, poller)) {
-            old.stop();
-        }
+        self.client = Some((client, Some(poller)));
+        self.recorder = recorder;
         Ok(Response::default())
     }
 
@@ -342,8 +393,9 @@ impl Adapter {
             VariationType::Boolean => outcome(client.get_boolean_assignment_details(flag, &subject, &attrs), default),
             VariationType::Json => outcome(client.get_json_assignment_details(flag, &subject, &attrs), default),
         };
-        let events = self.recorder.stop();
+        // On an error the case's events stay for `abandon`.
         let (value, details) = result?;
+        let events = self.recorder.stop();
         let assignment_events = events
             .iter()
             .map(serde_json::to_value)
@@ -366,7 +418,10 @@ impl Adapter {
             .map(|case| {
                 let result = catch_unwind(AssertUnwindSafe(|| self.evaluate_case(&case.case_id, &case.input)))
                     .unwrap_or_else(|p| Err(panic_message(p)));
-                result.unwrap_or_else(|error| CaseResult::raised(&case.case_id, error))
+                result.unwrap_or_else(|error| {
+                    self.recorder.abandon();
+                    CaseResult::raised(&case.case_id, error)
+                })
             })
             .collect();
         Ok(Response { results: Some(results), ..Response::default() })
@@ -444,7 +499,8 @@ impl Adapter {
             BenchMode::Details => true,
             BenchMode::Bandit => return Err("the eppo crate has no bandit API".into()),
         };
-        self.recorder.stop(); // the logger drops everything during the loop
+        self.recorder.stop();
+        self.recorder.muted.store(true, Ordering::SeqCst); // the logger drops everything during the loop
 
         // One boxed closure per typed method, chosen before the clock starts.
         type Call<'c> = Box<dyn Fn(&Str, &Arc<Attributes>) + 'c>;
@@ -486,10 +542,13 @@ impl Adapter {
             Request::Precompute { subject_key, subject_attributes, bandit_actions, .. } => {
                 self.precompute(subject_key, subject_attributes, bandit_actions)
             }
-            Request::Shutdown { .. } => Ok(Response::default()),
-            // Not declared (no `online` capability) until the online ops land here.
+            Request::Shutdown { .. } => {
+                self.stop_client();
+                Ok(Response::default())
+            }
+            // `handle` answers the online ops before they reach here.
             Request::Init { .. } | Request::DrainEvents { .. } | Request::StopClient { .. } => {
-                Err("this adapter has no online client".into())
+                Err("the online ops are answered by the online module".into())
             }
         }
     }
@@ -497,6 +556,9 @@ impl Adapter {
     /// Answer one request line, as the line to write; the flag says whether
     /// to exit after answering.
     fn handle(&mut self, line: &str) -> (String, bool) {
+        if let Some(answer) = self.online(line) {
+            return (answer, false);
+        }
         let request = match parse(line) {
             Ok(request) => request,
             Err(Unreadable { id, op, error }) => {
@@ -516,8 +578,16 @@ impl Adapter {
                 Response { id, ok: false, error: Some(error), ..Response::default() }
             }
         };
-        let line = serde_json::to_string(&response)
-            .unwrap_or_else(|e| Refusal::line(Some(id), &format!("internal: serializing the response: {e}")));
+        let line = match serde_json::to_value(&response) {
+            Ok(Value::Object(mut fields)) => {
+                if op == "hello" && response.ok {
+                    online::describe(&mut fields);
+                }
+                Value::Object(fields).to_string()
+            }
+            Ok(other) => other.to_string(),
+            Err(e) => Refusal::line(Some(id), &format!("internal: serializing the response: {e}")),
+        };
         (line, op == "shutdown")
     }
 }
@@ -540,8 +610,6 @@ fn main() {
             break;
         }
     }
-    if let Some((_, poller)) = adapter.client.take() {
-        poller.stop();
-    }
+    adapter.stop_client();
     std::process::exit(0);
 }
