@@ -36,9 +36,9 @@ us = [{"conditions": [{"attribute": "country", "operator": "ONE_OF", "value": ["
 quiet = flag("quiet", "shh", "everyone", do_log=False)
 cohort = flag("cohort", "us-cohort", "us-only", rules=us, extra=[("cohort", "rest-cohort", "everyone-else")])
 configs = {
-    "flags-v1.json": document([flag("greeting", "hello", "rollout-v1"), quiet, cohort]),
-    "flags-v2.json": document([flag("greeting", "bonjour", "rollout-v2"), quiet, cohort]),
-    "flags-v3.json": document([quiet, cohort]),
+    "greeting-v1.json": document([flag("greeting", "hello", "rollout-v1"), quiet, cohort]),
+    "greeting-v2.json": document([flag("greeting", "bonjour", "rollout-v2"), quiet, cohort]),
+    "greeting-v3.json": document([quiet, cohort]),
 }
 
 with open(os.path.join(HERE, "..", "bandits", "flags-v1.json")) as f:
