@@ -144,11 +144,9 @@ fn main() {
                         version: env!("CARGO_PKG_VERSION").into(),
                     }),
                     // The reference's, but for the CLIENT format and precomputing.
-                    capabilities: Some(Capabilities::new(
-                        Capability::KNOWN
-                            .into_iter()
-                            .filter(|c| ![Capability::Obfuscated, Capability::Precompute].contains(c)),
-                    )),
+                    capabilities: Some(Capabilities::new(Capability::KNOWN.into_iter().filter(|c| {
+                        ![Capability::Obfuscated, Capability::Precompute, Capability::Online].contains(c)
+                    }))),
                     ..Response::default()
                 });
                 if told.exit_early {
@@ -245,6 +243,14 @@ fn main() {
                     iterations: outcome.is_ok().then_some(bench.iterations),
                     elapsed_ns: outcome.as_ref().ok().map(|elapsed| elapsed.as_nanos() as u64),
                     error: outcome.err().map(|e| e.to_string()),
+                    ..Response::default()
+                });
+            }
+            Request::Init { id, .. } | Request::DrainEvents { id } | Request::StopClient { id } => {
+                answer(&Response {
+                    id,
+                    ok: false,
+                    error: Some("the fake adapter is not online".into()),
                     ..Response::default()
                 });
             }
