@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod cdn;
 pub mod compare;
 pub mod cores;
 pub mod cross_sdk;
@@ -20,5 +21,6 @@ pub mod precomputed_client;
 pub mod repeat;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod session;
 pub mod suite;

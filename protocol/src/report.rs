@@ -229,6 +229,31 @@ pub struct CaseReport {
     /// answer alike (status `nondeterministic`); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<ProcessAnswer>,
+    /// `scenarios`: the requests the mock Eppo CDN saw during a failing
+    /// scenario, oldest first; empty (and absent) otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_log: Vec<RecordedRequest>,
+}
+
+/// One request the mock Eppo CDN received (`ufc-harness scenarios`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedRequest {
+    /// Milliseconds since the CDN started.
+    pub at_ms: u64,
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The query parameters (`apiKey`, `sdkName`, `sdkVersion`, ...); a
+    /// repeated name keeps its last value.
+    pub query: std::collections::BTreeMap<String, String>,
+    /// The request headers, names in lower case.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// What the CDN did: the status it answered (`200`, `304`, `500`), or
+    /// `closed` (it dropped the connection), `hung` (it held the request
+    /// until its deadline or the client left).
+    pub answer: String,
 }
 
 /// What one of the fresh processes of `run --repeat` made of a case.

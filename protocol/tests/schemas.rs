@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use ufc_protocol::report::{
-    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, ProcessAnswer, RunReport, Severity, Status, Summary,
-    Tool, REPORT_VERSION,
+    CaseReport, DifferenceReport, LoadErrorReport, PartyReport, ProcessAnswer, RecordedRequest, RunReport, Severity,
+    Status, Summary, Tool, REPORT_VERSION,
 };
 use ufc_protocol::{
     ActionInput, BanditCase, BenchMode, BenchRequest, BenchSubject, Capabilities, Capability, CaseInput, CaseResult,
@@ -264,6 +264,7 @@ fn report() -> RunReport {
                 causes: Vec::new(),
                 observed: None,
                 answers: Vec::new(),
+                request_log: Vec::new(),
             },
             CaseReport {
                 case_id: "f/bob".into(),
@@ -283,6 +284,7 @@ fn report() -> RunReport {
                 causes: vec!["js-type-mismatch".into()],
                 observed: Some(CaseResult::raised("f/bob", "TypeError")),
                 answers: Vec::new(),
+                request_log: Vec::new(),
             },
             CaseReport {
                 case_id: "f/carol".into(),
@@ -301,6 +303,14 @@ fn report() -> RunReport {
                     ProcessAnswer { process: 2, result: Some(answered("f/carol", "blue")), lost: None },
                     ProcessAnswer { process: 3, result: None, lost: Some("adapter exited with status 3".into()) },
                 ],
+                request_log: vec![RecordedRequest {
+                    at_ms: 1200,
+                    method: "GET".into(),
+                    path: "/api/flag-config/v1/config".into(),
+                    query: [("apiKey".to_owned(), "scenario-sdk-key".to_owned())].into_iter().collect(),
+                    headers: [("if-none-match".to_owned(), "\"abc\"".to_owned())].into_iter().collect(),
+                    answer: "304".into(),
+                }],
             },
         ],
     }
@@ -324,6 +334,9 @@ fn the_run_report_has_its_schema_and_round_trips() {
     let mut empty_answer = document.clone();
     empty_answer["cases"][2]["answers"][2] = json!({"process": 3});
     assert_invalid("report-schema.json", &empty_answer);
+    let mut bad_request = document.clone();
+    bad_request["cases"][2]["requestLog"][0]["atMs"] = json!(-1);
+    assert_invalid("report-schema.json", &bad_request);
     let mut no_repeat = document;
     no_repeat.as_object_mut().map(|report| report.remove("repeat"));
     assert_invalid("report-schema.json", &no_repeat);

@@ -8,6 +8,11 @@
 //! answer differently in every process (`--nondeterministic`).
 //! `harness/tests/adapter_faults.rs` and `harness/tests/repeat.rs` drive it.
 //!
+//! It is also an `online` adapter ([`online`]): `init` polls the mock CDN
+//! with a plain GET and answers from the reference; the lifecycle faults
+//! (`--never-repoll`, `--log-twice`, ...) break one scenario promise each,
+//! for `harness/tests/scenario_faults.rs`.
+//!
 //! Counters (`--crash-after N` and the like) count `evaluate` requests within
 //! one process: the first N are answered, the next one misbehaves. With
 //! `--once-only --state FILE`, only the process that creates FILE misbehaves;
@@ -19,10 +24,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+
+#[path = "fake/online.rs"]
+mod online;
 use serde_json::{json, Value};
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party, Question};
-use ufc_protocol::{Capabilities, Capability, CaseResult, Request, Response, SdkInfo, Source, PROTOCOL_VERSION};
+use ufc_protocol::{
+    Capabilities, Capability, CaseResult, InitOption, OnlineInfo, Request, Response, SdkInfo, Source, PROTOCOL_VERSION,
+};
 
 /// A fake adapter for the harness's own tests. Misbehaves on request.
 #[derive(Debug, Parser)]
@@ -84,6 +94,9 @@ struct Misbehaviour {
     /// Marker file for `--once-only`.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
+    /// Faults of the online client.
+    #[command(flatten)]
+    lifecycle: online::Lifecycle,
 }
 
 impl Misbehaviour {
@@ -115,6 +128,9 @@ fn main() {
     }
     let mut party = ReferenceParty::new(chrono::Utc::now());
     let mut evaluations = 0u64;
+    let mut client: Option<online::Client> = None;
+    // Stopped clients told to keep polling must outlive their stop.
+    let mut retired: Vec<online::Client> = Vec::new();
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
@@ -144,9 +160,16 @@ fn main() {
                         version: env!("CARGO_PKG_VERSION").into(),
                     }),
                     // The reference's, but for the CLIENT format and precomputing.
-                    capabilities: Some(Capabilities::new(Capability::KNOWN.into_iter().filter(|c| {
-                        ![Capability::Obfuscated, Capability::Precompute, Capability::Online].contains(c)
-                    }))),
+                    capabilities: Some(Capabilities::new(
+                        Capability::KNOWN
+                            .into_iter()
+                            .filter(|c| ![Capability::Obfuscated, Capability::Precompute].contains(c)),
+                    )),
+                    online: Some(OnlineInfo {
+                        min_poll_interval_ms: Some(50),
+                        poll_jitter: Some("none: polls every interval exactly".into()),
+                        options: InitOption::KNOWN.to_vec(),
+                    }),
                     ..Response::default()
                 });
                 if told.exit_early {
@@ -177,6 +200,10 @@ fn main() {
                     error: outcome.err().map(|e| e.to_string()),
                     ..Response::default()
                 });
+            }
+            Request::Evaluate { id, cases } if client.is_some() => {
+                let results = client.as_mut().map(|c| c.evaluate(&cases)).unwrap_or_default();
+                answer(&Response { id, ok: true, results: Some(results), ..Response::default() });
             }
             Request::Evaluate { id, cases } => {
                 let count = evaluations;
@@ -246,13 +273,34 @@ fn main() {
                     ..Response::default()
                 });
             }
-            Request::Init { id, .. } | Request::DrainEvents { id } | Request::StopClient { id } => {
+            Request::Init { id, init } => {
+                if let Some(mut old) = client.take() {
+                    old.stop();
+                    retired.push(old);
+                }
+                let started = std::time::Instant::now();
+                let (new, initialized) = online::Client::start(init, told.lifecycle.clone());
+                client = Some(new);
+                let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                answer(&Response { id, ok: true, initialized, elapsed_ms: Some(elapsed_ms), ..Response::default() });
+            }
+            Request::DrainEvents { id } => {
+                let calls = client.as_mut().map_or(0, online::Client::drain);
                 answer(&Response {
                     id,
-                    ok: false,
-                    error: Some("the fake adapter is not online".into()),
+                    ok: true,
+                    assignment_events: Some(Vec::new()),
+                    bandit_events: Some(Vec::new()),
+                    logger_calls: Some(calls),
                     ..Response::default()
                 });
+            }
+            Request::StopClient { id } => {
+                if let Some(mut stopped) = client.take() {
+                    stopped.stop();
+                    retired.push(stopped);
+                }
+                answer(&Response { id, ok: true, ..Response::default() });
             }
             Request::Shutdown { id } => {
                 answer(&Response { id, ok: true, ..Response::default() });

@@ -22,6 +22,7 @@ mod parties;
 mod precompute;
 mod report;
 mod run;
+mod scenarios;
 
 use std::io::{IsTerminal, Write};
 
@@ -71,6 +72,8 @@ enum Command {
     Precompute(precompute::PrecomputeArgs),
     /// Run a suite across every published version of an SDK: which release introduced or fixed each divergence.
     History(history::HistoryArgs),
+    /// SDK lifecycle and logging scenarios against a mock Eppo CDN (test-cases/scenarios).
+    Scenarios(scenarios::ScenariosArgs),
 }
 
 #[derive(clap::Args)]
@@ -137,6 +140,7 @@ pub fn main() -> i32 {
         Command::Distribution(args) => distribution::distribution_command(args),
         Command::Precompute(args) => precompute::precompute_command(args),
         Command::History(args) => history::history_command(args),
+        Command::Scenarios(args) => scenarios::scenarios_command(args),
     };
     match result {
         Ok(code) => code,

@@ -82,6 +82,16 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u32).range(1..),
           conflicts_with = "precomputed")]
     repeat: u32,
+    #[command(flatten)]
+    files: ReportFiles,
+    /// Show minor differences of passing cases too.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+/// The report files `run` and `scenarios` write besides stdout.
+#[derive(clap::Args)]
+pub(super) struct ReportFiles {
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -94,9 +104,6 @@ pub(super) struct RunArgs {
     /// Also write the HTML cross-SDK matrix to this file.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
-    /// Show minor differences of passing cases too.
-    #[arg(long, short)]
-    verbose: bool,
 }
 
 /// How `--precomputed` writes each subject's configuration.
@@ -125,27 +132,33 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
         settings: RunSettings { fail_on: args.fail_on.clone(), repeat: args.repeat },
     };
     let result = run::run_suite(&options, &super::progress_line())?;
-    write_reports(&result, &args)?;
-    let stdout = match args.format {
-        Format::Text => report::terminal::render(&result, report::terminal::Style::new(color_enabled()), args.verbose),
-        Format::Json => report::json::render(&result),
-        Format::Junit => report::junit::render(&result),
-        Format::Markdown => report::markdown::render(&result),
-    };
-    out!("{stdout}");
+    write_sinks(&result, &args.files)?;
+    out!("{}", render(&result, args.format, args.verbose));
     Ok(result.exit_code())
 }
 
-fn write_reports(result: &RunResult, args: &RunArgs) -> anyhow::Result<()> {
+/// Writes the JSON, JUnit, Markdown and HTML reports to the files given
+/// (`run` and `scenarios` alike).
+pub(super) fn write_sinks(result: &RunResult, files: &ReportFiles) -> anyhow::Result<()> {
     let write = |path: &Option<PathBuf>, text: String| -> anyhow::Result<()> {
         if let Some(path) = path {
             report::write_atomically(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())
     };
-    write(&args.json, report::json::render(result))?;
-    write(&args.junit, report::junit::render(result))?;
-    write(&args.markdown, report::markdown::render(result))?;
-    write(&args.html, report::html::render(result))?;
+    write(&files.json, report::json::render(result))?;
+    write(&files.junit, report::junit::render(result))?;
+    write(&files.markdown, report::markdown::render(result))?;
+    write(&files.html, report::html::render(result))?;
     Ok(())
+}
+
+/// The report on stdout in `format`.
+pub(super) fn render(result: &RunResult, format: Format, verbose: bool) -> String {
+    match format {
+        Format::Text => report::terminal::render(result, report::terminal::Style::new(color_enabled()), verbose),
+        Format::Json => report::json::render(result),
+        Format::Junit => report::junit::render(result),
+        Format::Markdown => report::markdown::render(result),
+    }
 }

@@ -74,6 +74,7 @@ fn case_report(outcome: &CaseOutcome) -> CaseReport {
             .zip(1..)
             .map(|(reply, process)| process_answer(&outcome.case_id, process, reply))
             .collect(),
+        request_log: outcome.request_log.clone(),
     }
 }
 
