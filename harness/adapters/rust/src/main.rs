@@ -44,7 +44,8 @@ use ufc_protocol::{
 
 /// The ops of protocol v1: a request naming another is an unknown op, one
 /// naming these that does not parse is malformed.
-const OPS: [&str; 6] = ["hello", "configure", "evaluate", "bench", "precompute", "shutdown"];
+const OPS: [&str; 9] =
+    ["hello", "configure", "evaluate", "bench", "precompute", "init", "drainEvents", "stopClient", "shutdown"];
 /// Served when the harness gives no bandit file: no models, not a failed fetch.
 const NO_BANDITS: &[u8] = br#"{"bandits":{},"updatedAt":"1970-01-01T00:00:00Z"}"#;
 #[cfg(eppo_wait_timeout)]
@@ -110,13 +111,15 @@ impl Recorder {
         pending.0.extend(events);
     }
     /// What arrived outside any case since the last drain, as `drainEvents` answers it.
-    fn drain(&self) -> Map<String, Value> {
+    fn drain(&self) -> Result<Response> {
         let (events, calls) = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut fields = Map::new();
-        fields.insert("assignmentEvents".into(), serde_json::to_value(events).unwrap_or_else(|_| json!([])));
-        fields.insert("banditEvents".into(), json!([]));
-        fields.insert("loggerCalls".into(), calls.into());
-        fields
+        let events = events.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>();
+        Ok(Response {
+            assignment_events: Some(events.map_err(|e| format!("serializing an event: {e}"))?),
+            bandit_events: Some(Vec::new()),
+            logger_calls: Some(calls),
+            ..Response::default()
+        })
     }
 }
 
@@ -334,13 +337,14 @@ impl Adapter {
             capabilities.push(Capability::Precompute);
         }
         if online::OFFERED {
-            capabilities.push(Capability::parse("online"));
+            capabilities.push(Capability::Online);
         }
         let capabilities = Capabilities::new(capabilities);
         Ok(Response {
             protocol: Some(PROTOCOL_VERSION),
             sdk: Some(sdk),
             capabilities: Some(capabilities),
+            online: online::describe(),
             ..Response::default()
         })
     }
@@ -542,13 +546,11 @@ impl Adapter {
             Request::Precompute { subject_key, subject_attributes, bandit_actions, .. } => {
                 self.precompute(subject_key, subject_attributes, bandit_actions)
             }
-            Request::Shutdown { .. } => {
+            Request::Init { init, .. } => self.init(init),
+            Request::DrainEvents { .. } => self.recorder.drain(),
+            Request::StopClient { .. } | Request::Shutdown { .. } => {
                 self.stop_client();
                 Ok(Response::default())
-            }
-            // `handle` answers the online ops before they reach here.
-            Request::Init { .. } | Request::DrainEvents { .. } | Request::StopClient { .. } => {
-                Err("the online ops are answered by the online module".into())
             }
         }
     }
@@ -556,9 +558,6 @@ impl Adapter {
     /// Answer one request line, as the line to write; the flag says whether
     /// to exit after answering.
     fn handle(&mut self, line: &str) -> (String, bool) {
-        if let Some(answer) = self.online(line) {
-            return (answer, false);
-        }
         let request = match parse(line) {
             Ok(request) => request,
             Err(Unreadable { id, op, error }) => {
@@ -578,16 +577,8 @@ impl Adapter {
                 Response { id, ok: false, error: Some(error), ..Response::default() }
             }
         };
-        let line = match serde_json::to_value(&response) {
-            Ok(Value::Object(mut fields)) => {
-                if op == "hello" && response.ok {
-                    online::describe(&mut fields);
-                }
-                Value::Object(fields).to_string()
-            }
-            Ok(other) => other.to_string(),
-            Err(e) => Refusal::line(Some(id), &format!("internal: serializing the response: {e}")),
-        };
+        let line = serde_json::to_string(&response)
+            .unwrap_or_else(|e| Refusal::line(Some(id), &format!("internal: serializing the response: {e}")));
         (line, op == "shutdown")
     }
 }
