@@ -56,6 +56,8 @@ def bandit_pair(version, model_data):
     ref = copy.deepcopy(reference)
     ref["modelVersion"] = version
     flags["banditReferences"] = {"score-bandit": ref}
+    # Eppo serves both maps; the RS core decides to fetch models from this one.
+    flags["bandits"] = {"score-bandit": [v for v in bandit_flags["bandits"]["score-bandit"] if v["flagKey"] == "bf-single"]}
     changed = copy.deepcopy(model)
     changed["modelVersion"] = version
     changed["modelData"] = model_data
