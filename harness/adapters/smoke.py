@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """End-to-end smoke test of one adapter against Eppo's shared test data.
 
-Usage: smoke.py ADAPTER_RUN [TEST_DATA_DIR]
+Usage: smoke.py ADAPTER_RUN [TEST_DATA_DIR] [--online | --only-online]
 
 Starts ADAPTER_RUN (an installed adapter's `run` script), speaks protocol v1
 to it, and checks every flag and bandit test file's expected assignments.
 Prints pass counts, the first few value and details differences, one example
 of each kind of event, and bench timings. Exits 1 if any value differs.
-Standard library only.
+
+--online adds the online check (smoke_online.py) for an adapter that declares
+the `online` capability: its SDK polls a loopback HTTP server started here.
+--only-online runs that check alone. Standard library only.
 """
 
 import glob
@@ -15,6 +18,8 @@ import json
 import os
 import subprocess
 import sys
+
+import smoke_online
 
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             "../../../shared/eppo-sdk-test-data")
@@ -183,20 +188,26 @@ def run_bench(adapter, data, caps):
 
 
 def main():
-    if len(sys.argv) < 2:
+    flags = [a for a in sys.argv[1:] if a.startswith("--")]
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if not args or any(f not in ("--online", "--only-online") for f in flags):
         sys.exit(__doc__)
-    data = sys.argv[2] if len(sys.argv) > 2 else DEFAULT_DATA
-    adapter = Adapter(sys.argv[1])
+    data = args[1] if len(args) > 1 else DEFAULT_DATA
+    adapter = Adapter(args[0])
     hello = adapter.must("hello", protocol=1)
     caps = hello["capabilities"]
     print(f"sdk: {json.dumps(hello['sdk'])}  capabilities: {', '.join(caps)}")
-    bad = adapter.request("frobnicate")
-    print(f"unknown op answered ok={bad.get('ok')}: {bad.get('error')}")
-    good = run_flags(adapter, data, caps)
-    if "bandits" in caps:
-        good = run_bandits(adapter, data) and good
-    if "bench" in caps:
-        run_bench(adapter, data, caps)
+    good = True
+    if "--only-online" not in flags:
+        bad = adapter.request("frobnicate")
+        print(f"unknown op answered ok={bad.get('ok')}: {bad.get('error')}")
+        good = run_flags(adapter, data, caps)
+        if "bandits" in caps:
+            good = run_bandits(adapter, data) and good
+        if "bench" in caps:
+            run_bench(adapter, data, caps)
+    if flags:
+        good = smoke_online.check_online(adapter, hello, data, same) and good
     print(f"shutdown: exit code {adapter.close()}")
     sys.exit(0 if good else 1)
 

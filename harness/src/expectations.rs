@@ -162,6 +162,25 @@ impl KnownFailures {
         causes
     }
 
+    /// The manifest of each party that has one: from `dir` (`<name>.toml`)
+    /// when given, else the party's own.
+    pub fn for_parties(
+        specs: &[crate::parties::PartySpec],
+        dir: Option<&Path>,
+    ) -> Result<Vec<(String, KnownFailures)>, ManifestError> {
+        let mut manifests = Vec::new();
+        for spec in specs {
+            let path = match dir {
+                Some(dir) => Some(dir.join(format!("{}.toml", spec.name))).filter(|p| p.is_file()),
+                None => spec.known_failures.clone(),
+            };
+            if let Some(path) = path {
+                manifests.push((spec.name.clone(), KnownFailures::load(&path)?));
+            }
+        }
+        Ok(manifests)
+    }
+
     /// Applies the manifest to `party`'s outcomes. With `strict`, a listed
     /// case that passes becomes an unexpected pass.
     pub fn apply(&self, result: &mut RunResult, party: &str, strict: bool) {

@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod cdn;
 pub mod compare;
 pub mod cores;
 pub mod cross_sdk;
@@ -23,5 +24,6 @@ pub mod precomputed_client;
 pub mod repeat;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod session;
 pub mod suite;

@@ -53,6 +53,9 @@ pub struct CaseOutcome {
     /// What each fresh process replied, in order, when their answers
     /// differ ([`Status::Nondeterministic`]); empty otherwise.
     pub process_replies: Vec<CaseReply>,
+    /// `scenarios`: what the mock CDN saw, for a failing scenario step;
+    /// empty otherwise.
+    pub request_log: Vec<ufc_protocol::report::RecordedRequest>,
 }
 
 /// Run settings.
@@ -274,16 +277,7 @@ fn run_suite_in(
         partition.retain(&mut suite.cases, |case| &case.id);
     }
     let specs = options.parties.resolve()?;
-    let mut manifests = Vec::new();
-    for spec in &specs {
-        let path = match &options.known_failures {
-            Some(dir) => Some(dir.join(format!("{}.toml", spec.name))).filter(|p| p.is_file()),
-            None => spec.known_failures.clone(),
-        };
-        if let Some(path) = path {
-            manifests.push((spec.name.clone(), KnownFailures::load(&path)?));
-        }
-    }
+    let manifests = KnownFailures::for_parties(&specs, options.known_failures.as_deref())?;
     // Through precomputed configurations the reference would only check its
     // own reading against itself: its answers are the expectation there.
     let mut all: Vec<Box<dyn Party>> = match options.precomputed {
@@ -550,11 +544,22 @@ pub(crate) fn verdict(
 }
 
 pub(crate) fn outcome(case: &Case, party: &str, status: Status, fill: impl FnOnce(&mut CaseOutcome)) -> CaseOutcome {
+    new_outcome(case.id.clone(), party, status, case.file.clone(), fill)
+}
+
+/// An outcome with nothing but its id, party, status and file, then `fill`ed.
+pub(crate) fn new_outcome(
+    case_id: String,
+    party: &str,
+    status: Status,
+    file: PathBuf,
+    fill: impl FnOnce(&mut CaseOutcome),
+) -> CaseOutcome {
     let mut o = CaseOutcome {
-        case_id: case.id.clone(),
+        case_id,
         party: party.to_owned(),
         status,
-        file: case.file.clone(),
+        file,
         differences: Vec::new(),
         error: None,
         skip_reason: None,
@@ -563,6 +568,7 @@ pub(crate) fn outcome(case: &Case, party: &str, status: Status, fill: impl FnOnc
         causes: Vec::new(),
         observed: None,
         process_replies: Vec::new(),
+        request_log: Vec::new(),
     };
     fill(&mut o);
     o

@@ -32,13 +32,16 @@ pub enum Capability {
     /// configuration, which then answers `evaluate` through the SDK's
     /// precomputed client (spec section 7).
     PrecomputedClient,
+    /// `online`: the `init`, `drainEvents` and `stopClient` ops, which point
+    /// the SDK's ordinary client at a base URL (the mock CDN).
+    Online,
     /// A capability this version of the protocol does not define.
     Unknown(String),
 }
 
 impl Capability {
     /// Every capability this version defines.
-    pub const KNOWN: [Capability; 9] = [
+    pub const KNOWN: [Capability; 10] = [
         Capability::Assign,
         Capability::Details,
         Capability::Events,
@@ -48,6 +51,7 @@ impl Capability {
         Capability::Obfuscated,
         Capability::Precompute,
         Capability::PrecomputedClient,
+        Capability::Online,
     ];
 
     /// The wire name.
@@ -62,6 +66,7 @@ impl Capability {
             Capability::Obfuscated => "obfuscated",
             Capability::Precompute => "precompute",
             Capability::PrecomputedClient => "precomputed-client",
+            Capability::Online => "online",
             Capability::Unknown(name) => name,
         }
     }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::capability::{BenchMode, Capabilities};
+use crate::online::{InitRequest, OnlineInfo};
 
 /// The type a flag evaluation asks for (`variationType` on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -245,6 +246,28 @@ pub enum Request<'a> {
         /// The salt for obfuscated keys, if the SDK takes one.
         salt: String,
     },
+    /// Build the SDK's online client against a base URL (capability
+    /// `online`); a later `init` replaces it.
+    Init {
+        /// Sequence number.
+        id: u64,
+        /// The client's parameters.
+        #[serde(flatten)]
+        init: InitRequest,
+    },
+    /// Every event the loggers received since the last `evaluate` or
+    /// `drainEvents` that no result reported (capability `online`).
+    #[serde(rename = "drainEvents")]
+    DrainEvents {
+        /// Sequence number.
+        id: u64,
+    },
+    /// Shut the online client down, keeping the adapter (capability `online`).
+    #[serde(rename = "stopClient")]
+    StopClient {
+        /// Sequence number.
+        id: u64,
+    },
     /// Stop.
     Shutdown {
         /// Sequence number.
@@ -316,6 +339,26 @@ pub struct Response {
     /// bare response), as a JSON value or as the JSON text the SDK wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configuration: Option<Value>,
+    /// `hello` of an `online` adapter: its SDK's knobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<OnlineInfo>,
+    /// `init`: whether the SDK reports having a configuration; none when it
+    /// cannot tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initialized: Option<bool>,
+    /// `init`: how long the SDK's start took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+    /// `drainEvents`: assignment events no result reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment_events: Option<Vec<Value>>,
+    /// `drainEvents`: bandit events no result reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandit_events: Option<Vec<Value>>,
+    /// `drainEvents`: how often the loggers were called in that span (a
+    /// throwing logger's calls included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logger_calls: Option<u64>,
 }
 
 /// The SDK behind an adapter.

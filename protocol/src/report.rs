@@ -241,6 +241,10 @@ pub struct CaseReport {
     /// How the case moved against the baseline, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
+    /// `scenarios`: the requests the mock Eppo CDN saw during a failing
+    /// scenario, oldest first; empty (and absent) otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_log: Vec<RecordedRequest>,
 }
 
 /// Which share of a run a report covers (`run --partition K/N`).
@@ -336,6 +340,27 @@ pub struct ChangeReport {
     /// Its status now; absent for a case this run lacks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub now: Option<Status>,
+}
+
+/// One request the mock Eppo CDN received (`ufc-harness scenarios`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedRequest {
+    /// Milliseconds since the CDN started.
+    pub at_ms: u64,
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The query parameters (`apiKey`, `sdkName`, `sdkVersion`, ...); a
+    /// repeated name keeps its last value.
+    pub query: std::collections::BTreeMap<String, String>,
+    /// The request headers, names in lower case.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// What the CDN did: the status it answered (`200`, `304`, `500`), or
+    /// `closed` (it dropped the connection), `hung` (it held the request
+    /// until its deadline or the client left).
+    pub answer: String,
 }
 
 /// What one of the fresh processes of `run --repeat` made of a case.

@@ -13,11 +13,13 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use ufc_protocol::report::{
     CaseReport, Change, ChangeCounts, ChangeReport, ComparisonReport, DifferenceReport, LoadErrorReport,
-    PartitionReport, PartyReport, ProcessAnswer, RunReport, Severity, Status, Summary, Tool, REPORT_VERSION,
+    PartitionReport, PartyReport, ProcessAnswer, RecordedRequest, RunReport, Severity, Status, Summary, Tool,
+    REPORT_VERSION,
 };
 use ufc_protocol::{
     ActionInput, BanditCase, BenchMode, BenchRequest, BenchSubject, Capabilities, Capability, CaseInput, CaseResult,
-    ContextAttributes, FlagCase, Request, Response, SdkInfo, Source, VariationType, WireCase, PROTOCOL_VERSION,
+    ContextAttributes, FlagCase, InitOption, InitRequest, LoggerMode, OnlineInfo, Request, Response, SdkInfo, Source,
+    VariationType, WireCase, PROTOCOL_VERSION,
 };
 
 fn docs() -> PathBuf {
@@ -295,6 +297,7 @@ fn report() -> RunReport {
                 observed: None,
                 answers: Vec::new(),
                 change: Some(Change::Unchanged),
+                request_log: Vec::new(),
             },
             CaseReport {
                 case_id: "f/bob".into(),
@@ -315,6 +318,7 @@ fn report() -> RunReport {
                 observed: Some(CaseResult::raised("f/bob", "TypeError")),
                 answers: Vec::new(),
                 change: Some(Change::Regression),
+                request_log: Vec::new(),
             },
             CaseReport {
                 case_id: "f/carol".into(),
@@ -334,6 +338,14 @@ fn report() -> RunReport {
                     ProcessAnswer { process: 3, result: None, lost: Some("adapter exited with status 3".into()) },
                 ],
                 change: Some(Change::New),
+                request_log: vec![RecordedRequest {
+                    at_ms: 1200,
+                    method: "GET".into(),
+                    path: "/api/flag-config/v1/config".into(),
+                    query: [("apiKey".to_owned(), "scenario-sdk-key".to_owned())].into_iter().collect(),
+                    headers: [("if-none-match".to_owned(), "\"abc\"".to_owned())].into_iter().collect(),
+                    answer: "304".into(),
+                }],
             },
         ],
     }
@@ -357,6 +369,9 @@ fn the_run_report_has_its_schema_and_round_trips() {
     let mut empty_answer = document.clone();
     empty_answer["cases"][2]["answers"][2] = json!({"process": 3});
     assert_invalid("report-schema.json", &empty_answer);
+    let mut bad_request = document.clone();
+    bad_request["cases"][2]["requestLog"][0]["atMs"] = json!(-1);
+    assert_invalid("report-schema.json", &bad_request);
     let mut no_repeat = document.clone();
     no_repeat.as_object_mut().map(|report| report.remove("repeat"));
     assert_invalid("report-schema.json", &no_repeat);
@@ -370,4 +385,79 @@ fn the_run_report_has_its_schema_and_round_trips() {
     let mut share_zero = document;
     share_zero["partition"]["index"] = json!(0);
     assert_invalid("report-schema.json", &share_zero);
+}
+
+fn init_request() -> InitRequest {
+    InitRequest {
+        base_url: "http://127.0.0.1:41234".into(),
+        sdk_key: "scenario-sdk-key".into(),
+        poll_interval_ms: 1000,
+        init_timeout_ms: Some(3000),
+        assignment_cache: true,
+        bandit_cache: false,
+        logger: LoggerMode::Throwing,
+        wait_for_init: false,
+    }
+}
+
+#[test]
+fn the_online_ops_have_their_schemas() {
+    let init = encoded(&Request::Init { id: 5, init: init_request() });
+    assert_valid("protocol/init.request.schema.json", &init);
+    assert_eq!(init["op"], "init");
+    assert_eq!(init["logger"], "throwing");
+    assert_eq!(init["waitForInit"], false);
+    let minimal = InitRequest { init_timeout_ms: None, ..init_request() };
+    let minimal = encoded(&Request::Init { id: 5, init: minimal });
+    assert!(minimal.get("initTimeoutMs").is_none(), "{minimal}");
+    assert_valid("protocol/init.request.schema.json", &minimal);
+    let drain = encoded(&Request::DrainEvents { id: 6 });
+    assert_eq!(drain, json!({"id": 6, "op": "drainEvents"}));
+    assert_valid("protocol/drainEvents.request.schema.json", &drain);
+    let stop = encoded(&Request::StopClient { id: 7 });
+    assert_eq!(stop, json!({"id": 7, "op": "stopClient"}));
+    assert_valid("protocol/stopClient.request.schema.json", &stop);
+
+    let hello = Response {
+        id: 0,
+        ok: true,
+        protocol: Some(PROTOCOL_VERSION),
+        sdk: Some(SdkInfo { name: "node".into(), package: None, version: "3.10.2".into() }),
+        capabilities: Some(Capabilities::new([Capability::Assign, Capability::Online])),
+        online: Some(OnlineInfo {
+            min_poll_interval_ms: Some(1000),
+            poll_jitter: Some("up to 10% of the interval, subtracted".into()),
+            options: InitOption::KNOWN.to_vec(),
+        }),
+        ..Response::default()
+    };
+    let mut hello = serde_json::to_value(&hello).expect("serializes");
+    hello["sdk"]["package"] = json!("@eppo/node-server-sdk");
+    assert_valid("protocol/hello.response.schema.json", &round_trip(hello.clone()));
+
+    let initialized = round_trip(json!({"id": 5, "ok": true, "initialized": true, "elapsedMs": 12}));
+    assert_valid("protocol/init.response.schema.json", &initialized);
+    assert_eq!(initialized["elapsedMs"], 12);
+    // "Cannot tell" travels as null, which the types keep as absent: the
+    // schema demands the field, so the adapter must write it.
+    let unknown: Response =
+        serde_json::from_value(json!({"id": 5, "ok": true, "initialized": null})).expect("null parses");
+    assert_eq!(unknown.initialized, None);
+    assert_valid("protocol/init.response.schema.json", &json!({"id": 5, "ok": true, "initialized": null}));
+    let drained = round_trip(json!({"id": 6, "ok": true, "assignmentEvents": [{"featureFlag": "f"}],
+        "banditEvents": [], "loggerCalls": 3}));
+    assert_valid("protocol/drainEvents.response.schema.json", &drained);
+    assert_valid("protocol/stopClient.response.schema.json", &round_trip(json!({"id": 7, "ok": true})));
+
+    // And what the types could never write is refused.
+    let mut bad_logger = init.clone();
+    bad_logger["logger"] = json!("silent");
+    assert_invalid("protocol/init.request.schema.json", &bad_logger);
+    let mut no_url = init;
+    no_url.as_object_mut().map(|init| init.remove("baseUrl"));
+    assert_invalid("protocol/init.request.schema.json", &no_url);
+    assert_invalid("protocol/drainEvents.response.schema.json", &json!({"id": 6, "ok": true, "loggerCalls": 1}));
+    let mut optionless = hello;
+    optionless["online"] = json!({"minPollIntervalMs": 1000});
+    assert_invalid("protocol/hello.response.schema.json", &optionless);
 }

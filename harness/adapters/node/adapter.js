@@ -8,6 +8,10 @@
 // port (127.0.0.1, nothing else) and points `baseUrl` there. The SDK then
 // loads them through its own fetch-and-store code; polling is stopped right
 // after init.
+//
+// Online (capability `online`, ops init / drainEvents / stopClient): `init`
+// builds the SDK's ordinary client against the harness's mock CDN with its
+// poller on; `configure` and `shutdown` stop it.
 'use strict';
 
 // Stdout is the protocol channel. Keep a private writer and send console
@@ -51,25 +55,70 @@ for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace']) {
 const PROTOCOL = 1;
 const PACKAGE = '@eppo/node-server-sdk';
 // The JS core recognises an obfuscated (CLIENT) configuration by its format and evaluates it.
-const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench', 'obfuscated', 'precompute'];
+const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench', 'obfuscated', 'precompute',
+  'online'];
+// The online knobs of @eppo/node-server-sdk 3.x (init options and the JS
+// core's poller): any positive pollingIntervalMs; a regular poll is set for
+// exactly the interval after the previous one finished (no jitter); only
+// retries after a failure add 5-10% of the interval (and double the wait per
+// failure). requestTimeoutMs (default 5000) aborts every fetch, the first
+// ones included: that is the start-up timeout initTimeoutMs sets.
+const ONLINE = {
+  minPollIntervalMs: 1,
+  pollJitter: 'none on regular polls (each set the interval after the previous one ended); a retry after a failure waits 2^failures x the interval plus 5-10% of it',
+  options: ['pollInterval', 'initTimeout', 'assignmentCache', 'banditCache', 'throwingLogger', 'sdkKey'],
+};
 const TYPED = { STRING: 'String', INTEGER: 'Integer', NUMERIC: 'Numeric', BOOLEAN: 'Boolean', JSON: 'JSON' };
 const DETAIL_KEYS = ['environmentName', 'flagEvaluationCode', 'flagEvaluationDescription', 'banditKey',
   'banditAction', 'variationKey', 'variationValue', 'matchedRule', 'matchedAllocation',
   'unmatchedAllocations', 'unevaluatedAllocations'];
 
-// Loggers keep each event as JSON text while recording: the SDK mutates the
-// details object it shares with the event after logging it, and the text
-// goes into the answer as it is, so an event is serialised once, never
-// parsed back.
-const recorder = { on: false, assignments: [], bandits: [] };
-const assignmentLogger = { logAssignment: (e) => recorder.on && recorder.assignments.push(JSON.stringify(e)) };
-const banditLogger = { logBanditAction: (e) => recorder.on && recorder.bandits.push(JSON.stringify(e)) };
+// Loggers keep each event as JSON text, taken when it is logged (the SDK
+// mutates the details object it shares with the event after logging it):
+// while a case is evaluated (`on`) in that case's lists, as text that goes
+// into the answer as it is (serialised once, never parsed back); at any
+// other time as a parsed snapshot in `pending`, which drainEvents hands out.
+// `muted` (bench loops) drops them. `throwing`: each call is kept, then the
+// logger throws.
+const recorder = {
+  on: false, muted: false, throwing: false, assignments: [], bandits: [],
+  pending: { assignmentEvents: [], banditEvents: [], loggerCalls: 0 },
+};
+function keep(event, caseList, pendingList) {
+  if (recorder.muted) return;
+  if (recorder.on) {
+    caseList().push(JSON.stringify(event));
+  } else {
+    pendingList().push(JSON.parse(JSON.stringify(event)));
+    recorder.pending.loggerCalls += 1;
+  }
+  if (recorder.throwing) throw new Error('harness: throwing logger');
+}
+const assignmentLogger = { logAssignment: (e) => keep(e, () => recorder.assignments, () => recorder.pending.assignmentEvents) };
+const banditLogger = { logBanditAction: (e) => keep(e, () => recorder.bandits, () => recorder.pending.banditEvents) };
+// The case threw: what it logged goes to `pending`, as no result reports it.
+function abandonCase() {
+  recorder.on = false;
+  recorder.pending.assignmentEvents.push(...recorder.assignments.map((text) => JSON.parse(text)));
+  recorder.pending.banditEvents.push(...recorder.bandits.map((text) => JSON.parse(text)));
+  recorder.pending.loggerCalls += recorder.assignments.length + recorder.bandits.length;
+}
+function resetRecorder(throwing) {
+  Object.assign(recorder, { on: false, muted: false, throwing, assignments: [], bandits: [] });
+  recorder.pending = { assignmentEvents: [], banditEvents: [], loggerCalls: 0 };
+}
 
 // What the loopback server hands the SDK.
 const served = { flags: null, bandits: null };
 const NO_BANDITS = '{"bandits":{},"updatedAt":"1970-01-01T00:00:00Z"}';
 let baseUrl = null;
 let client = null;
+let onlineClient = null; // the client `init` built, while its poller may run
+
+function stopOnline() {
+  onlineClient?.stopPolling();
+  onlineClient = null;
+}
 
 function startServer() {
   const server = http.createServer((req, res) => {
@@ -120,6 +169,7 @@ function evaluateCase(c) {
     } else {
       throw new Error(`unknown case kind ${JSON.stringify(c.kind)}`);
     }
+    recorder.on = false;
     // The answer as JSON text, written now, before a later call can change
     // the details object the SDK handed back.
     const fields = [`"caseId":${JSON.stringify(c.caseId ?? null)}`];
@@ -127,8 +177,9 @@ function evaluateCase(c) {
     fields.push(`"details":${JSON.stringify(sharedDetails(r.evaluationDetails))}`,
       `"assignmentEvents":[${recorder.assignments.join(',')}]`, `"banditEvents":[${recorder.bandits.join(',')}]`);
     return new RawJson(`{${fields.join(',')}}`);
-  } finally {
-    recorder.on = false;
+  } catch (e) {
+    abandonCase();
+    throw e;
   }
 }
 
@@ -136,12 +187,14 @@ const ops = {
   hello(req) {
     if (req.protocol !== PROTOCOL) throw new Error(`this adapter speaks protocol ${PROTOCOL}, not ${JSON.stringify(req.protocol)}`);
     const version = require(`${PACKAGE}/package.json`).version;
-    return { protocol: PROTOCOL, sdk: { name: 'node', package: PACKAGE, version }, capabilities: CAPABILITIES };
+    return { protocol: PROTOCOL, sdk: { name: 'node', package: PACKAGE, version }, capabilities: CAPABILITIES, online: ONLINE };
   },
   async configure(req) {
     const flags = source(req.flags, 'flags');
     const bandits = req.bandits == null ? null : source(req.bandits, 'bandits');
     JSON.parse(flags); // a clear error here beats the SDK's "Network error"
+    stopOnline();
+    resetRecorder(false);
     Object.assign(served, { flags, bandits });
     baseUrl ??= await startServer();
     client = await sdk.init({
@@ -193,12 +246,61 @@ const ops = {
     } else {
       throw new Error(`unknown bench mode ${JSON.stringify(req.mode)}`);
     }
-    recorder.on = false; // loggers drop everything during the loop
+    Object.assign(recorder, { on: false, muted: true }); // loggers drop everything during the loop
     const m = args.length;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) call(req.flag, ...args[i % m], req.defaultValue);
-    const elapsedNs = Number(process.hrtime.bigint() - start);
-    return { iterations: n, elapsedNs };
+    try {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) call(req.flag, ...args[i % m], req.defaultValue);
+      return { iterations: n, elapsedNs: Number(process.hrtime.bigint() - start) };
+    } finally {
+      recorder.muted = false;
+    }
+  },
+  async init(req) {
+    stopOnline();
+    if (!Number.isInteger(req.pollIntervalMs) || req.pollIntervalMs < 1) {
+      throw new Error(`pollIntervalMs must be a positive integer, not ${JSON.stringify(req.pollIntervalMs)}`);
+    }
+    if (typeof req.baseUrl !== 'string') throw new Error('init needs a baseUrl');
+    resetRecorder(req.logger === 'throwing');
+    const options = {
+      apiKey: req.sdkKey, baseUrl: `${req.baseUrl.replace(/\/$/, '')}/api`, assignmentLogger, banditLogger,
+      pollingIntervalMs: req.pollIntervalMs,
+    };
+    if (req.initTimeoutMs != null) options.requestTimeoutMs = req.initTimeoutMs;
+    const started = Date.now();
+    const previous = client;
+    const starting = sdk.init(options);
+    // init() builds its client before its first await, so the instance is
+    // there to stop, tune and evaluate before the first fetch ends; when it
+    // is still the previous one, init refused synchronously (no SDK key).
+    let built = null;
+    try {
+      built = sdk.getInstance();
+    } catch (_) { /* no instance yet */ }
+    if (built === null || built === previous) {
+      await starting;
+      throw new Error('the SDK built no client');
+    }
+    client = onlineClient = built;
+    // init() installs an LRU assignment cache and an expiring bandit cache.
+    if (!req.assignmentCache) built.disableAssignmentCache();
+    if (!req.banditCache) built.disableBanditAssignmentCache();
+    if (req.waitForInit === false) {
+      starting.catch((e) => console.error('adapter: the SDK\'s init failed:', e));
+    } else {
+      await starting; // throws when the first fetches fail (throwOnFailedInitialization defaults to true)
+    }
+    return { initialized: built.isInitialized(), elapsedMs: Date.now() - started };
+  },
+  drainEvents() {
+    const drained = recorder.pending;
+    recorder.pending = { assignmentEvents: [], banditEvents: [], loggerCalls: 0 };
+    return drained;
+  },
+  stopClient() {
+    stopOnline();
+    return {};
   },
 };
 
@@ -237,6 +339,7 @@ async function main() {
       if (req === null || typeof req !== 'object' || Array.isArray(req)) throw new Error('request is not a JSON object');
       id = req.id ?? null;
       if (req.op === 'shutdown') {
+        stopOnline();
         send({ id, ok: true });
         process.exit(0);
       }
@@ -247,6 +350,7 @@ async function main() {
       send({ id, ok: false, error: String(e?.message ?? e) });
     }
   }
+  stopOnline();
   process.exit(0);
 }
 

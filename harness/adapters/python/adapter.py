@@ -6,11 +6,17 @@ one JSON response per line on stdout. Everything else goes to stderr.
 Offline loading: the SDK's own `initial_configuration` option takes the flag
 and bandit files as bytes, and `poll_interval_seconds=None` starts no poller,
 so the SDK never opens a connection.
+
+Online (capability `online`, ops init / drainEvents / stopClient): `init`
+builds the SDK's ordinary client with `base_url` pointed at the harness's
+mock CDN and the poller on; `configure` and `shutdown` stop it.
 """
 
 import json
 import math
+import os
 import sys
+import threading
 import time
 from importlib import metadata
 
@@ -20,45 +26,87 @@ PROTOCOL_OUT = sys.stdout
 sys.stdout = sys.stderr
 
 import eppo_client  # noqa: E402
-from eppo_client import AssignmentLogger, Configuration, ContextAttributes  # noqa: E402
+from eppo_client import AssignmentCacheLogger, AssignmentLogger, Configuration, ContextAttributes  # noqa: E402
 from eppo_client.config import Config  # noqa: E402
 
 PROTOCOL = 1
 PACKAGE = "eppo-server-sdk"
-CAPABILITIES = ["assign", "details", "events", "bandits", "bandit-details", "bench"]
+CAPABILITIES = ["assign", "details", "events", "bandits", "bandit-details", "bench", "online"]
+# The online knobs of eppo-server-sdk 4.x (ClientConfig and the Rust core's
+# poller): poll_interval_seconds is a whole, nonzero number of seconds; the
+# poller sleeps the interval minus a uniform draw from [0, poll_jitter_seconds]
+# (default 3 s, saturating at zero). There is no start-up timeout, so
+# initTimeout is not honoured: the adapter only bounds its own wait.
+ONLINE = {
+    "minPollIntervalMs": 1000,
+    "pollGranularityMs": 1000,
+    "pollJitter": "the interval minus a uniform draw from [0, 3 s] (poll_jitter_seconds, default 3), floored at 0",
+    "options": ["pollInterval", "pollJitter", "assignmentCache", "banditCache", "throwingLogger", "sdkKey"],
+}
+# How long `init` waits for the first configuration when not told.
+DEFAULT_INIT_WAIT_MS = 5000
 TYPED = {"STRING": "string", "INTEGER": "integer", "NUMERIC": "numeric", "BOOLEAN": "boolean", "JSON": "json"}
 
 
 class RecordingLogger(AssignmentLogger):
-    """Keeps what the SDK logs while `recording` is on; drops it otherwise.
+    """Keeps what the SDK logs: during a case in that case's lists, at any
+    other time (never, with this SDK, but the protocol asks) in `pending`,
+    which drainEvents hands out. `muted` drops everything (bench loops).
 
-    No assignment cache sits in front of it (the SDK only deduplicates when
-    wrapped in AssignmentCacheLogger), so every evaluation's event arrives.
+    No assignment cache sits in front of it unless init asks for one (the
+    SDK only deduplicates when wrapped in AssignmentCacheLogger), so every
+    evaluation's event arrives. `throwing`: each call is kept, then raises.
     """
 
-    def __init__(self):
+    def __init__(self, throwing=False):
         super().__init__()
+        self.throwing = throwing
         self.recording = False
+        self.muted = False
         self.assignments, self.bandits = [], []
+        self.pending_assignments, self.pending_bandits, self.pending_calls = [], [], 0
+
+    def _keep(self, event, case_list, pending_list):
+        if self.muted:
+            return
+        if self.recording:
+            case_list.append(event)
+        else:
+            pending_list.append(event)
+            self.pending_calls += 1
+        if self.throwing:
+            raise RuntimeError("harness: throwing logger")
 
     def log_assignment(self, event):
-        if self.recording:
-            self.assignments.append(event)
+        self._keep(event, self.assignments, self.pending_assignments)
 
     def log_bandit_action(self, event):
-        if self.recording:
-            self.bandits.append(event)
+        self._keep(event, self.bandits, self.pending_bandits)
 
     def start(self):
-        self.assignments, self.bandits, self.recording = [], [], True
+        self.assignments, self.bandits, self.recording, self.muted = [], [], True, False
 
     def stop(self):
         self.recording = False
         return self.assignments, self.bandits
 
+    def abandon(self):
+        """The case raised: what it logged goes to `pending`, as no result reports it."""
+        assignments, bandits = self.stop()
+        self.pending_assignments += assignments
+        self.pending_bandits += bandits
+        self.pending_calls += len(assignments) + len(bandits)
 
-LOGGER = RecordingLogger()
+    def drain(self):
+        out = {"assignmentEvents": self.pending_assignments, "banditEvents": self.pending_bandits,
+               "loggerCalls": self.pending_calls}
+        self.pending_assignments, self.pending_bandits, self.pending_calls = [], [], 0
+        return out
+
+
+logger = RecordingLogger()  # the current client's logger
 client = None
+online_client = None  # the client `init` built, while its poller may run
 
 
 def load_json_bytes(source, what):
@@ -140,7 +188,7 @@ def bandit_actions(actions):
 def evaluate_case(case):
     if not isinstance(case, dict):
         raise ValueError("case is not a JSON object")
-    LOGGER.start()
+    logger.start()
     try:
         if case.get("kind") == "bandit":
             r = client.get_bandit_action_details(
@@ -155,8 +203,10 @@ def evaluate_case(case):
         else:
             raise ValueError(f"unknown case kind {case.get('kind')!r}")
         details = shared_details(r.evaluation_details)
-    finally:
-        assignments, bandits = LOGGER.stop()
+    except BaseException:
+        logger.abandon()
+        raise
+    assignments, bandits = logger.stop()
     return {"caseId": case.get("caseId"), "value": value, "details": details,
             "assignmentEvents": assignments, "banditEvents": bandits}
 
@@ -164,16 +214,18 @@ def evaluate_case(case):
 def op_hello(req):
     if req.get("protocol") != PROTOCOL:
         raise ValueError(f"this adapter speaks protocol {PROTOCOL}, not {req.get('protocol')!r}")
-    return {"protocol": PROTOCOL, "capabilities": CAPABILITIES,
+    return {"protocol": PROTOCOL, "capabilities": CAPABILITIES, "online": ONLINE,
             "sdk": {"name": "python", "package": PACKAGE, "version": metadata.version(PACKAGE)}}
 
 
 def op_configure(req):
-    global client
+    global client, logger
+    stop_online()
+    logger = RecordingLogger()
     flags = load_json_bytes(req.get("flags"), "flags")
     bandits = load_json_bytes(req["bandits"], "bandits") if req.get("bandits") is not None else None
     configuration = Configuration(flags_configuration=flags, bandits_configuration=bandits)
-    client = eppo_client.init(Config(api_key="offline-harness", assignment_logger=LOGGER,
+    client = eppo_client.init(Config(api_key="offline-harness", assignment_logger=logger,
                                      poll_interval_seconds=None, initial_configuration=configuration))
     return {}
 
@@ -214,16 +266,94 @@ def op_bench(req):
         args = [(s["subjectKey"], s.get("subjectAttributes") or {}) for s in subjects]
     else:
         raise ValueError(f"unknown bench mode {mode!r}")
-    LOGGER.stop()  # loggers drop everything during the loop
+    logger.stop()
+    logger.muted = True  # loggers drop everything during the loop
     m = len(args)
-    start = time.perf_counter_ns()
-    for i in range(n):
-        call(flag, *args[i % m], default)
-    elapsed = time.perf_counter_ns() - start
+    try:
+        start = time.perf_counter_ns()
+        for i in range(n):
+            call(flag, *args[i % m], default)
+        elapsed = time.perf_counter_ns() - start
+    finally:
+        logger.muted = False
     return {"iterations": n, "elapsedNs": elapsed}
 
 
-OPS = {"hello": op_hello, "configure": op_configure, "evaluate": op_evaluate, "bench": op_bench}
+def stop_online():
+    """Stop the online client's poller (waiting for its thread); it keeps
+    serving its last configuration."""
+    global online_client
+    if online_client is not None:
+        online_client.shutdown()
+        online_client = None
+
+
+def poll_seconds(ms, what):
+    """The SDK takes whole seconds: refuse what it cannot be given."""
+    if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0 or ms % 1000:
+        raise ValueError(f"{what} {ms!r} ms: the SDK takes whole seconds")
+    return ms // 1000
+
+
+def op_init(req):
+    """The SDK's server client polling req["baseUrl"] (see ONLINE)."""
+    global client, logger, online_client
+    stop_online()
+    interval = poll_seconds(req.get("pollIntervalMs"), "pollIntervalMs")
+    if interval < 1:
+        raise ValueError("pollIntervalMs below 1000: the SDK's minimum is 1 s")
+    extra = {}
+    if req.get("pollJitterMs") is not None:
+        extra["poll_jitter_seconds"] = poll_seconds(req["pollJitterMs"], "pollJitterMs")
+    logger = RecordingLogger(throwing=req.get("logger", "recording") == "throwing")
+    sdk_logger = logger
+    if req.get("assignmentCache") or req.get("banditCache"):
+        # The SDK's own dedup: a wrapper keyed by (flag, subject) that skips a
+        # repeat of the same (allocation, variation) / (bandit, action).
+        sdk_logger = AssignmentCacheLogger(logger, assignment_cache={} if req.get("assignmentCache") else None,
+                                           bandit_cache={} if req.get("banditCache") else None)
+    # Proxy variables must not divert the SDK's requests meant for a loopback CDN.
+    os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+    started = time.monotonic()
+    # eppo_client.init shuts the previous singleton down itself.
+    client = online_client = eppo_client.init(Config(
+        api_key=req["sdkKey"], base_url=req["baseUrl"].rstrip("/") + "/api", assignment_logger=sdk_logger,
+        poll_interval_seconds=interval, **extra))
+    if req.get("waitForInit", True):
+        wait_for_initialization(client, req.get("initTimeoutMs") or DEFAULT_INIT_WAIT_MS)
+    return {"initialized": client.is_initialized(), "elapsedMs": round((time.monotonic() - started) * 1000)}
+
+
+def wait_for_initialization(c, timeout_ms):
+    """The SDK's wait has no timeout (it returns on the first good fetch and
+    raises once the poller gives up, on 401); a thread bounds it."""
+    outcome = []
+
+    def wait():
+        try:
+            c.wait_for_initialization()
+            outcome.append(None)
+        except Exception as e:  # the SDK's verdict, passed to the caller
+            outcome.append(e)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(timeout_ms / 1000)
+    if outcome and outcome[0] is not None:
+        raise outcome[0]
+
+
+def op_drain_events(req):
+    return logger.drain()
+
+
+def op_stop_client(req):
+    stop_online()
+    return {}
+
+
+OPS = {"hello": op_hello, "configure": op_configure, "evaluate": op_evaluate, "bench": op_bench,
+       "init": op_init, "drainEvents": op_drain_events, "stopClient": op_stop_client}
 
 
 def finite(value):
@@ -259,6 +389,7 @@ def main():
                 raise ValueError("request is not a JSON object")
             req_id = req.get("id")
             if req.get("op") == "shutdown":
+                stop_online()
                 send({"id": req_id, "ok": True})
                 return
             if req.get("op") not in OPS:
@@ -271,4 +402,5 @@ def main():
 
 if __name__ == "__main__":
     main()
+    stop_online()  # stdin closed: the poller must not outlive the process's answers
     sys.exit(0)

@@ -9,6 +9,11 @@
 //! cases wrongly (`--wrong-for GLOB`) or lack a capability (`--without`).
 //! `harness/tests/adapter_faults.rs` and `harness/tests/repeat.rs` drive it.
 //!
+//! It is also an `online` adapter ([`online`]): `init` polls the mock CDN
+//! with a plain GET and answers from the reference; the lifecycle faults
+//! (`--never-repoll`, `--log-twice`, ...) break one scenario promise each,
+//! for `harness/tests/scenario_faults.rs`.
+//!
 //! Counters (`--crash-after N` and the like) count `evaluate` requests within
 //! one process: the first N are answered, the next one misbehaves. With
 //! `--once-only --state FILE`, only the process that creates FILE misbehaves;
@@ -20,10 +25,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+
+#[path = "fake/online.rs"]
+mod online;
 use serde_json::{json, Value};
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party, Question};
-use ufc_protocol::{Capabilities, Capability, CaseResult, Request, Response, SdkInfo, Source, PROTOCOL_VERSION};
+use ufc_protocol::{
+    Capabilities, Capability, CaseResult, InitOption, OnlineInfo, Request, Response, SdkInfo, Source, PROTOCOL_VERSION,
+};
 
 /// A fake adapter for the harness's own tests. Misbehaves on request.
 #[derive(Debug, Parser)]
@@ -93,6 +103,9 @@ struct Misbehaviour {
     /// Marker file for `--once-only`.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
+    /// Faults of the online client.
+    #[command(flatten)]
+    lifecycle: online::Lifecycle,
 }
 
 impl Misbehaviour {
@@ -137,6 +150,9 @@ fn main() {
     let wrong_for = globs.build().unwrap_or_else(|_| globset::GlobSet::empty());
     let mut party = ReferenceParty::new(chrono::Utc::now());
     let mut evaluations = 0u64;
+    let mut client: Option<online::Client> = None;
+    // Stopped clients told to keep polling must outlive their stop.
+    let mut retired: Vec<online::Client> = Vec::new();
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
@@ -170,6 +186,11 @@ fn main() {
                         ![Capability::Obfuscated, Capability::Precompute].contains(c)
                             && !told.without.iter().any(|name| name == c.as_str())
                     }))),
+                    online: Some(OnlineInfo {
+                        min_poll_interval_ms: Some(50),
+                        poll_jitter: Some("none: polls every interval exactly".into()),
+                        options: InitOption::KNOWN.to_vec(),
+                    }),
                     ..Response::default()
                 });
                 if told.exit_early {
@@ -200,6 +221,10 @@ fn main() {
                     error: outcome.err().map(|e| e.to_string()),
                     ..Response::default()
                 });
+            }
+            Request::Evaluate { id, cases } if client.is_some() => {
+                let results = client.as_mut().map(|c| c.evaluate(&cases)).unwrap_or_default();
+                answer(&Response { id, ok: true, results: Some(results), ..Response::default() });
             }
             Request::Evaluate { id, cases } => {
                 let count = evaluations;
@@ -269,6 +294,35 @@ fn main() {
                     error: outcome.err().map(|e| e.to_string()),
                     ..Response::default()
                 });
+            }
+            Request::Init { id, init } => {
+                if let Some(mut old) = client.take() {
+                    old.stop();
+                    retired.push(old);
+                }
+                let started = std::time::Instant::now();
+                let (new, initialized) = online::Client::start(init, told.lifecycle.clone());
+                client = Some(new);
+                let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                answer(&Response { id, ok: true, initialized, elapsed_ms: Some(elapsed_ms), ..Response::default() });
+            }
+            Request::DrainEvents { id } => {
+                let calls = client.as_mut().map_or(0, online::Client::drain);
+                answer(&Response {
+                    id,
+                    ok: true,
+                    assignment_events: Some(Vec::new()),
+                    bandit_events: Some(Vec::new()),
+                    logger_calls: Some(calls),
+                    ..Response::default()
+                });
+            }
+            Request::StopClient { id } => {
+                if let Some(mut stopped) = client.take() {
+                    stopped.stop();
+                    retired.push(stopped);
+                }
+                answer(&Response { id, ok: true, ..Response::default() });
             }
             Request::Shutdown { id } => {
                 answer(&Response { id, ok: true, ..Response::default() });

@@ -24,6 +24,7 @@ mod parties;
 mod precompute;
 mod report;
 mod run;
+mod scenarios;
 
 use std::io::{IsTerminal, Write};
 
@@ -76,6 +77,8 @@ enum Command {
     History(history::HistoryArgs),
     /// Merge the JSON reports of a run's shares (run --partition K/N) into the whole run's report.
     Merge(merge::MergeArgs),
+    /// SDK lifecycle and logging scenarios against a mock Eppo CDN (test-cases/scenarios).
+    Scenarios(scenarios::ScenariosArgs),
 }
 
 #[derive(clap::Args)]
@@ -143,6 +146,7 @@ pub fn main() -> i32 {
         Command::Precompute(args) => precompute::precompute_command(args),
         Command::History(args) => history::history_command(args),
         Command::Merge(args) => merge::merge_command(args),
+        Command::Scenarios(args) => scenarios::scenarios_command(args),
     };
     match result {
         Ok(code) => code,

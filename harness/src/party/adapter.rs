@@ -53,9 +53,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use ufc_protocol::{BenchRequest, Capability, CaseResult, Request, Response, SdkInfo, WireCase, PROTOCOL_VERSION};
+use ufc_protocol::{
+    BenchRequest, Capability, CaseResult, InitRequest, OnlineInfo, Request, Response, SdkInfo, WireCase,
+    PROTOCOL_VERSION,
+};
 
-use super::{ConfigSet, Lost, Party, PartyError, PartyInfo, PrecomputeSubject, Question, Reply};
+use super::{ConfigSet, Drained, Initialized, Lost, Party, PartyError, PartyInfo, PrecomputeSubject, Question, Reply};
 use crate::observation::Answer as CaseAnswer;
 
 /// How long a process that closed its stdout gets to exit before it is
@@ -579,6 +582,8 @@ pub struct AdapterParty {
     /// [`Party::restart`] stopped the process: the next request starts a
     /// new one, which spends no restart budget (it is no fault).
     fresh_start: bool,
+    /// The `hello`'s `online` knobs.
+    online: Option<OnlineInfo>,
 }
 
 impl std::fmt::Debug for AdapterParty {
@@ -609,6 +614,7 @@ impl AdapterParty {
             tail,
             used: false,
             fresh_start: false,
+            online: None,
         };
         // A start that fails the way a crash does (no answer, an exit,
         // garbage) is retried within the same restart budget as a crash.
@@ -629,6 +635,7 @@ impl AdapterParty {
         party.process = Some(process);
         party.info.sdk = hello.sdk.unwrap_or_else(|| SdkInfo { name: name.to_owned(), ..SdkInfo::default() });
         party.info.capabilities = hello.capabilities.unwrap_or_default();
+        party.online = hello.online;
         Ok(party)
     }
 
@@ -784,6 +791,16 @@ impl AdapterParty {
     }
 }
 
+impl AdapterParty {
+    /// An online op, if the adapter declared `online`: the answer, `ok` or not.
+    fn online_request<'c>(&mut self, build: impl FnOnce(u64) -> Request<'c>, op: &str) -> Result<Response, PartyError> {
+        if !self.info.can(&Capability::Online) {
+            return Err(PartyError::unsupported(&self.info.name, &Capability::Online));
+        }
+        self.request(build, self.options.request_timeout).map_err(|e| PartyError::Failed(format!("{op}: {e}")))
+    }
+}
+
 fn encode(request: &Request<'_>) -> Result<Vec<u8>, String> {
     let mut line = serde_json::to_vec(request).map_err(|err| format!("cannot encode the request: {err}"))?;
     line.push(b'\n');
@@ -882,6 +899,39 @@ impl Party for AdapterParty {
 
     fn stderr_tail(&self) -> Option<String> {
         self.stderr_text()
+    }
+
+    fn online(&self) -> Option<&OnlineInfo> {
+        self.online.as_ref()
+    }
+
+    fn init(&mut self, request: &InitRequest) -> Result<Initialized, PartyError> {
+        self.online_request(|id| Request::Init { id, init: request.clone() }, "init").map(|response| {
+            match response.ok {
+                true => Initialized::Ready { initialized: response.initialized, elapsed_ms: response.elapsed_ms },
+                false => Initialized::Raised(response.error.unwrap_or_else(|| "no error text".into())),
+            }
+        })
+    }
+
+    fn drain_events(&mut self) -> Result<Drained, PartyError> {
+        let response = self.online_request(|id| Request::DrainEvents { id }, "drainEvents")?;
+        if !response.ok {
+            return Err(PartyError::Failed(format!("drainEvents failed: {}", response.error.unwrap_or_default())));
+        }
+        Ok(Drained {
+            assignment_events: response.assignment_events.unwrap_or_default(),
+            bandit_events: response.bandit_events.unwrap_or_default(),
+            logger_calls: response.logger_calls.unwrap_or_default(),
+        })
+    }
+
+    fn stop_client(&mut self) -> Result<(), PartyError> {
+        let response = self.online_request(|id| Request::StopClient { id }, "stopClient")?;
+        match response.ok {
+            true => Ok(()),
+            false => Err(PartyError::Failed(format!("stopClient failed: {}", response.error.unwrap_or_default()))),
+        }
     }
 
     /// Shuts the process down; the next request starts a new one. A process

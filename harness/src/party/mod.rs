@@ -10,7 +10,7 @@ pub mod unavailable;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use ufc_protocol::{BenchRequest, Capabilities, Capability, CaseInput, SdkInfo, Source};
+use ufc_protocol::{BenchRequest, Capabilities, Capability, CaseInput, InitRequest, OnlineInfo, SdkInfo, Source};
 
 use crate::observation::Answer;
 
@@ -186,6 +186,50 @@ pub trait Party: Send {
     /// order, a clock) shows it. Configure again before asking. The default
     /// suits a party that keeps nothing between requests.
     fn restart(&mut self) {}
+    /// What the party's SDK can be asked online (the `hello`'s `online`),
+    /// if it declared any.
+    fn online(&self) -> Option<&OnlineInfo> {
+        None
+    }
+    /// Builds the SDK's online client against the mock CDN (capability `online`).
+    fn init(&mut self, request: &InitRequest) -> Result<Initialized, PartyError> {
+        let _ = request;
+        Err(PartyError::unsupported(&self.info().name, &Capability::Online))
+    }
+    /// What the loggers received that no answer reported (capability `online`).
+    fn drain_events(&mut self) -> Result<Drained, PartyError> {
+        Err(PartyError::unsupported(&self.info().name, &Capability::Online))
+    }
+    /// Shuts the online client down, keeping the party (capability `online`).
+    fn stop_client(&mut self) -> Result<(), PartyError> {
+        Err(PartyError::unsupported(&self.info().name, &Capability::Online))
+    }
+}
+
+/// What an `init` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Initialized {
+    /// The client is built; whether the SDK says it has a configuration
+    /// (none: it cannot tell), and how long its start took.
+    Ready {
+        /// The SDK's word on having a configuration.
+        initialized: Option<bool>,
+        /// Milliseconds.
+        elapsed_ms: Option<u64>,
+    },
+    /// The SDK raised from its start (`ok: false`).
+    Raised(String),
+}
+
+/// What a `drainEvents` answered.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Drained {
+    /// Assignment events no answer reported.
+    pub assignment_events: Vec<Value>,
+    /// Bandit events no answer reported.
+    pub bandit_events: Vec<Value>,
+    /// Logger calls in the span.
+    pub logger_calls: u64,
 }
 
 #[cfg(test)]

@@ -35,7 +35,9 @@ impl ReferenceParty {
                     version: ufc_reference::VERSION.into(),
                 },
                 // Everything but precomputing, which the reference only reads.
-                capabilities: Capabilities::new(Capability::KNOWN.into_iter().filter(|c| *c != Capability::Precompute)),
+                capabilities: Capabilities::new(
+                    Capability::KNOWN.into_iter().filter(|c| ![Capability::Precompute, Capability::Online].contains(c)),
+                ),
             },
             now,
             config: None,

@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use ufc_protocol::{BenchRequest, Capabilities, Capability, SdkInfo};
+use ufc_protocol::{BenchRequest, Capabilities, Capability, InitOption, InitRequest, OnlineInfo, SdkInfo};
 
-use super::{ConfigSet, Lost, Party, PartyError, PartyInfo, Question, Reply};
+use super::{ConfigSet, Initialized, Lost, Party, PartyError, PartyInfo, Question, Reply};
 
 /// Answers every request with the start-up error.
 pub struct UnavailableParty {
     info: PartyInfo,
+    online: OnlineInfo,
     reason: String,
 }
 
@@ -22,8 +23,10 @@ impl UnavailableParty {
                 name: name.to_owned(),
                 sdk: SdkInfo { name: name.to_owned(), package: None, version: "unavailable".into() },
                 // Claim the case capabilities so its cases count as errored, not skipped.
-                capabilities: Capabilities::new([Capability::Assign, Capability::Bandits]),
+                // And online, with every knob, so its scenarios error too.
+                capabilities: Capabilities::new([Capability::Assign, Capability::Bandits, Capability::Online]),
             },
+            online: OnlineInfo { min_poll_interval_ms: None, poll_jitter: None, options: InitOption::KNOWN.to_vec() },
             reason,
         }
     }
@@ -47,6 +50,14 @@ impl Party for UnavailableParty {
     }
 
     fn bench(&mut self, _: &BenchRequest) -> Result<Duration, PartyError> {
+        Err(PartyError::Failed(self.message()))
+    }
+
+    fn online(&self) -> Option<&OnlineInfo> {
+        Some(&self.online)
+    }
+
+    fn init(&mut self, _: &InitRequest) -> Result<Initialized, PartyError> {
         Err(PartyError::Failed(self.message()))
     }
 }

@@ -55,6 +55,7 @@ fn outcome(case: &CaseReport) -> CaseOutcome {
         stderr_tail: case.stderr_tail.clone(),
         known_failure: case.known_failure.clone(),
         causes: case.causes.clone(),
+        request_log: case.request_log.clone(),
         // An answer the harness wrote itself parses back; one that does
         // not is left out rather than invented.
         observed: case.observed.as_ref().and_then(|r| Answer::from_wire(r).ok()),

@@ -92,6 +92,7 @@ fn case_report(outcome: &CaseOutcome) -> CaseReport {
             .map(|(reply, process)| process_answer(&outcome.case_id, process, reply))
             .collect(),
         change: None,
+        request_log: outcome.request_log.clone(),
     }
 }
 

@@ -80,6 +80,9 @@ pub fn render_compared(result: &RunResult, comparison: Option<&crate::baseline::
                             d.actual
                         );
                     }
+                    for line in super::request_lines(o) {
+                        let _ = writeln!(text, "CDN {line}");
+                    }
                     let message = if o.status == Status::UnexpectedPass {
                         "listed as a known failure, but passed".to_owned()
                     } else {

@@ -16,7 +16,10 @@
 //! a version whose core cannot precompute does not declare `precompute`.
 //!
 //! Messages are the `ufc-protocol` crate's types: each line is read as a
-//! [`Request`] and answered with a [`Response`].
+//! [`Request`] and answered with a [`Response`]. The online ops (capability
+//! `online`) are in the `online` module.
+
+mod online;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -41,7 +44,8 @@ use ufc_protocol::{
 
 /// The ops of protocol v1: a request naming another is an unknown op, one
 /// naming these that does not parse is malformed.
-const OPS: [&str; 6] = ["hello", "configure", "evaluate", "bench", "precompute", "shutdown"];
+const OPS: [&str; 9] =
+    ["hello", "configure", "evaluate", "bench", "precompute", "init", "drainEvents", "stopClient", "shutdown"];
 /// Served when the harness gives no bandit file: no models, not a failed fetch.
 const NO_BANDITS: &[u8] = br#"{"bandits":{},"updatedAt":"1970-01-01T00:00:00Z"}"#;
 #[cfg(eppo_wait_timeout)]
@@ -60,22 +64,68 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(not(eppo_str))]
 type Str = String;
 
-/// Keeps the events the SDK logs while `on`; drops them otherwise. The SDK
-/// has no assignment cache, so every evaluation's event arrives here.
+/// Keeps the events the SDK logs: while `on` (a case is evaluated) for that
+/// case, at any other time in `pending` for `drainEvents`; `muted` (bench
+/// loops) drops them. The SDK has no assignment cache, so every
+/// evaluation's event arrives here. `throwing`: each call is kept, then
+/// the logger panics, the only way a Rust logger can fail.
 #[derive(Default)]
 struct Recorder {
     on: AtomicBool,
+    muted: AtomicBool,
+    throwing: bool,
     events: Mutex<Vec<AssignmentEvent>>,
+    pending: Mutex<(Vec<AssignmentEvent>, u64)>,
 }
 
 impl Recorder {
+    fn new(throwing: bool) -> Recorder {
+        Recorder { throwing, ..Recorder::default() }
+    }
     fn start(&self) {
         self.events.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.muted.store(false, Ordering::SeqCst);
         self.on.store(true, Ordering::SeqCst);
     }
     fn stop(&self) -> Vec<AssignmentEvent> {
         self.on.store(false, Ordering::SeqCst);
         std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+    /// The logger: what the SDK hands it.
+    fn record(&self, event: AssignmentEvent) {
+        if self.muted.load(Ordering::SeqCst) {
+            return;
+        }
+        if self.on.load(Ordering::SeqCst) {
+            self.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        } else {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.0.push(event);
+            pending.1 += 1;
+        }
+        if self.throwing {
+            // Deliberate: the `throwing` logger of the online ops.
+            std::panic::panic_any("harness: throwing logger");
+        }
+    }
+    /// The case failed (a panicking logger, say): what it logged goes to
+    /// `pending`, as no result reports it.
+    fn abandon(&self) {
+        let events = self.stop();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.1 += events.len() as u64;
+        pending.0.extend(events);
+    }
+    /// What arrived outside any case since the last drain, as `drainEvents` answers it.
+    fn drain(&self) -> Result<Response> {
+        let (events, calls) = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let events = events.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>();
+        Ok(Response {
+            assignment_events: Some(events.map_err(|e| format!("serializing an event: {e}"))?),
+            bandit_events: Some(Vec::new()),
+            logger_calls: Some(calls),
+            ..Response::default()
+        })
     }
 }
 
@@ -138,7 +188,8 @@ struct Adapter {
     recorder: Arc<Recorder>,
     served: Arc<Mutex<Served>>,
     base_url: Option<String>,
-    client: Option<(Client<'static>, PollerThread)>,
+    /// The client and its poller (none once `stopClient` stopped it).
+    client: Option<(Client<'static>, Option<PollerThread>)>,
 }
 
 /// `{"path": FILE}` or `{"inline": OBJECT}` -> the bytes the SDK parses.
@@ -270,6 +321,9 @@ fn id_and_op(request: &Request) -> (u64, &'static str) {
         Request::Bench { id, .. } => (*id, "bench"),
         Request::Precompute { id, .. } => (*id, "precompute"),
         Request::Shutdown { id } => (*id, "shutdown"),
+        Request::Init { id, .. } => (*id, "init"),
+        Request::DrainEvents { id } => (*id, "drainEvents"),
+        Request::StopClient { id } => (*id, "stopClient"),
     }
 }
 
@@ -288,11 +342,15 @@ impl Adapter {
         if cfg!(eppo_precompute) {
             capabilities.push(Capability::Precompute);
         }
+        if online::OFFERED {
+            capabilities.push(Capability::Online);
+        }
         let capabilities = Capabilities::new(capabilities);
         Ok(Response {
             protocol: Some(PROTOCOL_VERSION),
             sdk: Some(sdk),
             capabilities: Some(capabilities),
+            online: online::describe(),
             ..Response::default()
         })
     }
@@ -300,19 +358,20 @@ impl Adapter {
     fn configure(&mut self, flags: &Source, bandits: Option<&Source>) -> Result<Response> {
         let flags = source(flags, "flags")?;
         let bandits = bandits.map(|spec| source(spec, "bandits")).transpose()?;
+        // The previous poller (an online one too) stops now, without waiting for its thread.
+        if let Some(old) = self.client.as_mut().and_then(|(_, poller)| poller.take()) {
+            old.stop();
+        }
         *self.served.lock().unwrap_or_else(|e| e.into_inner()) = Served { flags, bandits };
         let base_url = match &self.base_url {
             Some(url) => url.clone(),
             None => self.base_url.insert(serve(self.served.clone())?).clone(),
         };
-        let recorder = self.recorder.clone();
+        let recorder = Arc::new(Recorder::default());
+        let logger = recorder.clone();
         let mut client = ClientConfig::from_api_key("offline-harness")
             .base_url(base_url)
-            .assignment_logger(move |event: AssignmentEvent| {
-                if recorder.on.load(Ordering::SeqCst) {
-                    recorder.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
-                }
-            })
+            .assignment_logger(move |event: AssignmentEvent| logger.record(event))
             .to_client();
         let poller = client.start_poller_thread().map_err(|e| format!("starting the SDK poller: {e}"))?;
         #[cfg(eppo_wait_timeout)]
@@ -322,9 +381,8 @@ impl Adapter {
         #[cfg(not(eppo_wait_timeout))]
         let loaded = poller.wait_for_configuration();
         loaded.map_err(|e| format!("the SDK did not load the configuration ({e}); is it a valid UFC file?"))?;
-        if let Some((_, old)) = self.client.replace((client, poller)) {
-            old.stop();
-        }
+        self.client = Some((client, Some(poller)));
+        self.recorder = recorder;
         Ok(Response::default())
     }
 
@@ -345,8 +403,9 @@ impl Adapter {
             VariationType::Boolean => outcome(client.get_boolean_assignment_details(flag, &subject, &attrs), default),
             VariationType::Json => outcome(client.get_json_assignment_details(flag, &subject, &attrs), default),
         };
-        let events = self.recorder.stop();
+        // On an error the case's events stay for `abandon`.
         let (value, details) = result?;
+        let events = self.recorder.stop();
         let assignment_events = events
             .iter()
             .map(serde_json::to_value)
@@ -369,7 +428,10 @@ impl Adapter {
             .map(|case| {
                 let result = catch_unwind(AssertUnwindSafe(|| self.evaluate_case(&case.case_id, &case.input)))
                     .unwrap_or_else(|p| Err(panic_message(p)));
-                result.unwrap_or_else(|error| CaseResult::raised(&case.case_id, error))
+                result.unwrap_or_else(|error| {
+                    self.recorder.abandon();
+                    CaseResult::raised(&case.case_id, error)
+                })
             })
             .collect();
         Ok(Response { results: Some(results), ..Response::default() })
@@ -447,7 +509,8 @@ impl Adapter {
             BenchMode::Details => true,
             BenchMode::Bandit => return Err("the eppo crate has no bandit API".into()),
         };
-        self.recorder.stop(); // the logger drops everything during the loop
+        self.recorder.stop();
+        self.recorder.muted.store(true, Ordering::SeqCst); // the logger drops everything during the loop
 
         // One boxed closure per typed method, chosen before the clock starts.
         type Call<'c> = Box<dyn Fn(&Str, &Arc<Attributes>) + 'c>;
@@ -489,7 +552,12 @@ impl Adapter {
             Request::Precompute { subject_key, subject_attributes, bandit_actions, .. } => {
                 self.precompute(subject_key, subject_attributes, bandit_actions)
             }
-            Request::Shutdown { .. } => Ok(Response::default()),
+            Request::Init { init, .. } => self.init(init),
+            Request::DrainEvents { .. } => self.recorder.drain(),
+            Request::StopClient { .. } | Request::Shutdown { .. } => {
+                self.stop_client();
+                Ok(Response::default())
+            }
         }
     }
 
@@ -539,8 +607,6 @@ fn main() {
             break;
         }
     }
-    if let Some((_, poller)) = adapter.client.take() {
-        poller.stop();
-    }
+    adapter.stop_client();
     std::process::exit(0);
 }

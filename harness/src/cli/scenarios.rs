@@ -1,0 +1,67 @@
+//! `ufc-harness scenarios`: SDK lifecycle and logging scenarios against a
+//! mock Eppo CDN (`test-cases/scenarios/`), reported like `run`.
+
+use std::path::PathBuf;
+
+use ufc_harness::compare::Severity;
+use ufc_harness::run::RunSettings;
+use ufc_harness::scenario::pipeline::{run_scenarios, ScenarioOptions};
+
+use super::gate::{GateArgs, Outputs};
+use super::parties::PartyArgs;
+use super::run::Format;
+
+#[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  ufc-harness scenarios --sdk python,node,rust
+  ufc-harness scenarios --sdk node --filter 'poll-*' --junit scenarios.xml
+  ufc-harness scenarios --adapter fake='ufc-fake-adapter --never-repoll'
+
+Each SDK gets its own mock CDN on 127.0.0.1 per scenario; SDKs run concurrently. Case ids are
+scenario/<name>/<step>; a failing step carries the CDN's request log. Adapters need the \"online\"
+capability (docs/protocol.md section 7); scenarios needing a knob the SDK lacks are skipped with the reason.")]
+pub(super) struct ScenariosArgs {
+    /// Folder of scenario files; default: the built-in test-cases/scenarios.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    #[command(flatten)]
+    parties: PartyArgs,
+    /// Run only scenarios whose name matches this glob.
+    #[arg(long, value_name = "GLOB")]
+    filter: Option<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Severities that fail a step (comma-separated).
+    #[arg(long, value_parser = super::severity_parser(), value_delimiter = ',', default_value = "critical,major")]
+    fail_on: Vec<Severity>,
+    /// Folder of known-failure manifests (<sdk>.toml); default: harness/expectations.
+    #[arg(long, value_name = "DIR")]
+    known_failures: Option<PathBuf>,
+    /// Do not fail the run when a listed known failure passes.
+    #[arg(long)]
+    no_strict: bool,
+    #[command(flatten)]
+    outputs: Outputs,
+    /// Show minor differences of passing steps too.
+    #[arg(long, short)]
+    verbose: bool,
+    #[command(flatten)]
+    gate: GateArgs,
+}
+
+pub(super) fn scenarios_command(args: ScenariosArgs) -> anyhow::Result<i32> {
+    let options = ScenarioOptions {
+        dir: args.dir.clone().unwrap_or_else(ufc_harness::scenario::builtin_dir),
+        filter: args.filter.clone(),
+        parties: args.parties.selection(),
+        known_failures: args.known_failures.clone(),
+        strict: !args.no_strict,
+        settings: RunSettings { fail_on: args.fail_on.clone(), repeat: 1 },
+    };
+    args.gate.check()?;
+    let result = run_scenarios(&options)?;
+    let json = ufc_harness::report::json::report(&result);
+    args.gate.finish(&result, json, &args.outputs, args.format, args.verbose)
+}
