@@ -63,7 +63,7 @@ pub(super) struct FuzzArgs {
     /// side logs (replay those with `run --fail-on critical,major,minor`).
     #[arg(long, value_name = "SEVERITY", value_parser = super::severity_parser(), default_value = "major")]
     least_severity: Severity,
-    /// Where to write finding suites, summary.md and summary.json.
+    /// Where to write finding suites, summary.md, summary.html and summary.json.
     #[arg(long, value_name = "DIR", default_value = "target/fuzz-findings")]
     out: PathBuf,
 }

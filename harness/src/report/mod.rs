@@ -13,6 +13,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod page;
 pub mod precompute;
 pub mod terminal;
 
