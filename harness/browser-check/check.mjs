@@ -47,14 +47,23 @@ const browser = await chromium.launch({
 async function open(file, viewport = { width: 1400, height: 1800 }) {
   const page = await browser.newPage({ viewport });
   const errors = [];
-  page.on('pageerror', (error) => errors.push('page error: ' + error.message));
+  let failed;
+  const failure = new Promise((resolve, reject) => { failed = reject; });
+  failure.catch(() => {}); // read by the race below, or by check()
+  page.on('pageerror', (error) => {
+    errors.push('page error: ' + error.message);
+    failed(new Error(`browser check: ${file}: page error: ${error.message}`));
+  });
   page.on('console', (message) => { if (message.type() === 'error') errors.push('console error: ' + message.text()); });
   page.on('request', (request) => {
     if (!request.url().startsWith('file:')) errors.push('the page fetched ' + request.url() + ' (it must be self-contained)');
   });
   const started = Date.now();
   await page.goto(pathToFileURL(resolve(file)).href, { waitUntil: 'load', timeout: 120000 });
-  if (await page.locator('#ufc-data').count()) await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
+  // A script error fails at once, not at the timeout.
+  if (await page.locator('#ufc-data').count()) {
+    await Promise.race([page.waitForSelector('body[data-ready="true"]', { timeout: 120000 }), failure]);
+  }
   const loadMs = Date.now() - started;
   const check = () => assert(errors.length === 0, `${file}: ${errors.join('; ')}`);
   check();

@@ -172,19 +172,19 @@ fn si(value: f64) -> String {
     }
 }
 
+/// Files that could not be read and flags that could not be loaded, with
+/// paths under the working directory shown relative to it (a checked-in
+/// report then names no one's checkout).
 fn problems(result: &RunResult) -> String {
+    let here = std::env::current_dir().map(|d| format!("{}/", d.display())).unwrap_or_default();
+    let relative = |text: &str| if here.len() > 1 { text.replace(&here, "") } else { text.to_owned() };
     let mut out = String::from("<ul class=\"problems\">");
     for e in &result.load_errors {
-        let _ = write!(
-            out,
-            "<li>{}: {} ({})</li>",
-            escape(&e.file.display().to_string()),
-            escape(&e.message),
-            escape(&e.path)
-        );
+        let file = relative(&e.file.display().to_string());
+        let _ = write!(out, "<li>{}: {} ({})</li>", escape(&file), escape(&e.message), escape(&e.path));
     }
     for e in &result.config_errors {
-        let _ = write!(out, "<li>{}</li>", escape(e));
+        let _ = write!(out, "<li>{}</li>", escape(&relative(e)));
     }
     out.push_str("</ul>\n");
     out
@@ -263,6 +263,29 @@ fn detail(o: &CaseOutcome) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_bench_mode_charts_its_measured_parties() {
+        let measured = |mode: &str, party: &str, rate: f64| {
+            serde_json::json!({"mode": mode, "party": party, "sdk": format!("{party} 1"), "status": "measured",
+                "evaluationsPerSecond": rate, "elapsedSeconds": 1.0})
+        };
+        let bench: BenchReport = serde_json::from_value(serde_json::json!({
+            "reportVersion": 1, "tool": {"name": "ufc-harness", "version": "0"}, "generatedAt": "2026-01-01T00:00:00Z",
+            "machine": {"cpu": "a CPU", "cores": 2, "os": "linux", "arch": "x86_64"}, "suite": "s", "flag": "f",
+            "banditFlag": "b", "iterations": 10, "flagSubjects": 1, "skippedModes": [],
+            "measurements": [measured("assign", "reference", 2_000_000.0), measured("assign", "node", 500_000.0),
+                {"mode": "bandit", "party": "rust", "sdk": "rust 1", "status": "unsupported", "capability": "bandits"},
+                measured("bandit", "reference", 100_000.0)],
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let html = bench_charts(&bench);
+        assert_eq!(html.matches("<figure class=\"chart\">").count(), 2, "one chart per mode: {html}");
+        assert!(html.contains("assign: evaluations per second") && html.contains(">2.00 M/s</text>"), "{html}");
+        // node at a quarter of the reference's rate, on the same scale.
+        assert!(html.contains("width=\"360.0\"") && html.contains("width=\"90.0\""), "{html}");
+        assert!(!html.contains(">rust<"), "an unmeasured party has no bar: {html}");
+    }
 
     #[test]
     fn large_rates_read_in_thousands_and_millions() {
