@@ -16,6 +16,7 @@ Examples:
   ufc-harness distribution --config ../shared/eppo-sdk-test-data/ufc/flags-v1.json \\
       --flag new-user-onboarding --subjects 1000000 --attributes '{\"country\": \"Germany\"}'
   ufc-harness distribution --config flags-v1.json --flag my-experiment --subjects 10000000 --format json
+  ufc-harness distribution --config flags-v1.json --flag my-experiment --format html > shares.html
 
 Exit codes: 0 the counts fit the split, 1 sample-ratio mismatch, 2 usage error,
 3 the expected shares cannot be predicted (see the notes).")]
@@ -35,8 +36,9 @@ pub(super) struct DistributionArgs {
     /// The evaluation clock (RFC 3339); default: now.
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
-    /// Output: text, markdown or json (schema: docs/report-schemas/distribution.schema.json).
-    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
+    /// Output: text, markdown, json (schema: docs/report-schemas/distribution.schema.json)
+    /// or html (a self-contained page charting observed against expected shares).
+    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json", "html"])]
     format: String,
 }
 

@@ -70,7 +70,7 @@ pub(super) struct FuzzArgs {
     /// disjoint, and each spends the whole budget.
     #[arg(long, value_name = "K/N")]
     partition: Option<Partition>,
-    /// Where to write finding suites, summary.md and summary.json.
+    /// Where to write finding suites, summary.md, summary.html and summary.json.
     #[arg(long, value_name = "DIR", default_value = "target/fuzz-findings")]
     out: PathBuf,
 }

@@ -1,9 +1,10 @@
 //! `ufc-harness report`: the cross-SDK report (`ufc_harness::cross_sdk`),
-//! written as one Markdown file and one HTML matrix, atomically.
+//! written as one Markdown file and one HTML report page, atomically.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use ufc_harness::bench::BenchReport;
 use ufc_harness::cross_sdk::{self, CrossSdkOptions};
 use ufc_harness::report;
 
@@ -16,7 +17,9 @@ Examples:
   ufc-harness report --sdk python,node,rust            # writes reports/cross-sdk.{md,html}
   ufc-harness report --sdk node --suite shared=../shared/eppo-sdk-test-data --out /tmp/r
   ufc-harness report --sdk python,node --json reports/cross-sdk.json
-  ufc-harness report --sdk python,node --badges reports/badges")]
+  ufc-harness report --sdk python,node --badges reports/badges
+
+  ufc-harness report --sdk python,node --bench reports/bench.json  # bench --format json, charted")]
 pub(super) struct ReportArgs {
     #[command(flatten)]
     parties: PartyArgs,
@@ -36,6 +39,10 @@ pub(super) struct ReportArgs {
     /// Also write one shields.io endpoint badge (JSON) per SDK, over every suite, into this folder.
     #[arg(long, value_name = "DIR")]
     badges: Option<PathBuf>,
+    /// A benchmark report (`ufc-harness bench --format json`) to chart in the
+    /// HTML page; default: bench.json in the --out folder, when present.
+    #[arg(long, value_name = "FILE")]
+    bench: Option<PathBuf>,
 }
 
 pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
@@ -47,13 +54,14 @@ pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
     if suites.is_empty() {
         suites = cross_sdk::default_suites();
     }
+    let bench = read_bench(args.bench.as_deref(), &args.out.join("bench.json"))?;
     let options = CrossSdkOptions { suites, parties: args.parties.selection(), now: parse_now(args.now.as_deref())? };
     let finished = cross_sdk::cross_sdk(&options, &super::progress_line())?;
     let markdown_path = args.out.join("cross-sdk.md");
     let html_path = args.out.join("cross-sdk.html");
     report::write_atomically(&markdown_path, report::cross_sdk::markdown(&finished).as_bytes())
         .with_context(|| format!("writing {}", markdown_path.display()))?;
-    report::write_atomically(&html_path, report::cross_sdk::html(&finished).as_bytes())
+    report::write_atomically(&html_path, report::cross_sdk::html(&finished, bench.as_ref()).as_bytes())
         .with_context(|| format!("writing {}", html_path.display()))?;
     if let Some(path) = &args.json {
         report::write_atomically(path, report::json::render(&finished.combined).as_bytes())
@@ -65,4 +73,18 @@ pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
     }
     outln!("wrote {} and {}", markdown_path.display(), html_path.display());
     Ok(finished.combined.exit_code())
+}
+
+/// The benchmark report to chart: `given`, or `default` when it exists.
+fn read_bench(given: Option<&Path>, default: &Path) -> anyhow::Result<Option<BenchReport>> {
+    let path = match given {
+        Some(path) => path,
+        None if default.is_file() => default,
+        None => return Ok(None),
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("--bench: reading {}", path.display()))?;
+    let bench = serde_json::from_str(&text).with_context(|| {
+        format!("--bench: {} is not a benchmark report (`ufc-harness bench --format json`)", path.display())
+    })?;
+    Ok(Some(bench))
 }

@@ -12,6 +12,7 @@
 //! <out>/<slug>/finding.json               seed, signature, every party's answers
 //! <out>/nondeterministic/<party>.json     `--repeat`: a party's answers, per process
 //! <out>/summary.md                        the run and its findings, for people
+//! <out>/summary.html                      the same as a page: matrix, filters, diffs, minimized cases
 //! <out>/summary.json                      the same, for machines
 //! ```
 //!
@@ -336,7 +337,7 @@ fn write_text(path: &Path, text: &str) -> Result<(), WriteError> {
 }
 
 /// Writes every finding of `report` as a suite directory under `out`, then
-/// `out/summary.md` and `out/summary.json`. Returns the finding
+/// `out/summary.md`, `out/summary.html` and `out/summary.json`. Returns the finding
 /// directories, in report order.
 pub fn write_findings(report: &FuzzReport, out: &Path) -> Result<Vec<PathBuf>, WriteError> {
     let mut written = Vec::new();
@@ -368,6 +369,9 @@ pub fn write_findings(report: &FuzzReport, out: &Path) -> Result<Vec<PathBuf>, W
     }
     super::repeat::write(&report.nondeterministic, &report.options, out)?;
     write_text(&out.join(render::SUMMARY_MARKDOWN), &render::markdown(report))?;
+    let page = crate::report::page::render(&crate::report::page::fuzz::page(report));
+    let html = out.join(render::SUMMARY_HTML);
+    crate::report::write_atomically(&html, page.as_bytes()).map_err(|source| WriteError { path: html, source })?;
     let summary = serde_json::to_value(render::summary(report)).unwrap_or(Value::Null);
     write_json(&out.join(render::SUMMARY_JSON), &summary)?;
     Ok(written)

@@ -1,5 +1,5 @@
 //! The cross-SDK report as Markdown (with the precomputation section) and
-//! as the HTML matrix.
+//! as the HTML report page.
 
 use crate::cross_sdk::CrossSdkReport;
 
@@ -13,7 +13,8 @@ pub fn markdown(report: &CrossSdkReport) -> String {
     header + &super::markdown::render(&report.combined) + "\n" + &super::precompute::markdown(&report.precomputed)
 }
 
-/// `cross-sdk.html`.
-pub fn html(report: &CrossSdkReport) -> String {
-    super::html::render(&report.combined)
+/// `cross-sdk.html`, with the throughput charts of `bench` when given.
+pub fn html(report: &CrossSdkReport, bench: Option<&crate::bench::BenchReport>) -> String {
+    let extras = super::page::run::Extras { title: Some("UFC cross-SDK report"), bench };
+    super::page::render(&super::page::run::page(&report.combined, extras))
 }

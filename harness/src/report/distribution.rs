@@ -1,6 +1,6 @@
 //! Renders a finished [`DistributionReport`] (`ufc-harness distribution`):
-//! aligned text for a terminal, Markdown for a CI summary, and JSON, the
-//! report serialized as it is (schema: `docs/report-schemas/distribution.schema.json`).
+//! aligned text for a terminal, Markdown for a CI summary, an HTML page
+//! ([`super::page::distribution`]), and JSON, the report serialized as it is (schema: `docs/report-schemas/distribution.schema.json`).
 
 use std::fmt::Write as _;
 
@@ -16,6 +16,8 @@ pub enum DistributionFormat {
     Markdown,
     /// The report as pretty JSON.
     Json,
+    /// A self-contained HTML page with the observed and expected shares as a chart.
+    Html,
 }
 
 impl std::str::FromStr for DistributionFormat {
@@ -26,7 +28,8 @@ impl std::str::FromStr for DistributionFormat {
             "text" => Ok(DistributionFormat::Text),
             "markdown" => Ok(DistributionFormat::Markdown),
             "json" => Ok(DistributionFormat::Json),
-            other => Err(format!("unknown format {other:?}: expected text, markdown or json")),
+            "html" => Ok(DistributionFormat::Html),
+            other => Err(format!("unknown format {other:?}: expected text, markdown, json or html")),
         }
     }
 }
@@ -37,6 +40,7 @@ pub fn render(report: &DistributionReport, format: DistributionFormat) -> String
         DistributionFormat::Text => render_text(report),
         DistributionFormat::Markdown => render_markdown(report),
         DistributionFormat::Json => render_json(report),
+        DistributionFormat::Html => super::page::render(&super::page::distribution::page(report)),
     }
 }
 
@@ -48,17 +52,17 @@ pub fn render_json(report: &DistributionReport) -> String {
 }
 
 /// A row's variation as people read it.
-fn name(row: &DistributionRow) -> String {
+pub(crate) fn name(row: &DistributionRow) -> String {
     row.variation.clone().unwrap_or_else(|| "(default)".to_owned())
 }
 
 /// A share as a percentage, `?` when unknown.
-fn percent(share: Option<f64>) -> String {
+pub(crate) fn percent(share: Option<f64>) -> String {
     share.map_or_else(|| "?".to_owned(), |s| format!("{:.3} %", s * 100.0))
 }
 
 /// The test's result in one sentence, or `None` when there was no test.
-fn conclusion(report: &DistributionReport) -> Option<String> {
+pub(crate) fn conclusion(report: &DistributionReport) -> Option<String> {
     let (chi_square, p) = (report.chi_square?, report.p_value?);
     let verdict = match report.verdict {
         Verdict::Consistent => format!("consistent with the configured split (alpha {})", report.alpha),
@@ -71,12 +75,12 @@ fn conclusion(report: &DistributionReport) -> Option<String> {
 }
 
 /// `subject-0 .. subject-<N-1>`, each key wrapped in `quote`.
-fn subject_range(report: &DistributionReport, quote: &str) -> String {
+pub(crate) fn subject_range(report: &DistributionReport, quote: &str) -> String {
     let last = report.subjects.saturating_sub(1);
     format!("{quote}{SUBJECT_PREFIX}0{quote} .. {quote}{SUBJECT_PREFIX}{last}{quote}")
 }
 
-const NO_TEST: &str = "expected shares cannot be predicted: no test";
+pub(crate) const NO_TEST: &str = "expected shares cannot be predicted: no test";
 
 /// The report as aligned text, one line per row, then the test's result.
 pub fn render_text(report: &DistributionReport) -> String {

@@ -18,6 +18,9 @@ use crate::fuzz::{Budget, Field, Finding, FuzzProgress, FuzzReport};
 /// The file name of the summary for people.
 pub const SUMMARY_MARKDOWN: &str = "summary.md";
 
+/// The file name of the summary as a page ([`super::page::fuzz`]).
+pub const SUMMARY_HTML: &str = "summary.html";
+
 /// The file name of the summary for machines.
 pub const SUMMARY_JSON: &str = "summary.json";
 
