@@ -104,3 +104,32 @@ fn a_party_without_online_skips_every_step_with_the_reason() {
         assert!(outcome.case_id.starts_with(&format!("scenario/{}/", scenarios[0].name)), "{}", outcome.case_id);
     }
 }
+
+#[test]
+fn a_failing_step_carries_the_cdn_request_log_into_every_sink() {
+    let scenarios = Scenario::load_dir(&builtin_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let etag = scenarios.iter().find(|s| s.name == "etag-if-none-match-sent").expect("the ETag scenario");
+    let result =
+        play_all(std::slice::from_ref(etag), vec![fake(Some("--no-etag"))], &RunSettings::default(), &builtin_dir());
+    let failed: Vec<_> = result.outcomes.iter().filter(|o| o.status == Status::Failed).collect();
+    assert_eq!(failed.len(), 1, "{:?}", result.outcomes);
+    let log = &failed[0].request_log;
+    assert!(log.len() >= 2, "{log:?}");
+    assert!(log.iter().all(|r| r.path == "/api/flag-config/v1/config" && r.query["apiKey"] == "scenario-sdk-key"));
+    assert!(log.iter().all(|r| !r.headers.contains_key("if-none-match")), "{log:?}");
+    assert!(result.outcomes.iter().filter(|o| o.status == Status::Passed).all(|o| o.request_log.is_empty()));
+
+    let json: serde_json::Value =
+        serde_json::from_str(&ufc_harness::report::json::render(&result)).expect("the JSON report parses");
+    let schema_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report-schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("the schema reads")).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a schema");
+    assert!(validator.is_valid(&json), "{:?}", validator.iter_errors(&json).map(|e| e.to_string()).collect::<Vec<_>>());
+    let case =
+        json["cases"].as_array().and_then(|c| c.iter().find(|c| c["status"] == "failed")).expect("a failed case");
+    assert_eq!(case["caseId"], "scenario/etag-if-none-match-sent/polled-twice");
+    assert_eq!(case["requestLog"].as_array().map(Vec::len), Some(log.len()));
+    let junit = ufc_harness::report::junit::render(&result);
+    assert!(junit.contains("CDN +") && junit.contains("/api/flag-config/v1/config?apiKey=scenario-sdk-key"), "{junit}");
+}

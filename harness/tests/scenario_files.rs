@@ -55,7 +55,7 @@ fn every_builtin_scenario_validates_and_loads() {
 /// Writes `value` into a scenario file beside the fixtures and loads it.
 fn load(value: &Value) -> Result<Scenario, String> {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ufc-fixtures/scenarios/flags-v1.json");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ufc-fixtures/scenarios/greeting-v1.json");
     let mut value = value.clone();
     value["configurations"]["v1"]["flags"] = json!(fixtures);
     let file = dir.path().join("s.json");

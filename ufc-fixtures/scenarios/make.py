@@ -36,9 +36,9 @@ us = [{"conditions": [{"attribute": "country", "operator": "ONE_OF", "value": ["
 quiet = flag("quiet", "shh", "everyone", do_log=False)
 cohort = flag("cohort", "us-cohort", "us-only", rules=us, extra=[("cohort", "rest-cohort", "everyone-else")])
 configs = {
-    "flags-v1.json": document([flag("greeting", "hello", "rollout-v1"), quiet, cohort]),
-    "flags-v2.json": document([flag("greeting", "bonjour", "rollout-v2"), quiet, cohort]),
-    "flags-v3.json": document([quiet, cohort]),
+    "greeting-v1.json": document([flag("greeting", "hello", "rollout-v1"), quiet, cohort]),
+    "greeting-v2.json": document([flag("greeting", "bonjour", "rollout-v2"), quiet, cohort]),
+    "greeting-v3.json": document([quiet, cohort]),
 }
 
 with open(os.path.join(HERE, "..", "bandits", "flags-v1.json")) as f:
@@ -56,6 +56,8 @@ def bandit_pair(version, model_data):
     ref = copy.deepcopy(reference)
     ref["modelVersion"] = version
     flags["banditReferences"] = {"score-bandit": ref}
+    # Eppo serves both maps; the RS core decides to fetch models from this one.
+    flags["bandits"] = {"score-bandit": [v for v in bandit_flags["bandits"]["score-bandit"] if v["flagKey"] == "bf-single"]}
     changed = copy.deepcopy(model)
     changed["modelVersion"] = version
     changed["modelData"] = model_data

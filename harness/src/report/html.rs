@@ -101,5 +101,8 @@ fn cell(o: &CaseOutcome) -> String {
     if let Some(t) = &o.stderr_tail {
         let _ = writeln!(body, "stderr:\n{t}");
     }
+    for line in super::request_lines(o) {
+        let _ = writeln!(body, "CDN {line}");
+    }
     format!("<td class=\"{class}\"><details><summary>{label}</summary><pre>{}</pre></details></td>", escape(&body))
 }

@@ -70,6 +70,9 @@ pub fn render(result: &RunResult) -> String {
                             d.actual
                         );
                     }
+                    for line in super::request_lines(o) {
+                        let _ = writeln!(text, "CDN {line}");
+                    }
                     let message = if o.status == Status::UnexpectedPass {
                         "listed as a known failure, but passed".to_owned()
                     } else {

@@ -115,3 +115,19 @@ pub fn cut(text: &str, max: usize) -> String {
         format!("{kept}…")
     }
 }
+
+/// The mock CDN's request log of a scenario step, one line a request
+/// (`+1203 ms GET /api/flag-config/v1/config?apiKey=k if-none-match="x" -> 304`);
+/// empty for every other case.
+pub fn request_lines(outcome: &crate::run::CaseOutcome) -> Vec<String> {
+    outcome
+        .request_log
+        .iter()
+        .map(|r| {
+            let query: Vec<String> = r.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+            let tag = r.headers.get("if-none-match").map(|t| format!(" if-none-match={t}")).unwrap_or_default();
+            format!("+{} ms {} {}{query}{tag} -> {}", r.at_ms, r.method, r.path, r.answer)
+        })
+        .collect()
+}

@@ -150,6 +150,13 @@ fn render_case(out: &mut String, outcome: &CaseOutcome, style: Style) {
             let _ = writeln!(out, "      {}", style.dim(line));
         }
     }
+    let requests = super::request_lines(outcome);
+    if !requests.is_empty() {
+        let _ = writeln!(out, "    mock CDN requests:");
+        for line in requests {
+            let _ = writeln!(out, "      {}", style.dim(&line));
+        }
+    }
     if let Some(known) = &outcome.known_failure {
         let _ = writeln!(out, "    known failure: {known}");
     }

@@ -346,14 +346,18 @@ impl Scenario {
     }
 
     /// The init options and poll intervals the scenario relies on, for the
-    /// skip decision: an option is needed when a step asks for it.
+    /// skip decision: an option is needed when a step asks for it, the
+    /// poll interval (and `pollInterval`) only when a step waits or observes.
     pub fn needs(&self) -> (Vec<InitOption>, Vec<u64>) {
         let mut options = Vec::new();
         let mut intervals = Vec::new();
         let timed = self.steps.iter().any(|s| matches!(s.action, Action::WaitFor(_) | Action::Observe(_)));
         for step in &self.steps {
             let Action::Init(init) = &step.action else { continue };
-            intervals.push(init.poll_interval_ms);
+            // Only a timed scenario depends on the interval being honoured.
+            if timed {
+                intervals.push(init.poll_interval_ms);
+            }
             let wanted = [
                 (timed, InitOption::PollInterval),
                 (init.init_timeout_ms.is_some(), InitOption::InitTimeout),
