@@ -4,8 +4,9 @@
 //! changes the configuration and waits (bounded) for a poll to bring it,
 //! checks the events, the SDK's cache and a throwing logger where offered,
 //! and that no request follows `stopClient`. One test per adapter that
-//! declares `online`, so they run side by side; the Rust SDK polls every
-//! 30 s whatever it is asked, so its test takes about half a minute.
+//! declares `online` (python, node, rust, python-pure), so they run side
+//! by side; the Rust SDK polls every 30 s whatever it is asked, so its test
+//! takes about half a minute.
 //!
 //! Installing the adapters needs the package registries the first time.
 
@@ -54,4 +55,11 @@ fn rust_serves_polls_and_stops_online() {
     let out = online_smoke("rust");
     // The eppo crate calls its logger bare: a panic there escapes.
     assert!(out.contains("the SDK lets a throwing logger's error escape the evaluation"), "{out}");
+}
+
+#[test]
+fn python_pure_serves_polls_and_stops_online() {
+    let out = online_smoke("python-pure");
+    // 3.7.0 catches a logger's exception and logs it.
+    assert!(out.contains("the SDK swallows a throwing logger's error"), "{out}");
 }

@@ -14,6 +14,10 @@ poller thread, so the adapter assembles the same parts `init()` assembles
 (HTTP client, the two stores, the requestor, `EppoClient` with no poller)
 and runs the poller's callback, `fetch_and_store_configurations()`, once,
 synchronously: the same requests and parsing as the SDK's first poll.
+
+Online (capability `online`, ops init / drainEvents / stopClient): `init`
+calls `eppo_client.init()` itself, the SDK's ordinary client with its poller
+thread, against the harness's mock CDN; `configure` and `shutdown` stop it.
 """
 
 import json
@@ -26,6 +30,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from urllib.parse import urlsplit
+
+# The helpers both Python adapters share live beside them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python-shared"))
+import adapter_common  # noqa: E402
 
 # Stdout is the protocol channel: keep a private handle to it and send every
 # stray print (ours or a library's) to stderr.
@@ -46,13 +54,17 @@ from eppo_client import (  # noqa: E402
     __version__ as SDK_VERSION,
 )
 import eppo_client.http_client  # noqa: E402
-from eppo_client.assignment_logger import AssignmentLogger  # noqa: E402
+from eppo_client.assignment_logger import AssignmentCacheLogger, AssignmentLogger  # noqa: E402
+from eppo_client.config import Config  # noqa: E402
 from eppo_client.bandit import ContextAttributes  # noqa: E402
 
 # The SDK gives each fetch 2 s (`REQUEST_TIMEOUT_SECONDS`, read at every
 # request). Over loopback on a loaded machine that can run out, and the SDK
-# would then quietly serve defaults; the adapter gives it longer.
-eppo_client.http_client.REQUEST_TIMEOUT_SECONDS = 60
+# would then quietly serve defaults; the adapter gives it longer offline.
+# Online, the SDK's own timeout is part of what scenarios check.
+SDK_REQUEST_TIMEOUT_SECONDS = eppo_client.http_client.REQUEST_TIMEOUT_SECONDS
+OFFLINE_REQUEST_TIMEOUT_SECONDS = 60
+eppo_client.http_client.REQUEST_TIMEOUT_SECONDS = OFFLINE_REQUEST_TIMEOUT_SECONDS
 
 PROTOCOL = 1
 PACKAGE = "eppo-server-sdk"
@@ -61,38 +73,78 @@ PACKAGE = "eppo-server-sdk"
 # or allocation lists), and `bandit-details` means details and bandit events
 # together. No `obfuscated`: it reads SERVER configurations only. No
 # `precompute`: no such API.
-CAPABILITIES = ["assign", "events", "bandits", "bench"]
+CAPABILITIES = ["assign", "events", "bandits", "bench", "online"]
+# The online knobs of 3.7.0 (Config, eppo_client.poller): poll_interval_seconds
+# in whole seconds (default 300); each wait is the interval minus
+# randrange(0, poll_jitter_seconds * 1000) ms (default jitter 30 s), and a
+# negative wait returns at once; a jitter of 0 makes randrange raise, which
+# ends the poller thread after its first fetch. No start-up wait or timeout
+# (each request has a fixed 2 s timeout), so initTimeout is not honoured:
+# the adapter only bounds its own wait for is_initialized().
+ONLINE = {
+    "minPollIntervalMs": 1000,
+    "pollGranularityMs": 1000,
+    "pollJitter": "the interval minus a uniform draw from [0, 30 s) (poll_jitter_seconds, default 30); "
+                  "a negative wait polls at once",
+    "options": ["pollInterval", "pollJitter", "assignmentCache", "banditCache", "throwingLogger", "sdkKey"],
+}
+# How long `init` waits for the first configuration when not told.
+DEFAULT_INIT_WAIT_MS = 5000
 TYPED = {"STRING": "string", "INTEGER": "integer", "NUMERIC": "numeric", "BOOLEAN": "boolean", "JSON": "json"}
 NO_BANDITS = b'{"bandits": {}, "updatedAt": "1970-01-01T00:00:00Z"}'
 
 
 class RecordingLogger(AssignmentLogger):
-    """Keeps a snapshot of what the SDK logs while `recording` is on.
+    """Keeps a snapshot of what the SDK logs: during a case in that case's
+    lists, at any other time in `pending` for drainEvents; `muted` (bench
+    loops) drops everything; `throwing`: each call is kept, then raises.
 
     3.7.0 deduplicates only when the logger is wrapped in
-    AssignmentCacheLogger (not used), so every evaluation's event arrives.
-    The snapshot (a JSON round trip) keeps an event as it was when logged.
+    AssignmentCacheLogger (online init does that on request), so every
+    evaluation's event arrives. The snapshot (a JSON round trip) keeps an
+    event as it was when logged.
     """
 
-    def __init__(self):
+    def __init__(self, throwing=False):
         super().__init__()
-        self.recording = False
+        self.throwing, self.recording, self.muted = throwing, False, False
         self.assignments, self.bandits = [], []
+        self.pending = {"assignmentEvents": [], "banditEvents": [], "loggerCalls": 0}
+
+    def _keep(self, event, case_list, pending_key):
+        if self.muted:
+            return
+        if self.recording:
+            case_list.append(snapshot(event))
+        else:
+            self.pending[pending_key].append(snapshot(event))
+            self.pending["loggerCalls"] += 1
+        if self.throwing:
+            raise RuntimeError("harness: throwing logger")
 
     def log_assignment(self, assignment_event):
-        if self.recording:
-            self.assignments.append(snapshot(assignment_event))
+        self._keep(assignment_event, self.assignments, "assignmentEvents")
 
     def log_bandit_action(self, bandit_event):
-        if self.recording:
-            self.bandits.append(snapshot(bandit_event))
+        self._keep(bandit_event, self.bandits, "banditEvents")
 
     def start(self):
-        self.assignments, self.bandits, self.recording = [], [], True
+        self.assignments, self.bandits, self.recording, self.muted = [], [], True, False
 
     def stop(self):
         self.recording = False
         return self.assignments, self.bandits
+
+    def abandon(self):
+        """The case raised: what it logged goes to `pending`, as no result reports it."""
+        assignments, bandits = self.stop()
+        self.pending["assignmentEvents"] += assignments
+        self.pending["banditEvents"] += bandits
+        self.pending["loggerCalls"] += len(assignments) + len(bandits)
+
+    def drain(self):
+        drained, self.pending = self.pending, {"assignmentEvents": [], "banditEvents": [], "loggerCalls": 0}
+        return drained
 
 
 def snapshot(event):
@@ -158,9 +210,10 @@ class CheckedHttpClient(HttpClient):
             raise
 
 
-LOGGER = RecordingLogger()
+logger = RecordingLogger()  # the current client's logger
 SERVER = None
 client = None
+online_client = None  # the client `init` built, while its poller thread may run
 
 
 def load_json_bytes(source, what):
@@ -181,7 +234,7 @@ def new_client(base_url):
                                     sdk_params=SdkParams(apiKey="offline-harness", sdkName="python", sdkVersion=SDK_VERSION))
     requestor = ExperimentConfigurationRequestor(http_client=http_client, flag_config_store=ConfigurationStore(),
                                                  bandit_config_store=ConfigurationStore())
-    sdk_client = EppoClient(config_requestor=requestor, assignment_logger=LOGGER, is_graceful_mode=True,
+    sdk_client = EppoClient(config_requestor=requestor, assignment_logger=logger, is_graceful_mode=True,
                             poll_interval_seconds=None)
     # The poller's callback. It logs and swallows its own errors: a file the
     # SDK cannot parse leaves it with no flags (or no bandits), and it then
@@ -212,7 +265,7 @@ def bandit_actions(actions):
 def evaluate_case(case):
     if not isinstance(case, dict):
         raise ValueError("case is not a JSON object")
-    LOGGER.start()
+    logger.start()
     try:
         if case.get("kind") == "bandit":
             r = client.get_bandit_action(case["flag"], case["subjectKey"], context(case.get("subjectAttributes")),
@@ -224,8 +277,10 @@ def evaluate_case(case):
                            case["defaultValue"])
         else:
             raise ValueError(f"unknown case kind {case.get('kind')!r}")
-    finally:
-        assignments, bandits = LOGGER.stop()
+    except BaseException:
+        logger.abandon()
+        raise
+    assignments, bandits = logger.stop()
     return {"caseId": case.get("caseId"), "value": value, "details": None,
             "assignmentEvents": assignments, "banditEvents": bandits}
 
@@ -233,12 +288,15 @@ def evaluate_case(case):
 def op_hello(req):
     if req.get("protocol") != PROTOCOL:
         raise ValueError(f"this adapter speaks protocol {PROTOCOL}, not {req.get('protocol')!r}")
-    return {"protocol": PROTOCOL, "capabilities": CAPABILITIES,
+    return {"protocol": PROTOCOL, "capabilities": CAPABILITIES, "online": ONLINE,
             "sdk": {"name": "python-pure", "package": PACKAGE, "version": metadata.version(PACKAGE)}}
 
 
 def op_configure(req):
-    global client, SERVER
+    global client, SERVER, logger
+    stop_online()
+    eppo_client.http_client.REQUEST_TIMEOUT_SECONDS = OFFLINE_REQUEST_TIMEOUT_SECONDS
+    logger = RecordingLogger()
     flags = load_json_bytes(req.get("flags"), "flags")
     bandits = load_json_bytes(req["bandits"], "bandits") if req.get("bandits") is not None else None
     if SERVER is None:
@@ -287,17 +345,47 @@ def op_bench(req):
     else:
         raise ValueError(f"bench mode {mode!r} is not offered: 3.7.0 has no details call")
     # The SDK still builds every event and hands it to the logger, which
-    # drops it while not recording.
-    LOGGER.stop()
-    m = len(args)
-    start = time.perf_counter_ns()
-    for i in range(n):
-        call(flag, *args[i % m], default)
-    elapsed = time.perf_counter_ns() - start
-    return {"iterations": n, "elapsedNs": elapsed}
+    # drops it while muted.
+    return adapter_common.bench_loop(logger, call, flag, args, default, n)
 
 
-OPS = {"hello": op_hello, "configure": op_configure, "evaluate": op_evaluate, "bench": op_bench}
+def stop_online():
+    """Stop the online client's poller thread (it ends after its current
+    fetch or wait); the client keeps serving its last configuration."""
+    global online_client
+    if online_client is not None:
+        online_client._shutdown()  # 3.7.0's only stop, used by init() itself
+        # It only sets the thread's stop event; a fetch under way still
+        # reaches the CDN. Wait for it (bounded), so that what arrives after
+        # stopClient is the SDK polling on, not the last fetch finishing.
+        poller = getattr(online_client, "_EppoClient__poller", None)
+        thread = getattr(poller, "_Poller__thread", None)
+        if thread is not None:
+            thread.join(SDK_REQUEST_TIMEOUT_SECONDS + 1)
+        online_client = None
+
+
+def op_init(req):
+    """`eppo_client.init()` polling req["baseUrl"] (see ONLINE)."""
+    global client, logger, online_client
+    stop_online()
+    logger, kwargs = adapter_common.recorder_and_config(req, RecordingLogger, AssignmentCacheLogger)
+    eppo_client.http_client.REQUEST_TIMEOUT_SECONDS = SDK_REQUEST_TIMEOUT_SECONDS
+    started = time.monotonic()
+    client = online_client = eppo_client.init(Config(**kwargs))
+    if req.get("waitForInit", True):
+        # 3.7.0 has no wait: its poller thread fetches first thing.
+        deadline = started + (req.get("initTimeoutMs") or DEFAULT_INIT_WAIT_MS) / 1000
+        while not client.is_initialized() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    return {"initialized": client.is_initialized(), "elapsedMs": round((time.monotonic() - started) * 1000)}
+
+
+OPS = {
+    "hello": op_hello, "configure": op_configure, "evaluate": op_evaluate, "bench": op_bench, "init": op_init,
+    "drainEvents": lambda req: logger.drain(),  # the current logger, read at each call
+    "stopClient": lambda req: stop_online() or {},
+}
 
 
 def finite(value):
@@ -327,6 +415,7 @@ def main():
                 raise ValueError("request is not a JSON object")
             req_id = req.get("id")
             if req.get("op") == "shutdown":
+                stop_online()
                 send({"id": req_id, "ok": True})
                 return
             if req.get("op") not in OPS:
@@ -339,4 +428,5 @@ def main():
 
 if __name__ == "__main__":
     main()
+    stop_online()
     sys.exit(0)

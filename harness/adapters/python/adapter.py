@@ -20,6 +20,10 @@ import threading
 import time
 from importlib import metadata
 
+# The helpers both Python adapters share live beside them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python-shared"))
+import adapter_common  # noqa: E402
+
 # Stdout is the protocol channel: keep a private handle to it and send every
 # stray print (ours or a library's) to stderr.
 PROTOCOL_OUT = sys.stdout
@@ -266,17 +270,7 @@ def op_bench(req):
         args = [(s["subjectKey"], s.get("subjectAttributes") or {}) for s in subjects]
     else:
         raise ValueError(f"unknown bench mode {mode!r}")
-    logger.stop()
-    logger.muted = True  # loggers drop everything during the loop
-    m = len(args)
-    try:
-        start = time.perf_counter_ns()
-        for i in range(n):
-            call(flag, *args[i % m], default)
-        elapsed = time.perf_counter_ns() - start
-    finally:
-        logger.muted = False
-    return {"iterations": n, "elapsedNs": elapsed}
+    return adapter_common.bench_loop(logger, call, flag, args, default, n)
 
 
 def stop_online():
@@ -288,37 +282,16 @@ def stop_online():
         online_client = None
 
 
-def poll_seconds(ms, what):
-    """The SDK takes whole seconds: refuse what it cannot be given."""
-    if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0 or ms % 1000:
-        raise ValueError(f"{what} {ms!r} ms: the SDK takes whole seconds")
-    return ms // 1000
-
-
 def op_init(req):
     """The SDK's server client polling req["baseUrl"] (see ONLINE)."""
     global client, logger, online_client
     stop_online()
-    interval = poll_seconds(req.get("pollIntervalMs"), "pollIntervalMs")
-    if interval < 1:
-        raise ValueError("pollIntervalMs below 1000: the SDK's minimum is 1 s")
-    extra = {}
-    if req.get("pollJitterMs") is not None:
-        extra["poll_jitter_seconds"] = poll_seconds(req["pollJitterMs"], "pollJitterMs")
-    logger = RecordingLogger(throwing=req.get("logger", "recording") == "throwing")
-    sdk_logger = logger
-    if req.get("assignmentCache") or req.get("banditCache"):
-        # The SDK's own dedup: a wrapper keyed by (flag, subject) that skips a
-        # repeat of the same (allocation, variation) / (bandit, action).
-        sdk_logger = AssignmentCacheLogger(logger, assignment_cache={} if req.get("assignmentCache") else None,
-                                           bandit_cache={} if req.get("banditCache") else None)
+    logger, kwargs = adapter_common.recorder_and_config(req, RecordingLogger, AssignmentCacheLogger)
     # Proxy variables must not divert the SDK's requests meant for a loopback CDN.
     os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
     started = time.monotonic()
     # eppo_client.init shuts the previous singleton down itself.
-    client = online_client = eppo_client.init(Config(
-        api_key=req["sdkKey"], base_url=req["baseUrl"].rstrip("/") + "/api", assignment_logger=sdk_logger,
-        poll_interval_seconds=interval, **extra))
+    client = online_client = eppo_client.init(Config(**kwargs))
     if req.get("waitForInit", True):
         wait_for_initialization(client, req.get("initTimeoutMs") or DEFAULT_INIT_WAIT_MS)
     return {"initialized": client.is_initialized(), "elapsedMs": round((time.monotonic() - started) * 1000)}
