@@ -1,6 +1,6 @@
 //! The keys of a batch: a slice of anything byte-like, or a [`KeyBuffer`]
-//! of keys laid end to end (no allocation per key, for keys formatted on
-//! the fly).
+//! of text keys laid end to end (no allocation per key, for keys formatted
+//! on the fly).
 
 /// Keys hashed in one batch, by position.
 pub trait Keys {
@@ -22,11 +22,11 @@ impl<S: AsRef<[u8]>> Keys for [S] {
     }
 }
 
-/// Keys written one after another into one buffer.
+/// Text keys written one after another into one buffer.
 #[derive(Debug, Clone, Default)]
 pub struct KeyBuffer {
-    bytes: Vec<u8>,
-    /// Where each key ends in `bytes`.
+    text: String,
+    /// Where each key ends in `text`.
     ends: Vec<usize>,
 }
 
@@ -38,24 +38,30 @@ impl KeyBuffer {
 
     /// Forgets every key, keeping the memory.
     pub fn clear(&mut self) {
-        self.bytes.clear();
+        self.text.clear();
         self.ends.clear();
     }
 
     /// Adds a key.
-    pub fn push(&mut self, key: &[u8]) {
-        self.bytes.extend_from_slice(key);
-        self.ends.push(self.bytes.len());
+    pub fn push(&mut self, key: &str) {
+        self.text.push_str(key);
+        self.ends.push(self.text.len());
     }
 
-    /// Adds the key `write` appends to the buffer's bytes (which it must
-    /// only append to).
+    /// Adds the key `write` appends to the buffer's text (for example with
+    /// `write!`). A writer that removes text instead adds an empty key and
+    /// leaves the keys before it empty too, never out of range.
     #[inline]
-    pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
-        let start = self.bytes.len();
-        write(&mut self.bytes);
-        // A writer that truncated instead makes an empty key, not a bad range.
-        self.ends.push(self.bytes.len().max(start));
+    pub fn push_with(&mut self, write: impl FnOnce(&mut String)) {
+        write(&mut self.text);
+        self.ends.push(self.text.len());
+    }
+
+    /// Key `index`, if there is one.
+    #[inline]
+    pub fn get(&self, index: usize) -> Option<&str> {
+        let start = if index == 0 { 0 } else { *self.ends.get(index - 1)? };
+        self.text.get(start..*self.ends.get(index)?)
     }
 
     /// How many keys there are.
@@ -77,7 +83,6 @@ impl Keys for KeyBuffer {
 
     #[inline]
     fn key(&self, index: usize) -> &[u8] {
-        let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        self.bytes.get(start..self.ends[index]).unwrap_or_default()
+        self.get(index).unwrap_or_default().as_bytes()
     }
 }

@@ -94,9 +94,11 @@ fn a_key_buffer_hashes_as_a_slice_of_keys_does() {
     let keys: Vec<String> = (0..1000).map(|i| format!("subject-{i}")).collect();
     let mut buffer = KeyBuffer::new();
     for key in &keys {
-        buffer.push_with(|bytes| bytes.extend_from_slice(key.as_bytes()));
+        buffer.push_with(|text| text.push_str(key));
     }
     assert_eq!(buffer.len(), keys.len());
+    assert_eq!(buffer.get(7), Some("subject-7"));
+    assert_eq!(buffer.get(keys.len()), None);
     let prefix = Prefix::new(b"salt-");
     let backend = Backend::best();
     let (mut from_slice, mut from_buffer) = (vec![0; keys.len()], vec![0; keys.len()]);
