@@ -434,6 +434,7 @@ fn observe(
     now: Timestamp,
 ) -> Vec<u64> {
     let width = rows.keys.len();
+    let salts = salts_worth_hashing(config, flag, flag_key, attributes, now);
     // Each split's row, found by the split's address: a decision names its
     // split, and comparing addresses costs less than hashing its variation
     // key for every subject.
@@ -454,7 +455,7 @@ fn observe(
                 let first = chunk * CHUNK;
                 let range = first..subjects.min(first + CHUNK);
                 subject_keys(range.clone(), &mut scratch.keys);
-                scratch.shards.compute(flag, &scratch.keys);
+                scratch.shards.compute_salts(flag, &scratch.keys, &salts);
                 for index in 0..range.len() {
                     scratch.shards.subject(index, &mut scratch.known);
                     let key = scratch.keys.get(index).unwrap_or_default();
@@ -480,6 +481,33 @@ fn observe(
                 a
             },
         )
+}
+
+/// The salts (by number) worth sharding in bulk: those of allocations that
+/// may serve some subject with `attributes` at `now`, that is, eligible ones
+/// and those whose verdict reads the subject key. An allocation its dates or
+/// its rules on the fixed attributes reject is rejected for every subject,
+/// no evaluation reaches its shards, and hashing them for every subject
+/// would only cost time. All salts when the flag cannot be judged.
+fn salts_worth_hashing(
+    config: &Configuration,
+    flag: &Flag,
+    flag_key: &str,
+    attributes: &Attributes,
+    now: Timestamp,
+) -> Vec<bool> {
+    let Ok(judged) = config.allocation_eligibility(flag_key, SUBJECT_PREFIX, attributes, now) else {
+        return vec![true; flag.distinct_salts];
+    };
+    let mut wanted = vec![false; flag.distinct_salts];
+    for allocation in judged.iter().filter(|a| a.is_eligible() || a.reads_subject_key) {
+        for rule in allocation.allocation.splits.iter().flat_map(|split| &split.shards) {
+            if let Some(slot) = wanted.get_mut(rule.salt_index) {
+                *slot = true;
+            }
+        }
+    }
+    wanted
 }
 
 /// `subject-<i>` for every `i` in `range`, into `keys` (emptied first).
@@ -660,6 +688,26 @@ mod tests {
         }
         assert_eq!(bulk, one_by_one);
         assert!(bulk.iter().filter(|count| **count > 0).count() >= 3, "{bulk:?}");
+    }
+
+    #[test]
+    fn salts_of_allocations_no_subject_reaches_are_not_hashed_in_bulk() {
+        let allocations = [
+            format!(
+                r#"{{"key": "us", "rules": [{{"conditions": [{{"attribute": "country", "operator": "ONE_OF", "value": ["US"]}}]}}], "splits": [{}]}}"#,
+                split("b", &[("us-salt", 0, 5000)])
+            ),
+            format!(r#"{{"key": "rest", "splits": [{}]}}"#, split("a", &[("rest-salt", 0, 2500)])),
+        ];
+        let config = config(&flag("f", &allocations.join(", ")));
+        let flag = config.valid_flag("f").expect("the flag compiles");
+        let fr: Attributes = [("country".to_owned(), AttributeValue::String("FR".into()))].into_iter().collect();
+        assert_eq!(salts_worth_hashing(&config, flag, "f", &fr, now()), [false, true]);
+        let us: Attributes = [("country".to_owned(), AttributeValue::String("US".into()))].into_iter().collect();
+        assert_eq!(salts_worth_hashing(&config, flag, "f", &us, now()), [true, true]);
+        let report = distribution(&config, "f", 4000, &fr, now()).expect("a distribution report");
+        assert_eq!(row(&report, Some("b")).observed, 0);
+        assert_eq!(report.verdict, Verdict::Consistent, "{report:#?}");
     }
 
     #[test]

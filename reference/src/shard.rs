@@ -117,13 +117,22 @@ impl FlagShards {
     /// Shards `keys` under each salt of `flag` that an evaluation may hash
     /// ([`Flag::salt_sharders`]), replacing the previous batch.
     pub fn compute<K: Keys + ?Sized>(&mut self, flag: &Flag, keys: &K) {
+        self.compute_salts(flag, keys, &vec![true; flag.distinct_salts]);
+    }
+
+    /// As [`FlagShards::compute`], for the salts whose number is `true` in
+    /// `wanted` only: the others (and those past its end) are left to each
+    /// evaluation to hash if it reaches them. For callers that know some
+    /// salts are never reached, such as those of an allocation whose rules
+    /// fail for every subject.
+    pub fn compute_salts<K: Keys + ?Sized>(&mut self, flag: &Flag, keys: &K, wanted: &[bool]) {
         let sharders = flag.salt_sharders();
         self.count = keys.count();
         self.by_salt.resize_with(sharders.len(), Vec::new);
-        for (sharder, shards) in sharders.iter().zip(&mut self.by_salt) {
+        for (index, (sharder, shards)) in sharders.iter().zip(&mut self.by_salt).enumerate() {
             shards.clear();
             shards.resize(self.count, u32::MAX);
-            if let Some(sharder) = sharder {
+            if let (Some(sharder), true) = (sharder, wanted.get(index).copied().unwrap_or(false)) {
                 sharder.shard_keys_into(keys, shards);
             }
         }
