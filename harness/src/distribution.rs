@@ -21,14 +21,14 @@
 //! about 5 or more; the report notes when one is not.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use ufc_reference::config::Flag;
+use ufc_reference::config::{Flag, Split};
 pub use ufc_reference::population::MAX_COMBINATIONS;
 use ufc_reference::population::{PopulationShares, SharesError};
+use ufc_reference::shard::{FlagShards, KeyBuffer};
 use ufc_reference::{Attributes, Configuration, ConfigurationError, FlagLookupError, FlagRequest, Timestamp};
 
 use crate::report::distribution::DistributionFormat;
@@ -207,7 +207,7 @@ pub fn distribution(
         }
     };
     let rows = RowIndex::of(flag);
-    let observed = observe(config, flag_key, flag.variation_type, &rows, subjects, attributes, now);
+    let observed = observe(config, flag, flag_key, &rows, subjects, attributes, now);
     let expected = shares.as_ref().map(|shares| rows.expected(shares));
 
     let total = subjects as f64;
@@ -408,37 +408,69 @@ impl RowIndex {
     }
 }
 
-/// Evaluates every synthetic subject and counts rows, on every core.
+/// Subjects a worker formats, shards and evaluates at a time.
+const CHUNK: usize = 4096;
+
+/// One worker's buffers: the chunk's subject keys and their shards.
+#[derive(Default)]
+struct Scratch {
+    keys: KeyBuffer,
+    shards: FlagShards,
+    known: Vec<u32>,
+}
+
+/// Evaluates every synthetic subject and counts rows, on every core, a
+/// chunk at a time: the chunk's keys are formatted into one buffer and
+/// sharded under each of the flag's salts in vector lanes, and each
+/// evaluation is handed its subject's shards instead of hashing them one
+/// by one (the decisions are the same; see `FlagRequest::known_shards`).
 fn observe(
     config: &Configuration,
+    flag: &Flag,
     flag_key: &str,
-    variation_type: ufc_reference::VariationType,
     rows: &RowIndex,
     subjects: usize,
     attributes: &Attributes,
     now: Timestamp,
 ) -> Vec<u64> {
     let width = rows.keys.len();
-    (0..subjects)
+    let salts = salts_worth_hashing(config, flag, flag_key, attributes, now);
+    // Each split's row, found by the split's address: a decision names its
+    // split, and comparing addresses costs less than hashing its variation
+    // key for every subject.
+    let split_rows: Vec<(&Split, usize)> = flag
+        .allocations
+        .iter()
+        .flat_map(|allocation| &allocation.splits)
+        .map(|split| (split, rows.by_key.get(&*split.variation_key).copied().unwrap_or(rows.default_row())))
+        .collect();
+    let row_of = |split: &Split| {
+        split_rows.iter().find(|(known, _)| std::ptr::eq(*known, split)).map_or(rows.default_row(), |(_, row)| *row)
+    };
+    (0..subjects.div_ceil(CHUNK))
         .into_par_iter()
-        .with_min_len(1024)
         .fold(
-            || (String::new(), vec![0u64; width]),
-            |(mut key, mut counts), i| {
-                key.clear();
-                let _ = write!(key, "{SUBJECT_PREFIX}{i}");
-                let request = FlagRequest::new(flag_key, &key, attributes, variation_type);
-                let outcome = config.evaluate(&request, now);
-                // A served value means a MATCH, whose split names a variation
-                // the flag defines; anything else serves the default.
-                let row = match (outcome.value(), outcome.decision) {
-                    (Some(_), Some(decision)) => {
-                        rows.by_key.get(&*decision.split.variation_key).copied().unwrap_or(rows.default_row())
-                    }
-                    _ => rows.default_row(),
-                };
-                counts[row] += 1;
-                (key, counts)
+            || (Scratch::default(), vec![0u64; width]),
+            |(mut scratch, mut counts), chunk| {
+                let first = chunk * CHUNK;
+                let range = first..subjects.min(first + CHUNK);
+                subject_keys(range.clone(), &mut scratch.keys);
+                scratch.shards.compute_salts(flag, &scratch.keys, &salts);
+                for index in 0..range.len() {
+                    scratch.shards.subject(index, &mut scratch.known);
+                    let key = scratch.keys.get(index).unwrap_or_default();
+                    let request = FlagRequest::new(flag_key, key, attributes, flag.variation_type)
+                        .with_known_shards(&scratch.known);
+                    let outcome = config.evaluate(&request, now);
+                    // A served value means a MATCH, whose split names a variation
+                    // the flag defines; anything else serves the default.
+                    let row = match (outcome.value(), outcome.decision) {
+                        (Some(_), Some(decision)) => row_of(decision.split),
+                        _ => rows.default_row(),
+                    };
+                    counts[row] += 1;
+                }
+                (scratch, counts)
             },
         )
         .map(|(_, counts)| counts)
@@ -449,6 +481,45 @@ fn observe(
                 a
             },
         )
+}
+
+/// The salts (by number) worth sharding in bulk: those of allocations that
+/// may serve some subject with `attributes` at `now`, that is, eligible ones
+/// and those whose verdict reads the subject key. An allocation its dates or
+/// its rules on the fixed attributes reject is rejected for every subject,
+/// no evaluation reaches its shards, and hashing them for every subject
+/// would only cost time. All salts when the flag cannot be judged.
+fn salts_worth_hashing(
+    config: &Configuration,
+    flag: &Flag,
+    flag_key: &str,
+    attributes: &Attributes,
+    now: Timestamp,
+) -> Vec<bool> {
+    let Ok(judged) = config.allocation_eligibility(flag_key, SUBJECT_PREFIX, attributes, now) else {
+        return vec![true; flag.distinct_salts];
+    };
+    let mut wanted = vec![false; flag.distinct_salts];
+    for allocation in judged.iter().filter(|a| a.is_eligible() || a.reads_subject_key) {
+        for rule in allocation.allocation.splits.iter().flat_map(|split| &split.shards) {
+            if let Some(slot) = wanted.get_mut(rule.salt_index) {
+                *slot = true;
+            }
+        }
+    }
+    wanted
+}
+
+/// `subject-<i>` for every `i` in `range`, into `keys` (emptied first).
+fn subject_keys(range: std::ops::Range<usize>, keys: &mut KeyBuffer) {
+    keys.clear();
+    let mut digits = itoa::Buffer::new();
+    for i in range {
+        keys.push_with(|text| {
+            text.push_str(SUBJECT_PREFIX);
+            text.push_str(digits.format(i));
+        });
+    }
 }
 
 #[cfg(test)]
@@ -589,6 +660,53 @@ mod tests {
             assert!(close(*got, share, 1e-5), "{expected:?}");
         }
         assert!(close(expected[3].1, 0.7, 1e-5), "{expected:?}");
+        assert_eq!(report.verdict, Verdict::Consistent, "{report:#?}");
+    }
+
+    #[test]
+    fn bulk_sharded_counts_are_those_of_one_by_one_evaluation() {
+        // Two hashed salts (one shard repeating the traffic salt), one
+        // always-admitting salt that is never hashed, and partial chunks.
+        let splits = [
+            split("a", &[("traffic", 0, 4000), ("split", 0, 5000), ("everyone", 0, 10000)]),
+            split("b", &[("traffic", 0, 4000), ("split", 5000, 10000), ("traffic", 2000, 10000)]),
+            split("c", &[("split", 9000, 10000)]),
+        ];
+        let config = config(&flag("f", &format!(r#"{{"key": "x", "splits": [{}]}}"#, splits.join(", "))));
+        let flag = config.valid_flag("f").expect("the flag compiles");
+        assert_eq!(flag.salt_sharders().iter().map(Option::is_some).collect::<Vec<_>>(), [true, true, false]);
+        let subjects = 3 * CHUNK + 17;
+        let rows = RowIndex::of(flag);
+        let bulk = observe(&config, flag, "f", &rows, subjects, &Attributes::new(), now());
+        let (mut one_by_one, nobody) = (vec![0u64; rows.keys.len()], Attributes::new());
+        for i in 0..subjects {
+            let key = format!("{SUBJECT_PREFIX}{i}");
+            let request = FlagRequest::new("f", &key, &nobody, flag.variation_type);
+            let served = config.evaluate(&request, now()).decision.map(|d| d.split.variation_key.to_string());
+            let row = served.and_then(|key| rows.by_key.get(&key).copied()).unwrap_or(rows.default_row());
+            one_by_one[row] += 1;
+        }
+        assert_eq!(bulk, one_by_one);
+        assert!(bulk.iter().filter(|count| **count > 0).count() >= 3, "{bulk:?}");
+    }
+
+    #[test]
+    fn salts_of_allocations_no_subject_reaches_are_not_hashed_in_bulk() {
+        let allocations = [
+            format!(
+                r#"{{"key": "us", "rules": [{{"conditions": [{{"attribute": "country", "operator": "ONE_OF", "value": ["US"]}}]}}], "splits": [{}]}}"#,
+                split("b", &[("us-salt", 0, 5000)])
+            ),
+            format!(r#"{{"key": "rest", "splits": [{}]}}"#, split("a", &[("rest-salt", 0, 2500)])),
+        ];
+        let config = config(&flag("f", &allocations.join(", ")));
+        let flag = config.valid_flag("f").expect("the flag compiles");
+        let fr: Attributes = [("country".to_owned(), AttributeValue::String("FR".into()))].into_iter().collect();
+        assert_eq!(salts_worth_hashing(&config, flag, "f", &fr, now()), [false, true]);
+        let us: Attributes = [("country".to_owned(), AttributeValue::String("US".into()))].into_iter().collect();
+        assert_eq!(salts_worth_hashing(&config, flag, "f", &us, now()), [true, true]);
+        let report = distribution(&config, "f", 4000, &fr, now()).expect("a distribution report");
+        assert_eq!(row(&report, Some("b")).observed, 0);
         assert_eq!(report.verdict, Verdict::Consistent, "{report:#?}");
     }
 

@@ -174,7 +174,7 @@ fn decide<'c, T: Trace>(
     now: Timestamp,
     trace: &mut T,
 ) -> Result<Option<Decision<'c>>, &'c FlagConfigError> {
-    let mut shards = ShardMemo::new();
+    let mut shards = ShardMemo::new(request.known_shards.unwrap_or_default());
     for (allocation_index, allocation) in flag.allocations.iter().enumerate() {
         let rule = match eligibility(allocation, request.subject_key, request.attributes, now) {
             Ok(rule) => rule,
@@ -261,9 +261,15 @@ impl ShardMemo {
     /// Salts numbered beyond this are hashed every time.
     const SALTS: usize = 16;
 
+    /// A memo that starts with `known` (the caller's shards by salt
+    /// number; those past [`ShardMemo::SALTS`] are hashed as needed).
     #[inline]
-    fn new() -> ShardMemo {
-        ShardMemo { shards: [u32::MAX; ShardMemo::SALTS] }
+    fn new(known: &[u32]) -> ShardMemo {
+        let mut shards = [u32::MAX; ShardMemo::SALTS];
+        for (slot, shard) in shards.iter_mut().zip(known) {
+            *slot = *shard;
+        }
+        ShardMemo { shards }
     }
 
     #[inline]

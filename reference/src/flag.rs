@@ -126,6 +126,24 @@ pub struct ShardRange {
     pub end: u32,
 }
 
+impl Flag {
+    /// The sharder of each distinct salt, by salt number
+    /// ([`ShardRule::salt_index`]), or `None` for a salt whose every rule
+    /// admits without hashing ([`ShardRule::always_admits`]): what a caller
+    /// computing shards in bulk hashes to fill
+    /// [`crate::FlagRequest::known_shards`].
+    pub fn salt_sharders(&self) -> Vec<Option<&Sharder>> {
+        let mut sharders: Vec<Option<&Sharder>> = vec![None; self.distinct_salts];
+        let rules = self.allocations.iter().flat_map(|a| &a.splits).flat_map(|split| &split.shards);
+        for rule in rules.filter(|rule| !rule.always_admits) {
+            if let Some(slot @ None) = sharders.get_mut(rule.salt_index) {
+                *slot = Some(&rule.sharder);
+            }
+        }
+        sharders
+    }
+}
+
 impl ShardRule {
     /// Whether `shard` falls in any range.
     #[inline]

@@ -19,6 +19,12 @@ pub struct FlagRequest<'a> {
     pub attributes: &'a Attributes,
     /// The type the caller asked for.
     pub expected_type: VariationType,
+    /// The subject's shard under each of the flag's salts, by salt number
+    /// (as [`Flag::salt_sharders`] lists them), when the caller computed
+    /// them in bulk ([`crate::shard::Sharder::shard_keys_into`]); an entry
+    /// `u32::MAX` (never a shard) and salts past its end are hashed when
+    /// needed, as without it. `None`: every shard is hashed when needed.
+    pub known_shards: Option<&'a [u32]>,
 }
 
 impl<'a> FlagRequest<'a> {
@@ -29,7 +35,13 @@ impl<'a> FlagRequest<'a> {
         attributes: &'a Attributes,
         expected_type: VariationType,
     ) -> Self {
-        FlagRequest { flag_key, subject_key, attributes, expected_type }
+        FlagRequest { flag_key, subject_key, attributes, expected_type, known_shards: None }
+    }
+
+    /// The request with the subject's shards computed beforehand (see
+    /// [`FlagRequest::known_shards`]; wrong values give wrong decisions).
+    pub fn with_known_shards(self, shards: &'a [u32]) -> Self {
+        FlagRequest { known_shards: Some(shards), ..self }
     }
 }
 

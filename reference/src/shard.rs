@@ -1,29 +1,28 @@
 //! MD5 sharding: `md5(salt + "-" + subjectKey)`, first four bytes read as a
 //! big-endian `u32`, modulo `totalShards`.
 //!
-//! Sharding is the evaluator's hot path (every traffic split hashes), so the
-//! sharder does its own MD5 finalisation instead of going through a
-//! streaming hasher: the salt and its `-` are laid out once, at
-//! construction, in a zero-padded block; a shard copies that block, writes
-//! the key, the `0x80` terminator and the bit length after it, and runs the
-//! compression function once (twice or more only when salt and key do not
-//! fit in 55 bytes). Only the first output word is computed. The
-//! compression function is MD5's (RFC 1321) and is checked against the
-//! `md-5` crate for every salt and key length up to two blocks.
+//! Sharding is the evaluator's hot path (every traffic split hashes), so a
+//! sharder absorbs `salt + "-"` once, at construction, into an
+//! [`md5_lanes::Prefix`]; a shard then costs the compression of the
+//! block(s) the key reaches (one, when salt rest and key fit in 55 bytes),
+//! and only the first output word is computed. Many keys behind one salt
+//! ([`Sharder::shard_many`], [`Sharder::shard_keys_into`]) are hashed
+//! side by side in the widest vector lanes this CPU has (`md5-lanes`
+//! chooses them at run time), bit-exact with the one-key path.
 
+use md5_lanes::{Backend, Keys, Prefix};
+
+use crate::flag::Flag;
 use rayon::prelude::*;
+
+pub use md5_lanes::KeyBuffer;
 
 /// Computes shards for one salt.
 #[derive(Clone)]
 pub struct Sharder {
     salt: Box<str>,
-    /// State after every whole 64-byte block of `salt + "-"`.
-    state: [u32; 4],
-    /// The rest of `salt + "-"`, zero-padded.
-    tail: [u8; BLOCK],
-    tail_len: usize,
-    /// Length in bytes of `salt + "-"`.
-    prefix_len: u64,
+    /// `salt + "-"`, absorbed.
+    prefix: Prefix,
     total_shards: u32,
 }
 
@@ -41,24 +40,7 @@ impl Sharder {
         let mut prefix = Vec::with_capacity(salt.len() + 1);
         prefix.extend_from_slice(salt.as_bytes());
         prefix.push(b'-');
-        let mut state = INITIAL_STATE;
-        let mut blocks = prefix.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            let mut whole = [0u8; BLOCK];
-            whole.copy_from_slice(block);
-            state = compress(state, &whole);
-        }
-        let rest = blocks.remainder();
-        let mut tail = [0u8; BLOCK];
-        tail[..rest.len()].copy_from_slice(rest);
-        Sharder {
-            salt: salt.into(),
-            state,
-            tail,
-            tail_len: rest.len(),
-            prefix_len: prefix.len() as u64,
-            total_shards: total_shards.max(1),
-        }
+        Sharder { salt: salt.into(), prefix: Prefix::new(&prefix), total_shards: total_shards.max(1) }
     }
 
     /// The salt.
@@ -80,49 +62,12 @@ impl Sharder {
     /// The first four bytes of `md5(salt + "-" + key)` as a big-endian `u32`.
     #[inline]
     fn hash(&self, key: &[u8]) -> u32 {
-        let used = self.tail_len;
-        let bits = (self.prefix_len + key.len() as u64).wrapping_mul(8);
-        let mut block = self.tail;
-        // One block: prefix rest, key, 0x80, zeros, 64-bit length.
-        if used + key.len() < LENGTH_AT {
-            block[used..used + key.len()].copy_from_slice(key);
-            block[used + key.len()] = 0x80;
-            block[LENGTH_AT..].copy_from_slice(&bits.to_le_bytes());
-            return first_word(self.state, &block);
-        }
-        self.hash_long(key, bits)
+        self.prefix.first_word(key)
     }
 
-    #[cold]
-    fn hash_long(&self, key: &[u8], bits: u64) -> u32 {
-        let mut state = self.state;
-        let mut block = self.tail;
-        let mut used = self.tail_len;
-        let mut rest = key;
-        loop {
-            let take = (BLOCK - used).min(rest.len());
-            block[used..used + take].copy_from_slice(&rest[..take]);
-            used += take;
-            rest = &rest[take..];
-            if used < BLOCK {
-                break;
-            }
-            state = compress(state, &block);
-            used = 0;
-        }
-        block[used] = 0x80;
-        block[used + 1..].fill(0);
-        if used >= LENGTH_AT {
-            state = compress(state, &block);
-            block = [0; BLOCK];
-        }
-        block[LENGTH_AT..].copy_from_slice(&bits.to_le_bytes());
-        first_word(state, &block)
-    }
-
-    /// Shards of many subject keys, computed on every core (rayon's pool),
-    /// in input order. The output is allocated once and each worker fills
-    /// its own chunk of it.
+    /// Shards of many subject keys, computed on every core (rayon's pool)
+    /// in vector lanes, in input order. The output is allocated once and
+    /// each worker fills its own chunk of it.
     pub fn shard_many<S: AsRef<str> + Sync>(&self, subject_keys: &[S]) -> Vec<u32> {
         let mut shards = vec![0u32; subject_keys.len()];
         self.shard_into(subject_keys, &mut shards);
@@ -134,10 +79,87 @@ impl Sharder {
     pub fn shard_into<S: AsRef<str> + Sync>(&self, subject_keys: &[S], out: &mut [u32]) {
         const CHUNK: usize = 16 * 1024;
         out.par_chunks_mut(CHUNK).zip(subject_keys.par_chunks(CHUNK)).for_each(|(out, keys)| {
-            for (slot, key) in out.iter_mut().zip(keys) {
-                *slot = self.shard(key.as_ref());
-            }
+            self.shard_keys_into(&StrKeys(keys), out);
         });
+    }
+
+    /// Shards of `keys` (a slice of byte strings or a [`KeyBuffer`]) into
+    /// `out`, on this thread, in the widest lanes this CPU has: for callers
+    /// that spread chunks over cores themselves. Only the first
+    /// `min(keys, out.len())` entries are written.
+    pub fn shard_keys_into<K: Keys + ?Sized>(&self, keys: &K, out: &mut [u32]) {
+        let count = keys.count().min(out.len());
+        let out = &mut out[..count];
+        self.prefix.first_words(Backend::best(), keys, out);
+        for shard in out {
+            *shard %= self.total_shards;
+        }
+    }
+}
+
+/// The shards of a batch of subjects under every salt one flag hashes,
+/// computed in vector lanes, salt by salt: what bulk evaluation hands each
+/// request ([`crate::FlagRequest::with_known_shards`]) so that no
+/// evaluation hashes on its own. The buffers are kept from batch to batch.
+#[derive(Debug, Default)]
+pub struct FlagShards {
+    /// `[salt number][subject]`; `u32::MAX` under a salt never hashed.
+    by_salt: Vec<Vec<u32>>,
+    count: usize,
+}
+
+impl FlagShards {
+    /// No batch yet.
+    pub fn new() -> FlagShards {
+        FlagShards::default()
+    }
+
+    /// Shards `keys` under each salt of `flag` that an evaluation may hash
+    /// ([`Flag::salt_sharders`]), replacing the previous batch.
+    pub fn compute<K: Keys + ?Sized>(&mut self, flag: &Flag, keys: &K) {
+        self.compute_salts(flag, keys, &vec![true; flag.distinct_salts]);
+    }
+
+    /// As [`FlagShards::compute`], for the salts whose number is `true` in
+    /// `wanted` only: the others (and those past its end) are left to each
+    /// evaluation to hash if it reaches them. For callers that know some
+    /// salts are never reached, such as those of an allocation whose rules
+    /// fail for every subject.
+    pub fn compute_salts<K: Keys + ?Sized>(&mut self, flag: &Flag, keys: &K, wanted: &[bool]) {
+        let sharders = flag.salt_sharders();
+        self.count = keys.count();
+        self.by_salt.resize_with(sharders.len(), Vec::new);
+        for (index, (sharder, shards)) in sharders.iter().zip(&mut self.by_salt).enumerate() {
+            shards.clear();
+            shards.resize(self.count, u32::MAX);
+            if let (Some(sharder), true) = (sharder, wanted.get(index).copied().unwrap_or(false)) {
+                sharder.shard_keys_into(keys, shards);
+            }
+        }
+    }
+
+    /// Subject `index`'s shards by salt number, into `known` (emptied
+    /// first; left empty past the batch, so that everything is hashed).
+    pub fn subject(&self, index: usize, known: &mut Vec<u32>) {
+        known.clear();
+        if index < self.count {
+            known.extend(self.by_salt.iter().map(|shards| shards[index]));
+        }
+    }
+}
+
+/// Text keys seen as the bytes MD5 hashes.
+struct StrKeys<'a, S>(&'a [S]);
+
+impl<S: AsRef<str>> Keys for StrKeys<'_, S> {
+    #[inline]
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    #[inline]
+    fn key(&self, index: usize) -> &[u8] {
+        self.0[index].as_ref().as_bytes()
     }
 }
 
@@ -145,32 +167,7 @@ impl Sharder {
 /// bandit shuffle and selection use, with their own modulus.
 #[inline]
 pub fn md5_prefix_u32(parts: &[&[u8]]) -> u32 {
-    let mut state = INITIAL_STATE;
-    let mut block = [0u8; BLOCK];
-    let mut used = 0;
-    let mut length: u64 = 0;
-    for part in parts {
-        length += part.len() as u64;
-        let mut rest = *part;
-        while !rest.is_empty() {
-            let take = (BLOCK - used).min(rest.len());
-            block[used..used + take].copy_from_slice(&rest[..take]);
-            used += take;
-            rest = &rest[take..];
-            if used == BLOCK {
-                state = compress(state, &block);
-                used = 0;
-            }
-        }
-    }
-    block[used] = 0x80;
-    block[used + 1..].fill(0);
-    if used >= LENGTH_AT {
-        state = compress(state, &block);
-        block = [0; BLOCK];
-    }
-    block[LENGTH_AT..].copy_from_slice(&length.wrapping_mul(8).to_le_bytes());
-    first_word(state, &block)
+    md5_lanes::first_word_of(parts)
 }
 
 /// One shard from scratch: `md5(salt + "-" + subject_key) % total_shards`.
@@ -178,195 +175,10 @@ pub fn shard(salt: &str, subject_key: &str, total_shards: u32) -> u32 {
     Sharder::new(salt, total_shards).shard(subject_key)
 }
 
-const BLOCK: usize = 64;
-/// Where the message length goes in the last block.
-const LENGTH_AT: usize = 56;
-
-const INITIAL_STATE: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
-
-/// `floor(abs(sin(i + 1)) × 2³²)`, RFC 1321.
-const SINES: [u32; 64] = [
-    0xd76a_a478,
-    0xe8c7_b756,
-    0x2420_70db,
-    0xc1bd_ceee,
-    0xf57c_0faf,
-    0x4787_c62a,
-    0xa830_4613,
-    0xfd46_9501,
-    0x6980_98d8,
-    0x8b44_f7af,
-    0xffff_5bb1,
-    0x895c_d7be,
-    0x6b90_1122,
-    0xfd98_7193,
-    0xa679_438e,
-    0x49b4_0821,
-    0xf61e_2562,
-    0xc040_b340,
-    0x265e_5a51,
-    0xe9b6_c7aa,
-    0xd62f_105d,
-    0x0244_1453,
-    0xd8a1_e681,
-    0xe7d3_fbc8,
-    0x21e1_cde6,
-    0xc337_07d6,
-    0xf4d5_0d87,
-    0x455a_14ed,
-    0xa9e3_e905,
-    0xfcef_a3f8,
-    0x676f_02d9,
-    0x8d2a_4c8a,
-    0xfffa_3942,
-    0x8771_f681,
-    0x6d9d_6122,
-    0xfde5_380c,
-    0xa4be_ea44,
-    0x4bde_cfa9,
-    0xf6bb_4b60,
-    0xbebf_bc70,
-    0x289b_7ec6,
-    0xeaa1_27fa,
-    0xd4ef_3085,
-    0x0488_1d05,
-    0xd9d4_d039,
-    0xe6db_99e5,
-    0x1fa2_7cf8,
-    0xc4ac_5665,
-    0xf429_2244,
-    0x432a_ff97,
-    0xab94_23a7,
-    0xfc93_a039,
-    0x655b_59c3,
-    0x8f0c_cc92,
-    0xffef_f47d,
-    0x8584_5dd1,
-    0x6fa8_7e4f,
-    0xfe2c_e6e0,
-    0xa301_4314,
-    0x4e08_11a1,
-    0xf753_7e82,
-    0xbd3a_f235,
-    0x2ad7_d2bb,
-    0xeb86_d391,
-];
-
-// The four round functions, in forms with one operation fewer than RFC
-// 1321's (same truth tables).
-#[inline(always)]
-fn round_f(x: u32, y: u32, z: u32) -> u32 {
-    z ^ (x & (y ^ z))
-}
-#[inline(always)]
-fn round_g(x: u32, y: u32, z: u32) -> u32 {
-    y ^ (z & (x ^ y))
-}
-#[inline(always)]
-fn round_h(x: u32, y: u32, z: u32) -> u32 {
-    x ^ y ^ z
-}
-#[inline(always)]
-fn round_i(x: u32, y: u32, z: u32) -> u32 {
-    y ^ (x | !z)
-}
-
-macro_rules! step {
-    ($f:ident, $w:ident, $x:ident, $y:ident, $z:ident, $word:expr, $i:expr, $s:expr) => {
-        $w = $f($x, $y, $z)
-            .wrapping_add($w)
-            .wrapping_add($word)
-            .wrapping_add(SINES[$i])
-            .rotate_left($s)
-            .wrapping_add($x);
-    };
-}
-
-/// MD5's compression function: `state` after one 64-byte block.
-#[inline(always)]
-fn compress(state: [u32; 4], block: &[u8; BLOCK]) -> [u32; 4] {
-    let mut m = [0u32; 16];
-    for (word, bytes) in m.iter_mut().zip(block.chunks_exact(4)) {
-        *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    }
-    let [mut a, mut b, mut c, mut d] = state;
-    step!(round_f, a, b, c, d, m[0], 0, 7);
-    step!(round_f, d, a, b, c, m[1], 1, 12);
-    step!(round_f, c, d, a, b, m[2], 2, 17);
-    step!(round_f, b, c, d, a, m[3], 3, 22);
-    step!(round_f, a, b, c, d, m[4], 4, 7);
-    step!(round_f, d, a, b, c, m[5], 5, 12);
-    step!(round_f, c, d, a, b, m[6], 6, 17);
-    step!(round_f, b, c, d, a, m[7], 7, 22);
-    step!(round_f, a, b, c, d, m[8], 8, 7);
-    step!(round_f, d, a, b, c, m[9], 9, 12);
-    step!(round_f, c, d, a, b, m[10], 10, 17);
-    step!(round_f, b, c, d, a, m[11], 11, 22);
-    step!(round_f, a, b, c, d, m[12], 12, 7);
-    step!(round_f, d, a, b, c, m[13], 13, 12);
-    step!(round_f, c, d, a, b, m[14], 14, 17);
-    step!(round_f, b, c, d, a, m[15], 15, 22);
-
-    step!(round_g, a, b, c, d, m[1], 16, 5);
-    step!(round_g, d, a, b, c, m[6], 17, 9);
-    step!(round_g, c, d, a, b, m[11], 18, 14);
-    step!(round_g, b, c, d, a, m[0], 19, 20);
-    step!(round_g, a, b, c, d, m[5], 20, 5);
-    step!(round_g, d, a, b, c, m[10], 21, 9);
-    step!(round_g, c, d, a, b, m[15], 22, 14);
-    step!(round_g, b, c, d, a, m[4], 23, 20);
-    step!(round_g, a, b, c, d, m[9], 24, 5);
-    step!(round_g, d, a, b, c, m[14], 25, 9);
-    step!(round_g, c, d, a, b, m[3], 26, 14);
-    step!(round_g, b, c, d, a, m[8], 27, 20);
-    step!(round_g, a, b, c, d, m[13], 28, 5);
-    step!(round_g, d, a, b, c, m[2], 29, 9);
-    step!(round_g, c, d, a, b, m[7], 30, 14);
-    step!(round_g, b, c, d, a, m[12], 31, 20);
-
-    step!(round_h, a, b, c, d, m[5], 32, 4);
-    step!(round_h, d, a, b, c, m[8], 33, 11);
-    step!(round_h, c, d, a, b, m[11], 34, 16);
-    step!(round_h, b, c, d, a, m[14], 35, 23);
-    step!(round_h, a, b, c, d, m[1], 36, 4);
-    step!(round_h, d, a, b, c, m[4], 37, 11);
-    step!(round_h, c, d, a, b, m[7], 38, 16);
-    step!(round_h, b, c, d, a, m[10], 39, 23);
-    step!(round_h, a, b, c, d, m[13], 40, 4);
-    step!(round_h, d, a, b, c, m[0], 41, 11);
-    step!(round_h, c, d, a, b, m[3], 42, 16);
-    step!(round_h, b, c, d, a, m[6], 43, 23);
-    step!(round_h, a, b, c, d, m[9], 44, 4);
-    step!(round_h, d, a, b, c, m[12], 45, 11);
-    step!(round_h, c, d, a, b, m[15], 46, 16);
-    step!(round_h, b, c, d, a, m[2], 47, 23);
-
-    step!(round_i, a, b, c, d, m[0], 48, 6);
-    step!(round_i, d, a, b, c, m[7], 49, 10);
-    step!(round_i, c, d, a, b, m[14], 50, 15);
-    step!(round_i, b, c, d, a, m[5], 51, 21);
-    step!(round_i, a, b, c, d, m[12], 52, 6);
-    step!(round_i, d, a, b, c, m[3], 53, 10);
-    step!(round_i, c, d, a, b, m[10], 54, 15);
-    step!(round_i, b, c, d, a, m[1], 55, 21);
-    step!(round_i, a, b, c, d, m[8], 56, 6);
-    step!(round_i, d, a, b, c, m[15], 57, 10);
-    step!(round_i, c, d, a, b, m[6], 58, 15);
-    step!(round_i, b, c, d, a, m[13], 59, 21);
-    step!(round_i, a, b, c, d, m[4], 60, 6);
-    step!(round_i, d, a, b, c, m[11], 61, 10);
-    step!(round_i, c, d, a, b, m[2], 62, 15);
-    step!(round_i, b, c, d, a, m[9], 63, 21);
-
-    [state[0].wrapping_add(a), state[1].wrapping_add(b), state[2].wrapping_add(c), state[3].wrapping_add(d)]
-}
-
-/// The digest's first four bytes, big-endian, after the last block. The
-/// digest stores the state words little-endian, hence the byte swap; the
-/// other three words are never computed (the compiler drops their steps).
-#[inline(always)]
-fn first_word(state: [u32; 4], last_block: &[u8; BLOCK]) -> u32 {
-    compress(state, last_block)[0].swap_bytes()
+/// Shards of many subject keys under one salt, on every core in vector
+/// lanes: `shard(salt, key, total_shards)` for each key, in order.
+pub fn shard_many<S: AsRef<str> + Sync>(salt: &str, subject_keys: &[S], total_shards: u32) -> Vec<u32> {
+    Sharder::new(salt, total_shards).shard_many(subject_keys)
 }
 
 #[cfg(test)]
@@ -433,6 +245,23 @@ mod tests {
             assert_eq!(*got, sharder.shard(key));
         }
         assert!(sharder.shard_many::<&str>(&[]).is_empty());
+        assert_eq!(shard_many("exp", &keys, 100), bulk);
+    }
+
+    #[test]
+    fn keys_of_every_length_shard_alike_in_bulk_and_one_by_one() {
+        // Salt + key from one block to three: lanes of one batch finish
+        // after different numbers of blocks.
+        let keys: Vec<String> = (0..2000).map(|i| "k".repeat(i % 150) + &i.to_string()).collect();
+        let sharder = Sharder::new("traffic-new-user-onboarding-experiment", 10_000);
+        let one_by_one: Vec<u32> = keys.iter().map(|key| sharder.shard(key)).collect();
+        assert_eq!(sharder.shard_many(&keys), one_by_one);
+        let mut buffer = KeyBuffer::new();
+        keys.iter().for_each(|key| buffer.push(key));
+        let mut out = vec![u32::MAX; keys.len() + 1];
+        sharder.shard_keys_into(&buffer, &mut out);
+        assert_eq!(out[..keys.len()], one_by_one[..]);
+        assert_eq!(out[keys.len()], u32::MAX, "past the keys, left alone");
     }
 
     #[test]
