@@ -82,6 +82,8 @@ Examples:
       --flag banner_bandit_flag --subject alice --attributes '{\"age\": 25, \"country\": \"USA\"}' \\
       --actions '[{\"actionKey\": \"nike\", \"numericAttributes\": {}, \"categoricalAttributes\": {}}]'
   ufc-harness eval --config configuration-wire/precomputed-v1.json --flag string-flag --subject test-subject-key
+  ufc-harness eval --config flags-v1.json --flag new-user-onboarding --subject alice \\
+      --attributes '{\"country\": \"UK\"}' --explain --format json
 
 --config also takes a configuration-wire envelope (spec section 7), an obfuscated (CLIENT) configuration
 (spec section 6), or a precomputed configuration, whose assignments are looked up for its own subject.")]
@@ -116,6 +118,15 @@ struct EvalArgs {
     /// Bandit form: the bandit models (bandit-models-v1.json).
     #[arg(long, value_name = "FILE", requires = "actions")]
     bandit_models: Option<PathBuf>,
+    /// Explain every step: allocations and date windows, each condition
+    /// with the value it read, each shard with its salt and computed value,
+    /// the result and the logged event (bandits: scores, weights, selection).
+    #[arg(long)]
+    explain: bool,
+    /// `--explain` output: text (the default on a terminal) or json (the
+    /// default otherwise; docs/report-schemas/explain.schema.json).
+    #[arg(long, value_name = "FORMAT", requires = "explain", value_parser = ["text", "json"])]
+    format: Option<String>,
 }
 
 /// Runs the command line; returns the exit code.

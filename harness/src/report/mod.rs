@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cross_sdk;
 pub mod distribution;
+pub mod explain;
 pub mod fuzz;
 pub mod history;
 pub mod html;
