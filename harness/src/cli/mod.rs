@@ -13,6 +13,7 @@ macro_rules! outln {
 }
 
 mod adapters;
+mod audit;
 mod bench;
 mod distribution;
 mod eval;
@@ -71,6 +72,10 @@ enum Command {
     Precompute(precompute::PrecomputeArgs),
     /// Run a suite across every published version of an SDK: which release introduced or fixed each divergence.
     History(history::HistoryArgs),
+    /// Audit assignment logs (JSON lines, CSV, Parquet) against the reference: misassignments, exposures, SRM.
+    Audit(audit::AuditArgs),
+    /// Merge partial audit reports (`audit --partition K/N --format json`) into one.
+    AuditMerge(audit::AuditMergeArgs),
 }
 
 #[derive(clap::Args)]
@@ -148,6 +153,8 @@ pub fn main() -> i32 {
         Command::Distribution(args) => distribution::distribution_command(args),
         Command::Precompute(args) => precompute::precompute_command(args),
         Command::History(args) => history::history_command(args),
+        Command::Audit(args) => audit::audit_command(args),
+        Command::AuditMerge(args) => audit::audit_merge_command(args),
     };
     match result {
         Ok(code) => code,
