@@ -182,6 +182,9 @@ fn render_bandit(out: &mut String, b: &BanditExplanation) {
             .iter()
             .map(|t| match &t.attribute {
                 None => format!("intercept {}", t.contribution),
+                Some(attribute) if t.value.is_null() => {
+                    format!("{} {attribute} missing -> {}", t.kind, t.contribution)
+                }
                 Some(attribute) => format!("{} {attribute}={} -> {}", t.kind, t.value, t.contribution),
             })
             .collect();
