@@ -44,7 +44,7 @@ fn main() -> Result<(), String> {
         let mut attributes = Attributes::new();
         attributes.insert("country".into(), AttributeValue::String(["US", "CA", "DE"][(i / 2) % 3].into()));
         attributes.insert("plan".into(), AttributeValue::String(if i % 4 < 2 { "free" } else { "pro" }.into()));
-        let flag = if i % 2 == 0 { "checkout" } else { "pricing" };
+        let flag = if i.is_multiple_of(2) { "checkout" } else { "pricing" };
         let now = start + chrono::Duration::milliseconds(i as i64);
         let request = FlagRequest::new(flag, &subject, &attributes, VariationType::String);
         let outcome = config.evaluate(&request, now);
