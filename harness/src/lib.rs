@@ -2,6 +2,7 @@
 //! evaluator and against real SDKs behind adapters, compares, and reports.
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod baseline;
 pub mod bench;
 pub mod cdn;

@@ -438,7 +438,7 @@ impl Configuration {
         now: Timestamp,
     ) -> BanditOutcome<'a> {
         let flag = self.evaluate(&request.flag_request(), now);
-        choose(Some(self), models, request, flag)
+        choose(Some(self), models, request, flag, &mut NoChoiceTrace)
     }
 
     /// As [`Configuration::evaluate_bandit`], with the evaluation details
@@ -463,17 +463,52 @@ pub fn evaluate_details<'a>(
     now: Timestamp,
 ) -> (BanditOutcome<'a>, EvaluationDetails) {
     let (flag, mut details) = crate::eval::evaluate_details(config, &request.flag_request(), now);
-    let outcome = choose(config, models, request, flag);
+    let outcome = choose(config, models, request, flag, &mut NoChoiceTrace);
     explain(&outcome, &mut details);
     (outcome, details)
 }
 
+/// Every step of an action choice, handed to a [`ChoiceTrace`] by the
+/// choice itself (`explain`'s bandit part).
+pub(crate) struct ChoiceSteps<'s, 'a> {
+    /// The model that chose.
+    pub model: &'a BanditModel,
+    /// The actions in shuffled order (a repeated key keeps its last entry).
+    pub actions: &'s [&'a Action],
+    /// Each action's shuffle hash, in the same order.
+    pub shuffle_hashes: &'s [u32],
+    /// Each action's score.
+    pub scores: &'s [f64],
+    /// The best action's position.
+    pub best: usize,
+    /// Each action's probability.
+    pub weights: &'s [f64],
+    /// The selection value in `[0, 1)`.
+    pub selection: f64,
+    /// The chosen action's position.
+    pub selected: usize,
+}
+
+/// Observes an action choice; the plain path uses [`NoChoiceTrace`].
+pub(crate) trait ChoiceTrace {
+    fn chose(&mut self, steps: &ChoiceSteps<'_, '_>);
+}
+
+/// Observes nothing.
+pub(crate) struct NoChoiceTrace;
+
+impl ChoiceTrace for NoChoiceTrace {
+    #[inline(always)]
+    fn chose(&mut self, _: &ChoiceSteps<'_, '_>) {}
+}
+
 /// From the flag's outcome to the variation and the action.
-fn choose<'a>(
+pub(crate) fn choose<'a, T: ChoiceTrace>(
     config: Option<&'a Configuration>,
     models: Option<&'a BanditModels>,
     request: &BanditRequest<'a>,
     flag: FlagOutcome<'a>,
+    trace: &mut T,
 ) -> BanditOutcome<'a> {
     let variation = flag.value().and_then(|v| v.as_str()).unwrap_or(request.default_variation);
     let link = config.and_then(|c| c.bandit_link(request.flag_key, variation));
@@ -481,7 +516,7 @@ fn choose<'a>(
         None => Err(NoActionReason::NonBanditVariation),
         Some(link) => match models.and_then(|m| m.get(&link.bandit_key)) {
             None => Err(NoActionReason::ModelMissing),
-            Some(model) => choose_action(&link.bandit_key, model, request),
+            Some(model) => choose_action(&link.bandit_key, model, request, trace),
         },
     };
     let linked_bandit = link.map(|l| l.bandit_key.as_str());
@@ -499,16 +534,17 @@ fn choose<'a>(
 /// one, with or without a chosen action (both cores, for a bandit given no
 /// actions; for a missing model JS leaves it null and RS, followed here,
 /// names it: `bandit-model-missing` in `docs/divergences.md`).
-fn explain(outcome: &BanditOutcome<'_>, details: &mut EvaluationDetails) {
+pub(crate) fn explain(outcome: &BanditOutcome<'_>, details: &mut EvaluationDetails) {
     details.bandit_key = outcome.linked_bandit.map(str::to_owned);
     details.bandit_action = outcome.choice.map(|choice| choice.action.key.clone());
 }
 
 /// Scores, weighs and selects (spec section 5, steps 3–8).
-fn choose_action<'a>(
+fn choose_action<'a, T: ChoiceTrace>(
     bandit_key: &'a str,
     model: &'a BanditModel,
     request: &BanditRequest<'a>,
+    trace: &mut T,
 ) -> Result<ActionChoice<'a>, NoActionReason> {
     if request.actions.is_empty() {
         return Err(NoActionReason::NoActionsSupplied);
@@ -528,10 +564,12 @@ fn choose_action<'a>(
     let key_of = |index: usize| request.actions[index].key.as_bytes();
     shuffled.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key_of(a.1).cmp(key_of(b.1))).then(a.1.cmp(&b.1)));
     let mut actions: Vec<&'a Action> = Vec::with_capacity(shuffled.len());
-    for (position, &(_, index)) in shuffled.iter().enumerate() {
+    let mut shuffle_hashes: Vec<u32> = Vec::with_capacity(shuffled.len());
+    for (position, &(hash, index)) in shuffled.iter().enumerate() {
         let superseded = shuffled.get(position + 1).is_some_and(|&(_, next)| key_of(next) == key_of(index));
         if !superseded {
             actions.push(&request.actions[index]);
+            shuffle_hashes.push(hash);
         }
     }
 
@@ -540,6 +578,16 @@ fn choose_action<'a>(
     let weights = weights(&model.model_data, &scores, best);
     let selection = f64::from(md5_prefix_u32(&base) % BANDIT_SHARDS) / f64::from(BANDIT_SHARDS);
     let selected = select(&weights, selection);
+    trace.chose(&ChoiceSteps {
+        model,
+        actions: &actions,
+        shuffle_hashes: &shuffle_hashes,
+        scores: &scores,
+        best,
+        weights: &weights,
+        selection,
+        selected,
+    });
     Ok(ActionChoice {
         bandit_key,
         action: actions[selected],
@@ -565,18 +613,25 @@ fn score_attributes(
     numeric: &[NumericCoefficient],
     categorical: &[CategoricalCoefficient],
 ) -> f64 {
-    let numeric_terms = numeric
-        .iter()
-        .map(|c| attributes.numeric.get(&c.attribute_key).map_or(c.missing_value_coefficient, |v| v * c.coefficient));
-    let categorical_terms = categorical.iter().map(|c| {
-        attributes
-            .categorical
-            .get(&c.attribute_key)
-            .and_then(|v| v.render().and_then(|rendered| c.value_coefficients.get(rendered.as_ref())))
-            .copied()
-            .unwrap_or(c.missing_value_coefficient)
-    });
+    let numeric_terms = numeric.iter().map(|c| numeric_term(c, attributes));
+    let categorical_terms = categorical.iter().map(|c| categorical_term(c, attributes));
     numeric_terms.chain(categorical_terms).sum()
+}
+
+/// One numeric term of a score: `value × coefficient`, or the missing value's.
+pub(crate) fn numeric_term(c: &NumericCoefficient, attributes: &ContextAttributes) -> f64 {
+    attributes.numeric.get(&c.attribute_key).map_or(c.missing_value_coefficient, |v| v * c.coefficient)
+}
+
+/// One categorical term of a score: the listed coefficient of the rendered
+/// value, or the missing value's.
+pub(crate) fn categorical_term(c: &CategoricalCoefficient, attributes: &ContextAttributes) -> f64 {
+    attributes
+        .categorical
+        .get(&c.attribute_key)
+        .and_then(|v| v.render().and_then(|rendered| c.value_coefficients.get(rendered.as_ref())))
+        .copied()
+        .unwrap_or(c.missing_value_coefficient)
 }
 
 /// The best action: highest score (total order, so NaN cannot make it

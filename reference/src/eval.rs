@@ -9,13 +9,34 @@ use crate::error::FlagConfigError;
 use crate::flag::{Allocation, Flag, FlagEntry, Rule, ShardRule};
 use crate::obfuscation::{md5_hex, Naming};
 pub use crate::outcome::{Decision, FlagOutcome, FlagRequest};
+use crate::rules::Condition;
 use crate::value::Attributes;
 use crate::Timestamp;
 
-/// Receives the code of each allocation rejected before the decision. The
-/// plain evaluation path uses [`NoTrace`], which compiles to nothing.
+/// Receives the code of each allocation rejected before the decision and,
+/// for `explain`, every step the walk takes (each hook has an empty default).
+/// The plain evaluation path uses [`NoTrace`], which compiles to nothing;
+/// details and explanations observe the very same walk, so they cannot
+/// disagree with the outcome.
 pub(crate) trait Trace {
     fn rejected(&mut self, code: AllocationEvaluationCode);
+    /// Allocation `index` is about to be judged.
+    #[inline(always)]
+    fn allocation(&mut self, _index: usize) {}
+    /// Rule `index` of the current allocation is about to be checked.
+    #[inline(always)]
+    fn rule(&mut self, _index: usize) {}
+    /// A condition of the current rule was evaluated (conditions after the
+    /// first failing one are not).
+    #[inline(always)]
+    fn condition(&mut self, _index: usize, _condition: &Condition, _holds: bool) {}
+    /// Split `index` of the current allocation is about to be checked.
+    #[inline(always)]
+    fn split(&mut self, _index: usize) {}
+    /// A shard rule of the current split: `shard` is `None` for a rule whose
+    /// ranges cover every shard (admitted without hashing).
+    #[inline(always)]
+    fn shard(&mut self, _index: usize, _rule: &ShardRule, _shard: Option<u32>, _admitted: bool) {}
 }
 
 /// Records nothing.
@@ -176,7 +197,8 @@ fn decide<'c, T: Trace>(
 ) -> Result<Option<Decision<'c>>, &'c FlagConfigError> {
     let mut shards = ShardMemo::new(request.known_shards.unwrap_or_default());
     for (allocation_index, allocation) in flag.allocations.iter().enumerate() {
-        let rule = match eligibility(allocation, request.subject_key, request.attributes, now) {
+        trace.allocation(allocation_index);
+        let rule = match eligibility_traced(allocation, request.subject_key, request.attributes, now, trace) {
             Ok(rule) => rule,
             Err(code) => {
                 trace.rejected(code);
@@ -184,13 +206,21 @@ fn decide<'c, T: Trace>(
             }
         };
         let mut chosen = None;
-        for split in &allocation.splits {
+        for (split_index, split) in allocation.splits.iter().enumerate() {
+            trace.split(split_index);
             let mut admitted = true;
-            for rule in split.shards.iter().filter(|rule| !rule.always_admits) {
+            for (shard_index, rule) in split.shards.iter().enumerate() {
+                if rule.always_admits {
+                    trace.shard(shard_index, rule, None, true);
+                    continue;
+                }
                 if let Some(broken) = &flag.shard_error {
                     return Err(broken);
                 }
-                if !rule.admits_shard(shards.shard(rule, request.subject_key)) {
+                let shard = shards.shard(rule, request.subject_key);
+                let admits = rule.admits_shard(shard);
+                trace.shard(shard_index, rule, Some(shard), admits);
+                if !admits {
                     admitted = false;
                     break;
                 }
@@ -223,6 +253,18 @@ pub(crate) fn eligibility<'c>(
     attributes: &Attributes,
     now: Timestamp,
 ) -> Result<Option<&'c Rule>, AllocationEvaluationCode> {
+    eligibility_traced(allocation, subject_key, attributes, now, &mut NoTrace)
+}
+
+/// [`eligibility`], telling `trace` each rule and condition it checks.
+#[inline]
+fn eligibility_traced<'c, T: Trace>(
+    allocation: &'c Allocation,
+    subject_key: &str,
+    attributes: &Attributes,
+    now: Timestamp,
+    trace: &mut T,
+) -> Result<Option<&'c Rule>, AllocationEvaluationCode> {
     if allocation.start_at.is_some_and(|start| now < start) {
         return Err(AllocationEvaluationCode::BeforeStartTime);
     }
@@ -232,12 +274,22 @@ pub(crate) fn eligibility<'c>(
     if allocation.rules.is_empty() {
         return Ok(None);
     }
-    allocation
-        .rules
-        .iter()
-        .find(|rule| rule.conditions.iter().all(|c| c.holds(subject_key, attributes)))
-        .map(Some)
-        .ok_or(AllocationEvaluationCode::FailingRule)
+    for (rule_index, rule) in allocation.rules.iter().enumerate() {
+        trace.rule(rule_index);
+        let mut all_hold = true;
+        for (index, condition) in rule.conditions.iter().enumerate() {
+            let holds = condition.holds(subject_key, attributes);
+            trace.condition(index, condition, holds);
+            if !holds {
+                all_hold = false;
+                break;
+            }
+        }
+        if all_hold {
+            return Ok(Some(rule));
+        }
+    }
+    Err(AllocationEvaluationCode::FailingRule)
 }
 
 /// The subject's attributes named as `naming` names them: as they are, or

@@ -27,6 +27,7 @@ mod envelope;
 pub mod error;
 pub mod eval;
 pub mod events;
+pub mod explain;
 mod flag;
 pub mod keymap;
 pub mod obfuscation;

@@ -186,6 +186,42 @@ impl Configuration {
     }
 }
 
+impl Flag {
+    /// The share of each variation among the subjects allocation `index`
+    /// serves: its splits' shard ranges read as probabilities (as
+    /// [`Configuration::population_shares`] reads them), conditional on one
+    /// of its splits admitting the subject. This is what an experiment's
+    /// logged assignments should show. It assumes that reaching the
+    /// allocation does not depend on its own salts (true unless an earlier
+    /// allocation limits traffic with the same salt). Variations that
+    /// cannot be served get no share; `None` when no split admits anyone
+    /// or the index is out of range.
+    pub fn allocation_variation_shares(&self, index: usize) -> Result<Option<Vec<VariationShare<'_>>>, SharesError> {
+        if index >= self.allocations.len() {
+            return Ok(None);
+        }
+        let judged = self
+            .allocations
+            .iter()
+            .enumerate()
+            .map(|(i, a)| AllocationEligibility {
+                index: i,
+                allocation: a,
+                verdict: if i == index { Ok(None) } else { Err(AllocationEvaluationCode::FailingRule) },
+                reads_subject_key: false,
+            })
+            .collect();
+        let population = shares(self, judged)?;
+        let served: f64 = population.variations.iter().map(|v| v.share).sum();
+        if served <= 0.0 {
+            return Ok(None);
+        }
+        let shares =
+            population.variations.iter().map(|v| VariationShare { key: v.key, share: v.share / served }).collect();
+        Ok(Some(shares))
+    }
+}
+
 fn judge<'c>(
     flag: &'c Flag,
     subject_key: &str,

@@ -35,6 +35,10 @@ pub(super) fn eval_command(args: EvalArgs) -> anyhow::Result<i32> {
         return eval_bandit(&args, &config, attributes_json, actions, &default, now);
     }
     let request = FlagRequest::new(&args.flag, &args.subject, &attributes, expected_type);
+    if args.explain {
+        let (_, _, explanation) = config.explain(&request, now);
+        return print_explanation(&args, &explanation);
+    }
     let (outcome, details) = config.evaluate_details(&request, now);
     let flag_errors: Vec<String> =
         config.flag_errors().iter().filter(|e| e.key == args.flag).map(|e| e.to_string()).collect();
@@ -88,6 +92,10 @@ fn eval_precomputed(
     };
     let outcome = config.assignment(&args.flag, expected_type);
     let bandit = config.bandit(&args.flag).filter(|_| outcome.value().is_some());
+    if args.explain {
+        let explanation = precomputed_explanation(args, &config, &outcome, expected_type, now);
+        return print_explanation(args, &explanation);
+    }
     let out = serde_json::json!({
         "value": outcome.value().map_or_else(|| default.clone(), ufc_reference::TypedValue::to_json),
         "evaluationDetails": config.details(&args.flag, &outcome),
@@ -149,6 +157,10 @@ fn eval_bandit(
     let default_variation = default.as_str().unwrap_or("default");
     let subject = SubjectAttributes::from_json(&numeric, &categorical);
     let request = BanditRequest::new(&args.flag, &args.subject, &subject, &parsed, default_variation);
+    if args.explain {
+        let (_, _, explanation) = config.explain_bandit(models.as_ref(), &request, now);
+        return print_explanation(args, &explanation);
+    }
     let (outcome, details) = config.evaluate_bandit_details(models.as_ref(), &request, now);
     let out = serde_json::json!({
         "value": outcome.assignment_json(),
@@ -158,4 +170,77 @@ fn eval_bandit(
     });
     outln!("{}", serde_json::to_string_pretty(&out)?);
     Ok(exit_codes::SUCCESS)
+}
+
+/// Prints `--explain`'s output: text on a terminal unless `--format json`,
+/// JSON otherwise.
+fn print_explanation(args: &EvalArgs, explanation: &ufc_reference::explain::Explanation) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    let text = match args.format.as_deref() {
+        Some("json") => false,
+        Some(_) => true,
+        None => std::io::stdout().is_terminal(),
+    };
+    if text {
+        out!("{}", ufc_harness::report::explain::render_text(explanation));
+    } else {
+        outln!("{}", serde_json::to_string_pretty(explanation)?);
+    }
+    Ok(exit_codes::SUCCESS)
+}
+
+/// A precomputed configuration holds the server's answers, not the rules
+/// and shards behind them: the explanation says what was decided and that
+/// the steps are not in the file.
+fn precomputed_explanation(
+    args: &EvalArgs,
+    config: &ufc_reference::precomputed::PrecomputedConfiguration,
+    outcome: &ufc_reference::precomputed::PrecomputedOutcome<'_>,
+    expected_type: ufc_reference::VariationType,
+    now: ufc_reference::Timestamp,
+) -> ufc_reference::explain::Explanation {
+    use ufc_reference::explain::{ConfigurationSummary, Explanation, FlagSummary, ResultExplanation};
+    let details = config.details(&args.flag, outcome);
+    let field = |name: &str| details.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+    let event = outcome.assignment_event(&args.flag, &args.subject, config.subject_attributes(), now);
+    Explanation {
+        flag: args.flag.clone(),
+        subject: args.subject.clone(),
+        now: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        requested_type: expected_type.as_str().to_owned(),
+        configuration: ConfigurationSummary {
+            format: Some("PRECOMPUTED".to_owned()),
+            environment: config.environment_name().map(str::to_owned),
+            created_at: None,
+            hashed_names: config.is_obfuscated(),
+        },
+        flag_summary: outcome.flag.map(|flag| FlagSummary {
+            enabled: true,
+            variation_type: flag.variation_type.as_str().to_owned(),
+            total_shards: 0,
+            error: None,
+        }),
+        allocations: Vec::new(),
+        result: ResultExplanation {
+            code: field("flagEvaluationCode").unwrap_or_default(),
+            description: field("flagEvaluationDescription").unwrap_or_default(),
+            served: outcome.value().is_some(),
+            allocation: details
+                .pointer("/matchedAllocation/key")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            variation_key: outcome.flag.and_then(|f| f.variation_key()).map(str::to_owned),
+            value: outcome.value().map(ufc_reference::TypedValue::to_json),
+            details: details.clone(),
+        },
+        no_event_reason: event.is_none().then(|| "the precomputed assignment does not log".to_owned()),
+        assignment_event: event.map(|e| e.to_json()),
+        bandit: None,
+        bandit_event: config.bandit_event(&args.flag, now),
+        notes: vec![
+            "a precomputed configuration holds the server's decision for its subject, not the rules and shards \
+             behind it: there are no allocations to show"
+                .to_owned(),
+        ],
+    }
 }

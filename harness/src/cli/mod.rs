@@ -13,6 +13,7 @@ macro_rules! outln {
 }
 
 mod adapters;
+mod audit;
 mod bench;
 mod distribution;
 mod eval;
@@ -79,6 +80,10 @@ enum Command {
     Merge(merge::MergeArgs),
     /// SDK lifecycle and logging scenarios against a mock Eppo CDN (test-cases/scenarios).
     Scenarios(scenarios::ScenariosArgs),
+    /// Audit assignment logs (JSON lines, CSV, Parquet) against the reference: misassignments, exposures, SRM.
+    Audit(audit::AuditArgs),
+    /// Merge partial audit reports (`audit --partition K/N --format json`) into one.
+    AuditMerge(audit::AuditMergeArgs),
 }
 
 #[derive(clap::Args)]
@@ -90,6 +95,8 @@ Examples:
       --flag banner_bandit_flag --subject alice --attributes '{\"age\": 25, \"country\": \"USA\"}' \\
       --actions '[{\"actionKey\": \"nike\", \"numericAttributes\": {}, \"categoricalAttributes\": {}}]'
   ufc-harness eval --config configuration-wire/precomputed-v1.json --flag string-flag --subject test-subject-key
+  ufc-harness eval --config flags-v1.json --flag new-user-onboarding --subject alice \\
+      --attributes '{\"country\": \"UK\"}' --explain --format json
 
 --config also takes a configuration-wire envelope (spec section 7), an obfuscated (CLIENT) configuration
 (spec section 6), or a precomputed configuration, whose assignments are looked up for its own subject.")]
@@ -124,6 +131,15 @@ struct EvalArgs {
     /// Bandit form: the bandit models (bandit-models-v1.json).
     #[arg(long, value_name = "FILE", requires = "actions")]
     bandit_models: Option<PathBuf>,
+    /// Explain every step: allocations and date windows, each condition
+    /// with the value it read, each shard with its salt and computed value,
+    /// the result and the logged event (bandits: scores, weights, selection).
+    #[arg(long)]
+    explain: bool,
+    /// `--explain` output: text (the default on a terminal) or json (the
+    /// default otherwise; docs/report-schemas/explain.schema.json).
+    #[arg(long, value_name = "FORMAT", requires = "explain", value_parser = ["text", "json"])]
+    format: Option<String>,
 }
 
 /// Runs the command line; returns the exit code.
@@ -147,6 +163,8 @@ pub fn main() -> i32 {
         Command::History(args) => history::history_command(args),
         Command::Merge(args) => merge::merge_command(args),
         Command::Scenarios(args) => scenarios::scenarios_command(args),
+        Command::Audit(args) => audit::audit_command(args),
+        Command::AuditMerge(args) => audit::audit_merge_command(args),
     };
     match result {
         Ok(code) => code,

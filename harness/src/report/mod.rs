@@ -9,6 +9,7 @@ pub mod bench;
 pub mod comparison;
 pub mod cross_sdk;
 pub mod distribution;
+pub mod explain;
 pub mod from_json;
 pub mod fuzz;
 pub mod history;
