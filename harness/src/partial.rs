@@ -1,5 +1,5 @@
-//! Runs split across jobs: the report of one share of a run (`run
-//! --partition K/N`, [`crate::partition`]) and [`merge`], which puts the
+//! Runs split across jobs: the report of one share of a run (`run` or
+//! `scenarios --partition K/N`, [`crate::partition`]) and [`merge`], which puts the
 //! shares' JSON reports back together into the report the whole run would
 //! have written: the same cases in the same order, the same totals, the
 //! same configuration errors, and so the same exit code.
@@ -7,6 +7,10 @@
 //! A share's report carries every case id of the whole run
 //! ([`PartitionReport::case_ids`]): that is how the merge knows the case
 //! order, and how it notices a missing share or shares of different runs.
+//! A run dealt out by other keys than the case ids (`scenarios
+//! --partition`, by scenario name) carries each case's key too
+//! ([`PartitionReport::share_keys`]), so the merge checks every case
+//! against the share its key falls in.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -26,7 +30,16 @@ pub fn case_ids(suite: &Suite) -> Vec<String> {
 
 /// The partition field of a share's report.
 pub fn partition_report(partition: Partition, case_ids: Vec<String>) -> PartitionReport {
-    PartitionReport { index: partition.index(), count: partition.count(), case_ids }
+    PartitionReport { index: partition.index(), count: partition.count(), case_ids, share_keys: Vec::new() }
+}
+
+/// The partition field of a share of a run dealt out by other keys than
+/// the case ids (`scenarios --partition`: by scenario name): every case id
+/// of the whole run, in report order, each with the key that decides its
+/// share.
+pub fn keyed_partition_report(partition: Partition, cases: Vec<(String, String)>) -> PartitionReport {
+    let (case_ids, share_keys) = cases.into_iter().unzip();
+    PartitionReport { index: partition.index(), count: partition.count(), case_ids, share_keys }
 }
 
 /// Shares that cannot be merged; the message names the file and what
@@ -105,6 +118,16 @@ pub fn merge(shares: Vec<(PathBuf, RunReport)>) -> Result<RunReport, MergeError>
     let mut shares = shares.into_iter();
     let (first_file, first) = shares.next().ok_or(MergeError::Nothing)?;
     let universe = first.partition.clone().ok_or_else(|| MergeError::NotAShare { file: first_file.clone() })?;
+    if !universe.share_keys.is_empty() && universe.share_keys.len() != universe.case_ids.len() {
+        return Err(MergeError::Unreadable {
+            file: first_file,
+            message: format!(
+                "$.partition.shareKeys has {} entries for {} caseIds (expected one key per case id)",
+                universe.share_keys.len(),
+                universe.case_ids.len()
+            ),
+        });
+    }
     let position: HashMap<&str, usize> = universe.case_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
     let party_index: HashMap<&str, usize> =
         first.parties.iter().enumerate().map(|(i, p)| (p.name.as_str(), i)).collect();
@@ -128,9 +151,9 @@ pub fn merge(shares: Vec<(PathBuf, RunReport)>) -> Result<RunReport, MergeError>
             let problem = match (position.get(case.case_id.as_str()), party_index.get(case.party.as_str())) {
                 (None, _) => Some("is not among $.partition.caseIds".to_owned()),
                 (_, None) => Some("names a party not in $.parties".to_owned()),
-                (Some(_), Some(_)) if !share.contains(&case.case_id) => Some(format!(
+                (Some(&at), Some(_)) if !share.contains(share_key(&universe, at, &case.case_id)) => Some(format!(
                     "belongs to share {}, not {share}",
-                    crate::partition::share_of(&case.case_id, share.count())
+                    crate::partition::share_of(share_key(&universe, at, &case.case_id), share.count())
                 )),
                 _ => None,
             };
@@ -169,6 +192,12 @@ pub fn merge(shares: Vec<(PathBuf, RunReport)>) -> Result<RunReport, MergeError>
     Ok(merged)
 }
 
+/// What decided the share of the case id `id`, at `at` in the whole run's
+/// case ids: its share key, or the id itself.
+fn share_key<'a>(universe: &'a PartitionReport, at: usize, id: &'a str) -> &'a str {
+    universe.share_keys.get(at).map_or(id, String::as_str)
+}
+
 fn summary(statuses: impl Iterator<Item = ufc_protocol::report::Status>) -> Summary {
     let mut summary = Summary::default();
     statuses.for_each(|s| summary.add(s));
@@ -188,7 +217,7 @@ fn same_run(
     fn parties(r: &RunReport) -> Vec<(&String, &ufc_protocol::SdkInfo, &ufc_protocol::Capabilities)> {
         r.parties.iter().map(|p| (&p.name, &p.sdk, &p.capabilities)).collect()
     }
-    let checks: [(&str, bool); 9] = [
+    let checks: [(&str, bool); 10] = [
         ("$.tool", report.tool == first.tool),
         ("$.suite", report.suite == first.suite),
         ("$.failOn", report.fail_on == first.fail_on),
@@ -198,6 +227,7 @@ fn same_run(
         ("$.configErrors", report.config_errors == first.config_errors),
         ("$.partition.count", partition.count == universe.count),
         ("$.partition.caseIds (the cases of the whole run)", partition.case_ids == universe.case_ids),
+        ("$.partition.shareKeys", partition.share_keys == universe.share_keys),
     ];
     match checks.iter().find(|(_, same)| !same) {
         Some((what, _)) => {
@@ -257,5 +287,36 @@ mod tests {
         assert!(error.to_string().contains("$.partition.caseIds"), "{error}");
         let whole = (PathBuf::from("whole.json"), RunReport { partition: None, ..share(1, "s").1 });
         assert!(matches!(merge(vec![whole]), Err(MergeError::NotAShare { .. })));
+    }
+
+    /// Share `k` of 2 of a run whose cases are dealt out by `keys` (one per
+    /// case `a`..`d`), holding the cases whose key is in share `k`.
+    fn keyed_share(k: u32, keys: [&str; 4]) -> (PathBuf, RunReport) {
+        let (file, mut report) = share(k, "s");
+        let partition = Partition::new(k, 2).expect("a share");
+        let pairs: Vec<(String, String)> =
+            ["a", "b", "c", "d"].iter().zip(keys).map(|(id, key)| ((*id).into(), key.into())).collect();
+        report.cases = share(1, "s").1.cases.into_iter().chain(share(2, "s").1.cases).collect();
+        report.cases.retain(|c| pairs.iter().any(|(id, key)| *id == c.case_id && partition.contains(key)));
+        report.cases.sort_by(|x, y| x.case_id.cmp(&y.case_id));
+        report.partition = Some(keyed_partition_report(partition, pairs));
+        (file, report)
+    }
+
+    #[test]
+    fn keyed_shares_are_checked_by_their_keys_not_their_case_ids() {
+        // By id, a and b are in share 1 and c and d in share 2; by these
+        // keys it is the other way round.
+        let keys = ["z", "z", "x", "x"];
+        let one = Partition::new(1, 2).expect("a share");
+        assert!(one.contains("a") && !one.contains("z") && one.contains("x"));
+        let merged = merge(vec![keyed_share(2, keys), keyed_share(1, keys)]).expect("the keyed shares merge");
+        let ids: Vec<&str> = merged.cases.iter().map(|c| c.case_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "d"]);
+        // Case a put in share 1, where its id (not its key) falls, is refused.
+        let (file, mut wrong) = keyed_share(1, keys);
+        wrong.cases.extend(share(1, "s").1.cases.into_iter().filter(|c| c.case_id == "a"));
+        let error = merge(vec![(file, wrong), keyed_share(2, keys)]).expect_err("a case in the wrong share");
+        assert!(error.to_string().contains("case \"a\" (sdk) belongs to share 2, not 1/2"), "{error}");
     }
 }

@@ -1,6 +1,6 @@
 //! The release gate, through the real binary with the fake adapter as the
-//! SDK under test: a run split into shares and merged is the whole run; a
-//! regression planted against a baseline fails `--fail-on-regression` and
+//! SDK under test: a run, and a scenarios run, split into shares and merged is
+//! the whole run; a regression planted against a baseline fails `--fail-on-regression` and
 //! is the first case every output format names; `--compare` sets one SDK
 //! against another; badges say each SDK's share.
 
@@ -51,6 +51,30 @@ fn without_timestamps(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The report's text with the contents of every failing step's CDN request
+/// log (`requestLog`) blanked, the timings of a scenarios report: when
+/// each request came (`atMs`), from which ephemeral port (`host`), and so
+/// how many polls fell within a wait. Whether a step has a log stays.
+fn without_request_logs(text: &str) -> String {
+    let mut kept = Vec::new();
+    // The indentation of the log being skipped, while in one.
+    let mut skipping: Option<String> = None;
+    for line in text.lines() {
+        let indent = &line[..line.len() - line.trim_start().len()];
+        match &skipping {
+            Some(open) => {
+                if indent == open && line.trim_start().starts_with(']') {
+                    kept.push(format!("{open}\"requestLog\": […]{}", if line.ends_with(',') { "," } else { "" }));
+                    skipping = None;
+                }
+            }
+            None if line.trim_start() == "\"requestLog\": [" => skipping = Some(indent.to_owned()),
+            None => kept.push(line.to_owned()),
+        }
+    }
+    kept.join("\n")
 }
 
 #[test]
@@ -234,4 +258,66 @@ fn badges_give_each_sdk_its_share_of_passed_cases() {
     assert_eq!(badge["message"], format!("{percent}% conformant"));
     assert!(badge["color"].is_string() && badge["label"].is_string());
     assert!(!badges.join("reference.json").exists(), "the reference has no badge");
+}
+
+#[test]
+fn shares_of_the_scenarios_merge_into_the_whole_scenarios_run_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    // Two SDKs, one breaking the polling promise, so that failures, the
+    // party order and the totals of each party are all put back together.
+    let (good, broken) = (fake("good", ""), fake("broken", "--never-repoll"));
+    // Scenarios of each share (by the MD5 of their names) that take seconds,
+    // not the whole folder's minute; two of them fail for the broken SDK.
+    let some = "{bandit-model-missing,before-first-configuration,first-fetch-hangs-past-init-timeout,logger-*,\
+                dedup-*,request-hygiene-poll-cadence,poll-picks-up-change}";
+    let scenarios = |extra: &[&str]| {
+        let sdks = ["scenarios", "--filter", some, "--adapter", &good, "--adapter", &broken];
+        harness(&[&sdks[..], extra].concat()).0
+    };
+    let whole_code = scenarios(&["--json", &path("whole.json")]);
+    assert_eq!(whole_code, 1, "the broken SDK fails the whole run");
+    let whole = read_json(&dir.path().join("whole.json"));
+    let step_ids = |report: &Value| -> Vec<String> {
+        let cases = report["cases"].as_array().into_iter().flatten();
+        cases.filter_map(|c| c["caseId"].as_str().map(str::to_owned)).collect()
+    };
+    let whole_ids = step_ids(&whole);
+    // The scenario of a step: its case id is scenario/<name>/<step>.
+    let scenario_of = |id: &str| id.rsplit_once('/').map_or(id.to_owned(), |(scenario, _)| scenario.to_owned());
+    let mut shares = Vec::new();
+    let mut share_sizes = Vec::new();
+    for k in 1..=3 {
+        let file = path(&format!("share-{k}.json"));
+        scenarios(&["--partition", &format!("{k}/3"), "--json", &file]);
+        let share = read_json(Path::new(&file));
+        assert_eq!(share["partition"]["index"], k);
+        let ids = step_ids(&share);
+        // Whole scenarios: every step of a scenario in the share is there.
+        for id in &ids {
+            let scenario = scenario_of(id);
+            let in_whole = whole_ids.iter().filter(|w| scenario_of(w) == scenario).count();
+            let in_share = ids.iter().filter(|s| scenario_of(s) == scenario).count();
+            assert_eq!(in_share, in_whole, "share {k} holds part of {scenario}");
+        }
+        share_sizes.push(ids.len());
+        shares.push(file);
+    }
+    let total = whole_ids.len();
+    assert_eq!(share_sizes.iter().sum::<usize>(), total, "the shares {share_sizes:?} split the {total} steps");
+    assert!(share_sizes.iter().all(|&n| n > 0 && n < total), "{share_sizes:?}");
+
+    let merged = path("merged.json");
+    let (merge_code, _) = harness(&["merge", &shares[1], &shares[2], &shares[0], "--json", &merged]);
+    assert_eq!(merge_code, whole_code, "merge exits as the whole run did");
+    assert!(whole["summary"]["failed"].as_u64() > Some(0) && whole["summary"]["passed"].as_u64() > Some(0));
+    let whole_text = std::fs::read_to_string(dir.path().join("whole.json")).expect("the whole report");
+    let merged_text = std::fs::read_to_string(&merged).expect("the merged report");
+    assert!(whole_text.contains("\"requestLog\": [\n"), "failing steps carry their request log");
+    let blank = |text: &str| without_request_logs(&without_timestamps(text));
+    let (whole_text, merged_text) = (blank(&whole_text), blank(&merged_text));
+    if whole_text != merged_text {
+        let at = whole_text.lines().zip(merged_text.lines()).position(|(w, m)| w != m);
+        panic!("the merged report differs from the whole run's, first at line {at:?}");
+    }
 }

@@ -257,6 +257,12 @@ pub struct PartitionReport {
     pub count: u32,
     /// Every case id of the whole run (all shares), in report order.
     pub case_ids: Vec<String>,
+    /// What each case of `case_ids` was dealt to its share by, in the same
+    /// order, when that is not the case id itself: `scenarios --partition`
+    /// deals whole scenarios (their steps depend on each other), so every
+    /// step carries its scenario's name. Empty (absent): by case id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub share_keys: Vec<String>,
 }
 
 /// How one case moved between a baseline and this run.

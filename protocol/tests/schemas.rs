@@ -268,6 +268,7 @@ fn report() -> RunReport {
             index: 2,
             count: 3,
             case_ids: vec!["f/alice".into(), "f/bob".into(), "f/carol".into(), "f/dave".into()],
+            share_keys: vec!["f".into(), "f".into(), "f".into(), "f".into()],
         }),
         summary: Summary { nondeterministic: 1, ..summary(1, 1) },
         parties: vec![PartyReport {

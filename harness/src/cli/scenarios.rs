@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 use ufc_harness::compare::Severity;
+use ufc_harness::partial;
+use ufc_harness::partition::Partition;
 use ufc_harness::run::RunSettings;
-use ufc_harness::scenario::pipeline::{run_scenarios, ScenarioOptions};
+use ufc_harness::scenario::pipeline::{run_scenarios, run_scenarios_partition, ScenarioOptions};
 
 use super::gate::{GateArgs, Outputs};
 use super::parties::PartyArgs;
@@ -17,6 +19,7 @@ Examples:
   ufc-harness scenarios --sdk python,node,rust
   ufc-harness scenarios --sdk node --filter 'poll-*' --junit scenarios.xml
   ufc-harness scenarios --adapter fake='ufc-fake-adapter --never-repoll'
+  ufc-harness scenarios --sdk node --partition 2/3 --json part-2.json   # one of 3 jobs; then `ufc-harness merge`
 
 Each SDK gets its own mock CDN on 127.0.0.1 per scenario; SDKs run concurrently. Case ids are
 scenario/<name>/<step>; a failing step carries the CDN's request log. Adapters need the \"online\"
@@ -49,6 +52,11 @@ pub(super) struct ScenariosArgs {
     verbose: bool,
     #[command(flatten)]
     gate: GateArgs,
+    /// Run only share K of N of the scenarios (by a stable hash of each
+    /// scenario's name; a scenario's steps stay together), for one of N CI
+    /// jobs; `ufc-harness merge` puts their JSON reports together.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
 }
 
 pub(super) fn scenarios_command(args: ScenariosArgs) -> anyhow::Result<i32> {
@@ -61,7 +69,14 @@ pub(super) fn scenarios_command(args: ScenariosArgs) -> anyhow::Result<i32> {
         settings: RunSettings { fail_on: args.fail_on.clone(), repeat: 1 },
     };
     args.gate.check()?;
-    let result = run_scenarios(&options)?;
-    let json = ufc_harness::report::json::report(&result);
+    let (result, partition) = match args.partition {
+        Some(partition) => {
+            let (result, case_ids) = run_scenarios_partition(&options, partition)?;
+            (result, Some(partial::keyed_partition_report(partition, case_ids)))
+        }
+        None => (run_scenarios(&options)?, None),
+    };
+    let mut json = ufc_harness::report::json::report(&result);
+    json.partition = partition;
     args.gate.finish(&result, json, &args.outputs, args.format, args.verbose)
 }

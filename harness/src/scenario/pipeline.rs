@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::expectations::{KnownFailures, ManifestError};
 use crate::parties::{self, PartySelection, SelectionError};
+use crate::partition::Partition;
 use crate::party::Party;
 use crate::run::{RunResult, RunSettings};
 
@@ -58,6 +59,25 @@ pub enum ScenariosError {
 
 /// Loads, filters, starts the SDKs, plays, applies the manifests.
 pub fn run_scenarios(options: &ScenarioOptions) -> Result<RunResult, ScenariosError> {
+    run_scenarios_in(options, None).map(|(result, _)| result)
+}
+
+/// Like [`run_scenarios`], but only the scenarios of one share, dealt out
+/// by scenario name: a scenario's steps build on each other, so they stay
+/// together. Also returns every step case id of the whole run (all
+/// shares), in report order, each with its scenario's name, the key that
+/// decided its share ([`crate::partial::keyed_partition_report`]).
+pub fn run_scenarios_partition(
+    options: &ScenarioOptions,
+    partition: Partition,
+) -> Result<(RunResult, Vec<(String, String)>), ScenariosError> {
+    run_scenarios_in(options, Some(partition))
+}
+
+fn run_scenarios_in(
+    options: &ScenarioOptions,
+    partition: Option<Partition>,
+) -> Result<(RunResult, Vec<(String, String)>), ScenariosError> {
     let mut scenarios = Scenario::load_dir(&options.dir)?;
     if let Some(pattern) = &options.filter {
         let glob = globset::Glob::new(pattern)
@@ -68,6 +88,18 @@ pub fn run_scenarios(options: &ScenarioOptions) -> Result<RunResult, ScenariosEr
             return Err(ScenariosError::NothingMatches(pattern.clone()));
         }
     }
+    // Every party reports every step of every scenario (skipped or
+    // errored ones too), party by party in scenario and step order.
+    let whole = match partition {
+        Some(_) => scenarios
+            .iter()
+            .flat_map(|s| s.steps.iter().map(|step| (super::run::case_id(&s.name, &step.name), s.name.clone())))
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some(partition) = partition {
+        partition.retain(&mut scenarios, |s| &s.name);
+    }
     let specs = options.parties.resolve()?;
     let manifests = KnownFailures::for_parties(&specs, options.known_failures.as_deref())?;
     let parties = parties::spawn(&specs, &options.parties.options);
@@ -75,7 +107,7 @@ pub fn run_scenarios(options: &ScenarioOptions) -> Result<RunResult, ScenariosEr
     for (name, manifest) in &manifests {
         manifest.apply(&mut result, name, options.strict);
     }
-    Ok(result)
+    Ok((result, whole))
 }
 
 /// Every scenario against every party, the parties in parallel.
