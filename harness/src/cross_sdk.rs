@@ -34,6 +34,9 @@ pub struct CrossSdkReport {
     pub now: ufc_reference::Timestamp,
     /// The SDKs asked for, as named on the command line.
     pub sdks: Vec<String>,
+    /// The lifecycle scenarios against the same SDKs, when they were run
+    /// (`report` runs them unless `--no-scenarios`; see [`with_scenarios`]).
+    pub scenarios: Option<RunResult>,
 }
 
 /// The default suites: `shared` (Eppo's data beside the checkout, when
@@ -84,7 +87,27 @@ pub fn cross_sdk(options: &CrossSdkOptions, progress: run::Progress<'_>) -> Resu
             .collect();
         precomputed.push((label.clone(), reports));
     }
-    Ok(CrossSdkReport { combined, precomputed, now: options.now, sdks: options.parties.sdks.clone() })
+    Ok(CrossSdkReport { combined, precomputed, now: options.now, sdks: options.parties.sdks.clone(), scenarios: None })
+}
+
+/// Runs the scenarios in `dir` (every one, each SDK's own manifest,
+/// strict like the suites) against the report's SDKs and attaches them.
+pub fn with_scenarios(
+    mut report: CrossSdkReport,
+    options: &CrossSdkOptions,
+    dir: &std::path::Path,
+) -> Result<CrossSdkReport, crate::scenario::pipeline::ScenariosError> {
+    eprintln!("running the scenarios ({}) ...", dir.display());
+    let scenario_options = crate::scenario::pipeline::ScenarioOptions {
+        dir: dir.to_owned(),
+        filter: None,
+        parties: options.parties.clone(),
+        known_failures: None,
+        strict: true,
+        settings: RunSettings::default(),
+    };
+    report.scenarios = Some(crate::scenario::pipeline::run_scenarios(&scenario_options)?);
+    Ok(report)
 }
 
 fn has_obfuscated_twins(dir: &std::path::Path) -> bool {

@@ -164,7 +164,16 @@ fn a_planted_regression_fails_the_gate_and_is_named_first_in_every_format() {
     assert_eq!(code, 0, "no regression: the gate passes although cases fail");
 
     let run = |extra: &[&str]| harness(&[&["run", "--adapter", &now, "--now", NOW][..], &gate[..], extra].concat());
-    let (code, text) = run(&["--json", &path("now.json"), "--junit", &path("now.xml"), "--markdown", &path("now.md")]);
+    let (code, text) = run(&[
+        "--json",
+        &path("now.json"),
+        "--junit",
+        &path("now.xml"),
+        "--markdown",
+        &path("now.md"),
+        "--html",
+        &path("now.html"),
+    ]);
     assert_eq!(code, 1, "the regression fails the gate");
     let report = read_json(&dir.path().join("now.json"));
     let failing: Vec<String> = report["cases"]
@@ -189,7 +198,10 @@ fn a_planted_regression_fails_the_gate_and_is_named_first_in_every_format() {
     let json_text = std::fs::read_to_string(dir.path().join("now.json")).expect("the JSON report");
     let junit = std::fs::read_to_string(dir.path().join("now.xml")).expect("the JUnit report");
     let markdown = std::fs::read_to_string(dir.path().join("now.md")).expect("the Markdown report");
-    for (format, output) in [("terminal", &text), ("JSON", &json_text), ("JUnit", &junit), ("Markdown", &markdown)] {
+    let html = std::fs::read_to_string(dir.path().join("now.html")).expect("the HTML report");
+    let formats =
+        [("terminal", &text), ("JSON", &json_text), ("JUnit", &junit), ("Markdown", &markdown), ("HTML", &html)];
+    for (format, output) in formats {
         assert_eq!(
             first_named(output, &failing),
             Some(planted.as_str()),
@@ -197,6 +209,10 @@ fn a_planted_regression_fails_the_gate_and_is_named_first_in_every_format() {
         );
     }
     assert!(junit.contains("<failure type=\"regression\""));
+    // The page opens on the comparison, before its summary.
+    let baseline_at = html.find("<section id=\"baseline\"><h2>Against the baseline</h2>");
+    assert!(baseline_at.is_some() && baseline_at < html.find("<section id=\"summary\">"), "no baseline section first");
+    assert!(html.contains("1 regression, 0 fixed, 0 new, 0 removed"), "the counts line");
     // The stdout formats lead with it too.
     for format in ["json", "junit", "markdown"] {
         let (code, output) = run(&["--format", format]);

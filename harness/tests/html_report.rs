@@ -160,6 +160,49 @@ fn a_run_page_embeds_every_outcome_and_its_matrix_counts_them() {
 }
 
 #[test]
+fn a_failing_scenario_step_opens_with_its_mock_cdn_request_log() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
+    let (html_path, json_path) = (dir.path().join("scenarios.html"), dir.path().join("scenarios.json"));
+    // Never polling again after a failed first fetch fails the recovery step.
+    let repoll = format!("repoll={FAKE} --never-repoll");
+    let output = harness(&[
+        "scenarios",
+        "--filter",
+        "first-fetch-500-then-recovers",
+        "--adapter",
+        &repoll,
+        "--html",
+        &html_path.to_string_lossy(),
+        "--json",
+        &json_path.to_string_lossy(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "the fault fails a step: {}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_str(&read(&json_path)).unwrap_or_else(|e| panic!("{e}"));
+    let failing: Vec<&Value> =
+        report["cases"].as_array().into_iter().flatten().filter(|c| c["status"] == "failed").collect();
+    assert!(!failing.is_empty(), "a failing step");
+
+    let data = embedded(&read(&html_path));
+    for case in failing {
+        let id = case["caseId"].as_str().unwrap_or_default();
+        let log = case["requestLog"].as_array().unwrap_or_else(|| panic!("{id}: no requestLog in the JSON report"));
+        let row = data["cases"].as_array().into_iter().flatten().find(|r| r["id"] == id);
+        let cell = row.map_or(&Value::Null, |r| &r["cells"][0]);
+        let lines = strings(&cell["r"]);
+        assert_eq!(lines.len(), log.len(), "{id}: one line a request: {cell}");
+        for (line, request) in lines.iter().zip(log) {
+            let (at, path) = (request["atMs"].as_u64().unwrap_or(u64::MAX), request["path"].as_str().unwrap_or("?"));
+            assert!(line.starts_with(&format!("+{at} ms GET {path}")), "{id}: {line} is not {request}");
+            assert!(line.ends_with(&format!("-> {}", request["answer"].as_str().unwrap_or("?"))), "{line}");
+        }
+        assert!(cell["d"].is_string(), "{id}: the cell opens (it has a diff or an error)");
+    }
+    // A passing step carries no log.
+    let passing = data["cases"].as_array().into_iter().flatten().filter(|r| r["cells"][0]["s"] == "passed");
+    assert!(passing.clone().count() > 0 && passing.into_iter().all(|r| r["cells"][0].get("r").is_none()));
+}
+
+#[test]
 fn a_fuzz_run_writes_a_page_whose_findings_open_their_minimized_case() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
     let out = dir.path().join("findings");

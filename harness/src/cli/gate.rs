@@ -107,7 +107,7 @@ impl GateArgs {
         write(&outputs.json, report::json::to_text(&json))?;
         write(&outputs.junit, report::junit::render_compared(result, comparison))?;
         write(&outputs.markdown, report::markdown::render_compared(result, comparison))?;
-        write(&outputs.html, report::html::render(result))?;
+        write(&outputs.html, report::html::render_compared(result, comparison))?;
         if let Some(dir) = &self.badges {
             report::badges::write(result, dir).with_context(|| format!("writing badges into {}", dir.display()))?;
         }

@@ -18,6 +18,7 @@ Examples:
   ufc-harness report --sdk node --suite shared=../shared/eppo-sdk-test-data --out /tmp/r
   ufc-harness report --sdk python,node --json reports/cross-sdk.json
   ufc-harness report --sdk python,node --badges reports/badges
+  ufc-harness report --sdk python,node --no-scenarios               # suites only, no lifecycle section
 
   ufc-harness report --sdk python,node --bench reports/bench.json  # bench --format json, charted")]
 pub(super) struct ReportArgs {
@@ -43,6 +44,14 @@ pub(super) struct ReportArgs {
     /// HTML page; default: bench.json in the --out folder, when present.
     #[arg(long, value_name = "FILE")]
     bench: Option<PathBuf>,
+    /// Leave out the lifecycle section (the scenarios need adapters that
+    /// declare "online"; without it they are shown as skipped).
+    #[arg(long)]
+    no_scenarios: bool,
+    /// Folder of scenario files for the lifecycle section; default: the
+    /// built-in test-cases/scenarios.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_scenarios")]
+    scenarios: Option<PathBuf>,
 }
 
 pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
@@ -56,7 +65,11 @@ pub(super) fn report_command(args: ReportArgs) -> anyhow::Result<i32> {
     }
     let bench = read_bench(args.bench.as_deref(), &args.out.join("bench.json"))?;
     let options = CrossSdkOptions { suites, parties: args.parties.selection(), now: parse_now(args.now.as_deref())? };
-    let finished = cross_sdk::cross_sdk(&options, &super::progress_line())?;
+    let mut finished = cross_sdk::cross_sdk(&options, &super::progress_line())?;
+    if !args.no_scenarios {
+        let dir = args.scenarios.clone().unwrap_or_else(ufc_harness::scenario::builtin_dir);
+        finished = cross_sdk::with_scenarios(finished, &options, &dir)?;
+    }
     let markdown_path = args.out.join("cross-sdk.md");
     let html_path = args.out.join("cross-sdk.html");
     report::write_atomically(&markdown_path, report::cross_sdk::markdown(&finished).as_bytes())

@@ -185,6 +185,38 @@ pub fn markdown(comparison: &Comparison, result: &RunResult) -> String {
     out
 }
 
+/// The HTML page's section body (escaped HTML): the counts, the
+/// regressions as a table, then how many were fixed, new and removed.
+pub fn html(comparison: &Comparison, result: &RunResult) -> String {
+    let outcomes = Outcomes::of(result);
+    let mut out = format!(
+        "<p>Baseline: <code>{}</code>: <strong>{}</strong>.</p>\n",
+        escape(&comparison.report.baseline),
+        escape(&counts_line(comparison))
+    );
+    let rows: Vec<Vec<String>> = comparison
+        .report
+        .regressions
+        .iter()
+        .map(|change| {
+            vec![
+                change.case_id.clone(),
+                party_label(change),
+                status_name(change.before).to_owned(),
+                status_name(change.now).to_owned(),
+                why(outcomes.get(change), result),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        out.push_str(&super::page::table(&["regression", "party", "was", "now", "why"], &rows, &[]));
+    }
+    let others: Vec<String> =
+        others(comparison).iter().map(|(label, list)| format!("{} {label}", list.len())).collect();
+    let _ = writeln!(out, "<p>{}.</p>", escape(&others.join(", ")));
+    out
+}
+
 /// The JUnit `<testsuite>` of the regressions, put first in `<testsuites>`
 /// so that a CI's test tab shows them at the top; one failed test case per
 /// regression.

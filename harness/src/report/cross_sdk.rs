@@ -1,5 +1,5 @@
 //! The cross-SDK report as Markdown (with the precomputation section) and
-//! as the HTML report page.
+//! as the HTML report page, each with the lifecycle scenarios when run.
 
 use crate::cross_sdk::CrossSdkReport;
 
@@ -10,11 +10,23 @@ pub fn markdown(report: &CrossSdkReport) -> String {
         report.sdks.join(","),
         report.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    header + &super::markdown::render(&report.combined) + "\n" + &super::precompute::markdown(&report.precomputed)
+    let lifecycle =
+        report.scenarios.as_ref().map(|r| "\n".to_owned() + &super::lifecycle::markdown(&super::lifecycle::fold(r)));
+    header
+        + &super::markdown::render(&report.combined)
+        + "\n"
+        + &super::precompute::markdown(&report.precomputed)
+        + lifecycle.as_deref().unwrap_or("")
 }
 
 /// `cross-sdk.html`, with the throughput charts of `bench` when given.
 pub fn html(report: &CrossSdkReport, bench: Option<&crate::bench::BenchReport>) -> String {
     let extras = super::page::run::Extras { title: Some("UFC cross-SDK report"), bench };
-    super::page::render(&super::page::run::page(&report.combined, extras))
+    let mut page = super::page::run::page(&report.combined, extras);
+    if let Some(scenarios) = &report.scenarios {
+        // Read right after the suites' summary: both say how each SDK fares.
+        let at = page.sections.iter().position(|s| s.id == "summary").map_or(0, |i| i + 1);
+        page.sections.insert(at, super::lifecycle::section(&super::lifecycle::fold(scenarios)));
+    }
+    super::page::render(&page)
 }

@@ -16,6 +16,7 @@ pub mod history;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod lifecycle;
 pub mod markdown;
 pub mod page;
 pub mod precompute;

@@ -84,13 +84,20 @@ pub fn case_list(report: &FuzzReport) -> CaseList {
             .map(|party| {
                 let answered = finding.disagreement.classes.iter().any(|class| class.contains(party));
                 let cell = if agreeing.contains(party) {
-                    Cell { status: Status::Passed, severity: None, causes: Vec::new(), detail: None }
+                    Cell {
+                        status: Status::Passed,
+                        severity: None,
+                        causes: Vec::new(),
+                        detail: None,
+                        requests: Vec::new(),
+                    }
                 } else if !answered {
                     Cell {
                         status: Status::Skipped,
                         severity: None,
                         causes: Vec::new(),
                         detail: Some("skipped: the party did not answer the minimized case".into()),
+                        requests: Vec::new(),
                     }
                 } else {
                     // Parties of the signature deviate this way; any other
@@ -101,6 +108,7 @@ pub fn case_list(report: &FuzzReport) -> CaseList {
                         severity: this_way.then(|| finding.deviation.severity()),
                         causes: if this_way { vec![cause] } else { Vec::new() },
                         detail: Some(detail(report, finding, party, &minimized)),
+                        requests: Vec::new(),
                     }
                 };
                 Some(cell)

@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     fn cell(status: Status, severity: Option<Severity>, causes: &[usize]) -> Option<Cell> {
-        Some(Cell { status, severity, causes: causes.to_vec(), detail: None })
+        Some(Cell { status, severity, causes: causes.to_vec(), detail: None, requests: Vec::new() })
     }
 
     fn list() -> CaseList {

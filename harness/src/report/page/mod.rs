@@ -105,6 +105,10 @@ pub struct Cell {
     /// text; unified diffs are coloured by the page).
     #[serde(rename = "d", skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The mock CDN's request log of a failing scenario step, one line a
+    /// request ([`crate::report::request_lines`]); shown under the diff.
+    #[serde(rename = "r", skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<String>,
 }
 
 impl CaseList {
@@ -227,6 +231,7 @@ mod tests {
                 severity: Some(Severity::Critical),
                 causes: Vec::new(),
                 detail: Some(detail.into()),
+                requests: Vec::new(),
             })],
         });
         list

@@ -141,7 +141,7 @@
     let textOf = lowered[i][party];
     if (textOf === undefined) {
       const cell = rows[i].cells[party];
-      textOf = cell ? ((cell.c || []).map((c) => causes[c].name).join(' ') + ' ' + (cell.d || '')).toLowerCase() : '';
+      textOf = cell ? ((cell.c || []).map((c) => causes[c].name).join(' ') + ' ' + (cell.d || '') + ' ' + (cell.r || []).join(' ')).toLowerCase() : '';
       lowered[i][party] = textOf;
     }
     return textOf;
@@ -296,7 +296,9 @@
     const what = kindOf(cell) === 'minor' ? 'passed with minor differences' : cell.s.replace('-', ' ') + (cell.v ? ' (worst difference ' + cell.v + ')' : '');
     const head = el('div', { class: 'dhead' }, [el('strong', { text: parties[party] + ': ' + what }), ' · ' + rows[i].id]);
     const about = (cell.c || []).map((k) => el('p', { class: 'cause' }, [el('strong', { text: causes[k].name }), causes[k].about ? ': ' + causes[k].about : '']));
-    tr.after(el('tr', { class: 'diff', id: id }, [el('td', { colspan: span }, [head].concat(about, [diffText(cell.d)]))]));
+    // A failing scenario step also shows what the SDK asked the mock CDN.
+    const requests = (cell.r || []).length ? [el('p', { class: 'requests-head', text: 'Mock CDN requests (' + cell.r.length + ')' }), el('pre', { class: 'requests', text: cell.r.join('\n') })] : [];
+    tr.after(el('tr', { class: 'diff', id: id }, [el('td', { colspan: span }, [head].concat(about, [diffText(cell.d)], requests))]));
   }
 
   // Unified diffs read faster with their added and removed lines coloured.

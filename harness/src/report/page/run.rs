@@ -221,12 +221,17 @@ fn cell(list: &mut CaseList, o: &CaseOutcome) -> Cell {
     } else {
         Vec::new()
     };
-    Cell { status: o.status, severity, causes, detail: detail(o) }
+    Cell { status: o.status, severity, causes, detail: detail(o), requests: crate::report::request_lines(o) }
 }
 
 /// What the cell opens; `None` for a plain pass.
 fn detail(o: &CaseOutcome) -> Option<String> {
-    if o.differences.is_empty() && o.error.is_none() && o.skip_reason.is_none() && o.process_replies.is_empty() {
+    if o.differences.is_empty()
+        && o.error.is_none()
+        && o.skip_reason.is_none()
+        && o.process_replies.is_empty()
+        && o.request_log.is_empty()
+    {
         return None;
     }
     let mut body = String::new();
