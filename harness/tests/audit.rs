@@ -6,6 +6,8 @@
 
 #![expect(clippy::panic, reason = "test helpers outside #[test] functions fail by panicking too")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -84,6 +86,7 @@ fn write_lines(path: &Path, events: &[Value]) {
 /// The events the Python SDK's assignment logger receives for `subjects`
 /// subjects, each asked both flags.
 fn python_sdk_events(config_path: &Path, subjects: usize) -> Vec<Value> {
+    common::install(&["python"]);
     let cache = ufc_harness::install::cache_dir();
     let command = ufc_harness::install::installed_command("python", &cache).unwrap_or_else(|| {
         panic!(
