@@ -57,6 +57,7 @@ fn the_adapter_reports_the_pinned_sdk_and_its_capabilities() {
         .as_array()
         .map(|caps| caps.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    // No evaluation details, no CLIENT format, no precompute in 3.7.0.
-    assert_eq!(capabilities, ["assign", "events", "bandits", "bench"]);
+    // No evaluation details, no CLIENT format, no precompute in 3.7.0; its
+    // poller can be pointed at a base URL, so the online ops.
+    assert_eq!(capabilities, ["assign", "events", "bandits", "bench", "online"]);
 }
