@@ -122,7 +122,8 @@ fn run_repeat_reports_a_nondeterministic_party_as_such() {
     assert!(run.junit.contains("process 3: "), "{}", run.junit);
     assert!(run.markdown.contains("### nondeterministic: the party answered differently in different processes"));
     assert!(run.markdown.contains("| nondeterministic |"), "{}", run.markdown);
-    assert!(run.html.contains(r#"{"s":"nondeterministic"}"#), "the page lists the nondeterministic cells");
+    assert!(run.html.contains(r#"{"s":"nondeterministic","#), "the page lists the nondeterministic cells");
+    assert!(run.html.contains(r#""d":"process 1: "#), "a nondeterministic cell opens on each process's answer");
     assert!(run.text.contains("NONDETERMINISTIC "), "{}", run.text);
     assert!(run.text.contains(&format!("{nondeterministic} nondeterministic (each party asked in 3 fresh processes)")));
 }
