@@ -34,6 +34,31 @@ pub(super) struct GateArgs {
     badges: Option<PathBuf>,
 }
 
+/// What `run`, `scenarios` and `merge` share after their run: the files
+/// to write, how much to show, and the gate's options.
+#[derive(clap::Args, Clone, Default)]
+pub(super) struct Finish {
+    #[command(flatten)]
+    outputs: Outputs,
+    /// Show minor differences of passing cases too.
+    #[arg(long, short)]
+    verbose: bool,
+    #[command(flatten)]
+    gate: GateArgs,
+}
+
+impl Finish {
+    /// [`GateArgs::check`].
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.gate.check()
+    }
+
+    /// [`GateArgs::finish`] with these outputs.
+    pub fn finish(&self, result: &RunResult, json: RunReport, format: Format) -> anyhow::Result<i32> {
+        self.gate.finish(result, json, &self.outputs, format, self.verbose)
+    }
+}
+
 /// Where the other output formats go, besides stdout.
 #[derive(clap::Args, Clone, Default)]
 pub(super) struct Outputs {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use ufc_harness::partial;
 use ufc_harness::report;
 
-use super::gate::{GateArgs, Outputs};
+use super::gate::Finish;
 use super::run::Format;
 
 #[derive(clap::Args)]
@@ -29,21 +29,16 @@ pub(super) struct MergeArgs {
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     #[command(flatten)]
-    outputs: Outputs,
-    /// Show minor differences of passing cases too.
-    #[arg(long, short)]
-    verbose: bool,
-    #[command(flatten)]
-    gate: GateArgs,
+    finish: Finish,
 }
 
 pub(super) fn merge_command(args: MergeArgs) -> anyhow::Result<i32> {
-    args.gate.check()?;
+    args.finish.check()?;
     let mut shares = Vec::with_capacity(args.reports.len());
     for path in &args.reports {
         shares.push((path.clone(), partial::read_report(path)?));
     }
     let merged = partial::merge(shares)?;
     let result = report::from_json::run_result(&merged);
-    args.gate.finish(&result, merged, &args.outputs, args.format, args.verbose)
+    args.finish.finish(&result, merged, args.format)
 }

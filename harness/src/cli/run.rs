@@ -11,7 +11,7 @@ use ufc_harness::report;
 use ufc_harness::run::{self, RunOptions, RunSettings};
 use ufc_reference::precomputed::write::Form;
 
-use super::gate::{GateArgs, Outputs};
+use super::gate::Finish;
 use super::parse_now;
 use super::parties::PartyArgs;
 
@@ -89,12 +89,7 @@ pub(super) struct RunArgs {
           conflicts_with = "precomputed")]
     repeat: u32,
     #[command(flatten)]
-    outputs: Outputs,
-    /// Show minor differences of passing cases too.
-    #[arg(long, short)]
-    verbose: bool,
-    #[command(flatten)]
-    gate: GateArgs,
+    finish: Finish,
     /// Run only share K of N of the cases (by a stable hash of each case
     /// id), for one of N CI jobs; `ufc-harness merge` puts their JSON
     /// reports together. Not with --precomputed.
@@ -127,7 +122,7 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
         now: parse_now(args.now.as_deref())?,
         settings: RunSettings { fail_on: args.fail_on.clone(), repeat: args.repeat },
     };
-    args.gate.check()?;
+    args.finish.check()?;
     let (result, partition) = match args.partition {
         Some(partition) => {
             let (result, case_ids) = run::run_suite_partition(&options, partition, &super::progress_line())?;
@@ -137,5 +132,5 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
     };
     let mut json = report::json::report(&result);
     json.partition = partition;
-    args.gate.finish(&result, json, &args.outputs, args.format, args.verbose)
+    args.finish.finish(&result, json, args.format)
 }

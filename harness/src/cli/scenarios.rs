@@ -9,7 +9,7 @@ use ufc_harness::partition::Partition;
 use ufc_harness::run::RunSettings;
 use ufc_harness::scenario::pipeline::{run_scenarios, run_scenarios_partition, ScenarioOptions};
 
-use super::gate::{GateArgs, Outputs};
+use super::gate::Finish;
 use super::parties::PartyArgs;
 use super::run::Format;
 
@@ -46,12 +46,7 @@ pub(super) struct ScenariosArgs {
     #[arg(long)]
     no_strict: bool,
     #[command(flatten)]
-    outputs: Outputs,
-    /// Show minor differences of passing steps too.
-    #[arg(long, short)]
-    verbose: bool,
-    #[command(flatten)]
-    gate: GateArgs,
+    finish: Finish,
     /// Run only share K of N of the scenarios (by a stable hash of each
     /// scenario's name; a scenario's steps stay together), for one of N CI
     /// jobs; `ufc-harness merge` puts their JSON reports together.
@@ -68,7 +63,7 @@ pub(super) fn scenarios_command(args: ScenariosArgs) -> anyhow::Result<i32> {
         strict: !args.no_strict,
         settings: RunSettings { fail_on: args.fail_on.clone(), repeat: 1 },
     };
-    args.gate.check()?;
+    args.finish.check()?;
     let (result, partition) = match args.partition {
         Some(partition) => {
             let (result, case_ids) = run_scenarios_partition(&options, partition)?;
@@ -78,5 +73,5 @@ pub(super) fn scenarios_command(args: ScenariosArgs) -> anyhow::Result<i32> {
     };
     let mut json = ufc_harness::report::json::report(&result);
     json.partition = partition;
-    args.gate.finish(&result, json, &args.outputs, args.format, args.verbose)
+    args.finish.finish(&result, json, args.format)
 }
