@@ -46,7 +46,7 @@ pub(super) struct AuditArgs {
     /// Audit only the subjects of partition K of N (a stable hash of the
     /// subject key); merge the partial JSON reports with `audit-merge`.
     #[arg(long, value_name = "K/N")]
-    partition: Option<String>,
+    partition: Option<ufc_harness::partition::Partition>,
     /// Output: text, json (docs/report-schemas/audit.schema.json), markdown or html.
     #[arg(long, default_value = "text", value_parser = ["text", "json", "markdown", "html"])]
     format: String,
@@ -68,15 +68,6 @@ pub(super) struct AuditMergeArgs {
     out: Option<PathBuf>,
 }
 
-fn parse_partition(text: &str) -> anyhow::Result<(u32, u32)> {
-    let parsed =
-        text.split_once('/').and_then(|(k, n)| Some((k.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?)));
-    match parsed {
-        Some((k, n)) if n >= 1 && (1..=n).contains(&k) => Ok((k, n)),
-        _ => bail!("--partition {text:?}: expected K/N with 1 <= K <= N, e.g. 2/4"),
-    }
-}
-
 pub(super) fn audit_command(args: AuditArgs) -> anyhow::Result<i32> {
     if !(args.srm_threshold > 0.0 && args.srm_threshold < 1.0) {
         bail!("--srm-threshold {}: expected a p-value between 0 and 1", args.srm_threshold);
@@ -87,7 +78,7 @@ pub(super) fn audit_command(args: AuditArgs) -> anyhow::Result<i32> {
         logs: args.log,
         columns: Columns::parse(&args.columns).map_err(anyhow::Error::msg)?,
         srm_threshold: args.srm_threshold,
-        partition: args.partition.as_deref().map(parse_partition).transpose()?,
+        partition: args.partition.map(|p| (p.index(), p.count())),
     };
     let report = audit::audit(&options)?;
     write(&report, &args.format, args.out.as_ref())?;
