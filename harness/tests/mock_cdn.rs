@@ -132,3 +132,32 @@ fn a_stopped_cdn_refuses_connections() {
     let _ = stream.read_to_end(&mut answer);
     assert!(answer.is_empty(), "a stopped CDN answered {:?}", String::from_utf8_lossy(&answer));
 }
+
+#[test]
+fn a_cdn_that_stops_listening_refuses_connections_until_it_listens_again() {
+    let cdn = started();
+    cdn.set(Endpoint::Config, EndpointState::Serve(Document::new("{}")));
+    // A keep-alive connection opened while it listens is dropped with the port.
+    let mut open = TcpStream::connect(cdn.address()).expect("connects while listening");
+    open.write_all(b"GET /api/flag-config/v1/config HTTP/1.1\r\nHost: x\r\n\r\n").expect("writes");
+    let mut first = [0_u8; 12];
+    open.read_exact(&mut first).expect("answered while listening");
+    assert_eq!(&first, b"HTTP/1.1 200");
+
+    cdn.set_listening(false).expect("the port closes");
+    let refused = TcpStream::connect(cdn.address()).expect_err("a closed port refuses");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    open.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    let mut rest = Vec::new();
+    let _ = open.read_to_end(&mut rest);
+    let _ = open.write_all(b"GET /api/flag-config/v1/config HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut after = Vec::new();
+    let read = open.read_to_end(&mut after);
+    assert!(read.is_err() || after.is_empty(), "the open connection still answers: {after:?}");
+
+    cdn.set_listening(true).expect("the same port listens again");
+    let answered = get(&config_url(&cdn), &[], TIMEOUT).expect("answered once listening again");
+    assert_eq!(answered.status, 200);
+    // Refused connections never reach the log.
+    assert_eq!(cdn.requests().len(), 2);
+}

@@ -15,11 +15,12 @@ use ufc_harness::scenario::pipeline::play_all;
 use ufc_harness::scenario::{builtin_dir, Scenario};
 
 /// Each scenario and the fault that must make it fail.
-const CAUGHT_BY: [(&str, &str); 21] = [
+const CAUGHT_BY: [(&str, &str); 22] = [
     ("before-first-configuration", "--raise-before-init"),
     ("first-fetch-500-then-recovers", "--never-repoll"),
     ("first-fetch-401-then-recovers", "--never-repoll"),
     ("first-fetch-connection-closed-then-recovers", "--never-repoll"),
+    ("first-fetch-connection-refused-then-recovers", "--never-repoll"),
     ("first-fetch-hangs-past-init-timeout", "--ignore-init-timeout"),
     ("poll-picks-up-change", "--ignore-updates"),
     ("flag-removed-serves-default", "--ignore-updates"),

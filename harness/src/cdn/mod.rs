@@ -131,6 +131,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct MockCdn {
     shared: Arc<Shared>,
     address: std::net::SocketAddr,
+    commands: tokio::sync::mpsc::UnboundedSender<server::Command>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -159,12 +160,24 @@ impl MockCdn {
             hang_deadline,
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
+        let (commands, received) = tokio::sync::mpsc::unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let serving = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name(format!("mock-cdn-{}", address.port())).spawn(move || {
-            runtime.block_on(server::serve(listener, serving, stopped));
+            runtime.block_on(server::serve(listener, serving, received, stopped));
         })?;
-        Ok(MockCdn { shared, address, stop: Some(stop), thread: Some(thread) })
+        Ok(MockCdn { shared, address, commands, stop: Some(stop), thread: Some(thread) })
+    }
+
+    /// Closes the CDN's port (`false`: connections are refused, the open
+    /// ones dropped) or listens on it again (`true`); returns once that
+    /// holds. Listening again fails if something else took the port
+    /// meanwhile.
+    pub fn set_listening(&self, listening: bool) -> std::io::Result<()> {
+        let (done, result) = std::sync::mpsc::channel();
+        let gone = || std::io::Error::other("the mock CDN has stopped");
+        self.commands.send(server::Command::Listen(listening, done)).map_err(|_| gone())?;
+        result.recv().map_err(|_| gone())?
     }
 
     /// `http://127.0.0.1:PORT`, what an SDK is given as its base URL.

@@ -29,27 +29,63 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
+/// What the handle asks of the accept loop, answered once it holds.
+#[derive(Debug)]
+pub(super) enum Command {
+    /// Listen on the CDN's address again (`true`), or close the port so
+    /// that connections are refused and drop the open ones (`false`).
+    Listen(bool, std::sync::mpsc::Sender<std::io::Result<()>>),
+}
+
 /// Serves until `stopped` fires; dropping the runtime afterwards closes
 /// every connection still open.
 pub(super) async fn serve(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
+    mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
+    let Ok(address) = listener.local_addr() else { return };
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+    let mut listener = Some(listener);
+    // Bumped when the port closes: every open connection ends with it, as
+    // they would if the server went away.
+    let (closing, _) = tokio::sync::watch::channel(0_u64);
     loop {
+        let accept = async {
+            match &listener {
+                Some(listener) => listener.accept().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = &mut stopped => break,
-            accepted = listener.accept() => {
+            Some(Command::Listen(listen, done)) = commands.recv() => {
+                let result = match (listen, listener.is_some()) {
+                    (true, false) => tokio::net::TcpListener::bind(address).await.map(|l| listener = Some(l)),
+                    (false, true) => {
+                        listener = None;
+                        closing.send_modify(|n| *n += 1);
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                };
+                let _ = done.send(result);
+            }
+            accepted = accept => {
                 // A failed accept (the client left at once) costs nothing.
                 let Ok((stream, _)) = accepted else { continue };
                 let shared = Arc::clone(&shared);
+                let mut closed = closing.subscribe();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| answer(Arc::clone(&shared), request));
                     let connection = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service);
                     // A dropped connection ends here, deliberately or not.
-                    let _ = connection.await;
+                    tokio::select! {
+                        _ = connection => {}
+                        _ = closed.changed() => {}
+                    }
                 });
             }
         }

@@ -89,6 +89,10 @@ pub struct CdnChange {
     /// The bandit models endpoint.
     #[serde(default)]
     pub bandits: Option<StateSpec>,
+    /// `false` closes the CDN's port, so that connections are refused (and
+    /// open ones dropped), until a change with `true` listens again.
+    #[serde(default)]
+    pub listening: Option<bool>,
 }
 
 /// An endpoint state, as a scenario writes it.

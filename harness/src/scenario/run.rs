@@ -170,6 +170,13 @@ impl Player<'_, '_> {
     }
 
     fn set_cdn(&mut self, change: &CdnChange, findings: &mut Findings) {
+        if let Some(listening) = change.listening {
+            if let Err(err) = self.cdn.set_listening(listening) {
+                let what = if listening { "listen again on its port" } else { "close its port" };
+                findings.error = Some(format!("the mock CDN could not {what}: {err}"));
+                findings.lost = true;
+            }
+        }
         for (endpoint, spec) in [(Endpoint::Config, &change.config), (Endpoint::Bandits, &change.bandits)] {
             let Some(spec) = spec else { continue };
             match self.state(endpoint, spec) {
