@@ -157,3 +157,47 @@ fn precomputation_of_the_builtin_suite_shows_todays_differences() {
     }
     assert_eq!(output.status.code(), Some(3), "errored subjects make exit code 3");
 }
+
+/// The Python adapter writes most answers with orjson, which turns a
+/// non-finite float into `null` without a word. An answer that can hold one
+/// (here an attribute spelled `NaN` in the request, echoed in the event)
+/// must take the path that spells it as the protocol does.
+#[test]
+fn the_python_adapter_spells_non_finite_numbers_as_the_protocol_does() {
+    use std::io::{BufRead, BufReader, Write};
+    install(&["python"]);
+    let run = ufc_harness::install::cache_dir().join("python").join("run");
+    let mut child = Command::new(run)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the adapter starts");
+    let flags = r#"{"format":"SERVER","createdAt":"2024-01-01T00:00:00Z","environment":{"name":"Test"},"flags":{"f":{"key":"f","enabled":true,"variationType":"STRING","variations":{"on":{"key":"on","value":"on"}},"allocations":[{"key":"all","doLog":true,"splits":[{"variationKey":"on","shards":[]}]}],"totalShards":10000}}}"#;
+    let case = |id: &str, attributes: &str| {
+        format!(
+            r#"{{"caseId":"{id}","kind":"flag","flag":"f","variationType":"STRING","defaultValue":"d","subjectKey":"s","subjectAttributes":{attributes}}}"#
+        )
+    };
+    let requests = [
+        r#"{"id":0,"op":"hello","protocol":1}"#.to_owned(),
+        format!(r#"{{"id":1,"op":"configure","flags":{{"inline":{flags}}}}}"#),
+        format!(r#"{{"id":2,"op":"evaluate","cases":[{}]}}"#, case("finite", r#"{"x":1.5,"name":"Zoë"}"#)),
+        format!(r#"{{"id":3,"op":"evaluate","cases":[{}]}}"#, case("nan", r#"{"x":NaN,"y":-Infinity}"#)),
+        r#"{"id":4,"op":"shutdown"}"#.to_owned(),
+    ];
+    let mut stdin = child.stdin.take().expect("stdin");
+    for request in &requests {
+        writeln!(stdin, "{request}").expect("the adapter reads");
+    }
+    drop(stdin);
+    let answers: Vec<Value> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .map(|line| serde_json::from_str(&line.expect("a line")).expect("every answer is JSON"))
+        .collect();
+    child.wait().expect("the adapter exits");
+    let attributes = |answer: &Value| answer["results"][0]["assignmentEvents"][0]["subjectAttributes"].clone();
+    assert_eq!(answers.len(), 5, "{answers:?}");
+    assert_eq!(attributes(&answers[2]), serde_json::json!({"x": 1.5, "name": "Zoë"}));
+    assert_eq!(attributes(&answers[3]), serde_json::json!({"x": "NaN", "y": "-Infinity"}));
+}

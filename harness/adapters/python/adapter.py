@@ -30,6 +30,7 @@ PROTOCOL_OUT = sys.stdout
 sys.stdout = sys.stderr
 
 import eppo_client  # noqa: E402
+import orjson  # noqa: E402  (installed beside the SDK: answers are most of a batch's cost)
 from eppo_client import AssignmentCacheLogger, AssignmentLogger, Configuration, ContextAttributes  # noqa: E402
 from eppo_client.config import Config  # noqa: E402
 
@@ -340,7 +341,44 @@ def finite(value):
     return value
 
 
-def send(msg):
+class Requests:
+    """Parses request lines, noting whether one held a number that is not
+    finite (`NaN`, `Infinity`, or a literal too large for a double): the
+    hooks run only for those spellings and for fractional numbers."""
+
+    def __init__(self):
+        self.non_finite = False
+        self.decoder = json.JSONDecoder(parse_constant=self._constant, parse_float=self._float)
+
+    def _constant(self, name):
+        self.non_finite = True
+        return float(name)
+
+    def _float(self, text):
+        value = float(text)
+        if not math.isfinite(value):
+            self.non_finite = True
+        return value
+
+    def parse(self, line):
+        self.non_finite = False
+        return self.decoder.decode(line)
+
+
+REQUESTS = Requests()
+
+
+def send(msg, finite_only=False):
+    """Write one answer line. `finite_only`: nothing in `msg` can be a
+    non-finite float, so orjson (which writes them as null, silently) may
+    write it; it refuses integers beyond 64 bits, which take the json path."""
+    if finite_only:
+        try:
+            PROTOCOL_OUT.buffer.write(orjson.dumps(msg, default=repr) + b"\n")
+            PROTOCOL_OUT.flush()
+            return
+        except TypeError:
+            pass
     # Walking every answer for non-finite numbers costs as much as the
     # evaluation itself; they are rare, so the walk is only the fallback.
     try:
@@ -351,13 +389,42 @@ def send(msg):
     PROTOCOL_OUT.flush()
 
 
+def all_finite(value):
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(all_finite(v) for v in value)
+    return True
+
+
+def only_finite(req, answer):
+    """Whether `answer` (to `req`) can hold only finite
+    floats, checked where they can come from without walking it all: it is an
+    `evaluate` (a drain hands out events of earlier requests); none came in
+    with the request; no bandit case was asked (the SDK computes scores and
+    probabilities there, which extreme coefficients overflow); and no JSON
+    flag's value is one (the SDK parses those strings itself). Other values
+    and the details come from the configuration as the SDK's core read it,
+    as strict JSON."""
+    if req.get("op") != "evaluate" or REQUESTS.non_finite:
+        return False
+    for case, result in zip(req.get("cases") or (), answer.get("results") or ()):
+        if not isinstance(case, dict) or case.get("kind") == "bandit":
+            return False
+        if case.get("variationType") == "JSON" and not all_finite(result.get("value")):
+            return False
+    return True
+
+
 def main():
     for line in sys.stdin:
         if not line.strip():
             continue
         req_id = None
         try:
-            req = json.loads(line)
+            req = REQUESTS.parse(line)
             if not isinstance(req, dict):
                 raise ValueError("request is not a JSON object")
             req_id = req.get("id")
@@ -367,7 +434,8 @@ def main():
                 return
             if req.get("op") not in OPS:
                 raise ValueError(f"unknown op {req.get('op')!r}")
-            send({"id": req_id, "ok": True, **OPS[req["op"]](req)})
+            answer = {"id": req_id, "ok": True, **OPS[req["op"]](req)}
+            send(answer, only_finite(req, answer))
         except Exception as e:
             print(f"adapter: request failed: {type(e).__name__}: {e}", file=sys.stderr)
             send({"id": req_id, "ok": False, "error": f"{type(e).__name__}: {e}"})

@@ -26,7 +26,8 @@ if [[ -n "$VERSION" ]]; then
     esac
     REQ="$DEST/requirements.txt"
     mkdir -p "$DEST"
-    printf '# Written by install.sh for the requested version.\neppo-server-sdk==%s\n' "$VERSION" > "$REQ.new"
+    { printf '# Written by install.sh for the requested version.\neppo-server-sdk==%s\n' "$VERSION"
+      grep '^orjson==' "$HERE/requirements.txt"; } > "$REQ.new"
     cmp -s "$REQ.new" "$REQ" || mv "$REQ.new" "$REQ"
     rm -f "$REQ.new"
 fi
