@@ -12,7 +12,8 @@ const ONLINE_API = ['fetchFlagConfigurations', 'stopPolling', 'setConfigurationR
 
 function hasOnlineApi(core) {
   const api = core.EppoClient?.prototype ?? {};
-  return ONLINE_API.every((method) => typeof api[method] === 'function');
+  return ONLINE_API.every((method) => typeof api[method] === 'function')
+    && typeof core.validation?.validateNotBlank === 'function';
 }
 
 // What the core does with the init options (its poller, src/poller.ts): any
@@ -39,13 +40,14 @@ const SDK_NAME = 'js-client-sdk-common';
 // polling), everything else left at the browser SDK's defaults (in
 // particular pollAfterFailedInitialization: false), and the first fetch's
 // failure raised, as the browser SDK's init() raises it.
-function requestParameters(req, sdkVersion) {
+function requestParameters(core, req, sdkVersion) {
   if (!Number.isInteger(req.pollIntervalMs) || req.pollIntervalMs < 1) {
     throw new Error(`pollIntervalMs must be a positive integer, not ${JSON.stringify(req.pollIntervalMs)}`);
   }
   if (typeof req.baseUrl !== 'string' || req.baseUrl === '') throw new Error('init needs a baseUrl');
-  // The browser SDK refuses a blank key the same way before fetching.
-  if (typeof req.sdkKey !== 'string' || req.sdkKey.trim() === '') throw new Error('API key required');
+  if (typeof req.sdkKey !== 'string') throw new Error('init needs an sdkKey string');
+  // The browser SDK's init() refuses an empty key with this check of the core's.
+  core.validation.validateNotBlank(req.sdkKey, 'API key required');
   if (req.initTimeoutMs != null && !(Number.isInteger(req.initTimeoutMs) && req.initTimeoutMs > 0)) {
     throw new Error(`initTimeoutMs must be a positive integer, not ${JSON.stringify(req.initTimeoutMs)}`);
   }
@@ -72,7 +74,7 @@ function startOnlineClient(core, req, { sdkVersion, recorder }) {
     flagConfigurationStore: new core.MemoryOnlyConfigurationStore(),
     banditVariationConfigurationStore: new core.MemoryOnlyConfigurationStore(),
     banditModelConfigurationStore: new core.MemoryOnlyConfigurationStore(),
-    configurationRequestParameters: requestParameters(req, sdkVersion),
+    configurationRequestParameters: requestParameters(core, req, sdkVersion),
   });
   client.setAssignmentLogger(recorder.assignmentLogger);
   client.setBanditLogger(recorder.banditLogger);
