@@ -66,6 +66,7 @@ fn adapter_reports_the_pinned_core_and_its_capabilities() {
         "obfuscated",
         "precompute",
         "precomputed-client",
+        "online",
     ] {
         assert!(capabilities.contains(&needed), "missing {needed} in {capabilities:?}");
     }

@@ -4,8 +4,8 @@
 //! changes the configuration and waits (bounded) for a poll to bring it,
 //! checks the events, the SDK's cache and a throwing logger where offered,
 //! and that no request follows `stopClient`. One test per adapter that
-//! declares `online` (python, node, rust, python-pure), so they run side
-//! by side; the Rust SDK polls every 30 s whatever it is asked, so its test
+//! declares `online` (python, node, rust, python-pure, js-client), so they
+//! run side by side; the Rust SDK polls every 30 s whatever it is asked, so its test
 //! takes about half a minute.
 //!
 //! Installing the adapters needs the package registries the first time.
@@ -61,5 +61,14 @@ fn rust_serves_polls_and_stops_online() {
 fn python_pure_serves_polls_and_stops_online() {
     let out = online_smoke("python-pure");
     // 3.7.0 catches a logger's exception and logs it.
+    assert!(out.contains("the SDK swallows a throwing logger's error"), "{out}");
+}
+
+#[test]
+fn js_client_serves_polls_and_stops_online() {
+    let out = online_smoke("js-client");
+    // The JS core's own fetching path, named as itself on the wire; it
+    // catches a logger's exception and logs it.
+    assert!(out.contains("sdkName='js-client-sdk-common'"), "{out}");
     assert!(out.contains("the SDK swallows a throwing logger's error"), "{out}");
 }

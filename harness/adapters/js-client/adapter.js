@@ -6,6 +6,11 @@
 // in-process HTTP client that answers with the files named in `configure`, so
 // nothing touches the network and no port is opened.
 //
+// Online (capability `online`, ops init / drainEvents / stopClient; see
+// online.js): `init` builds an EppoClient that fetches and polls the
+// harness's mock CDN through the core's own HTTP client and poller;
+// `configure`, a later `init`, `stopClient` and `shutdown` stop it.
+//
 // Speaks protocol v1 (docs/protocol.md): one JSON request per line on stdin,
 // one JSON response per line on stdout. Everything else goes to stderr.
 'use strict';
@@ -21,6 +26,8 @@ process.stdout.write = process.stderr.write.bind(process.stderr);
 for (const method of ['log', 'info', 'warn', 'debug', 'trace']) console[method] = console.error;
 
 const core = require('@eppo/js-client-sdk-common');
+const { Recorder, copyJson } = require('./recorder');
+const online = require('./online');
 
 // The core logs through pino, which writes to file descriptor 1 directly.
 // Replace each enabled level with a stderr writer and silence the others.
@@ -49,9 +56,10 @@ const HAS_API = {
   'bandit-details': typeof clientApi.getBanditActionDetails === 'function',
   precompute: typeof clientApi.getPrecomputedConfiguration === 'function',
   'precomputed-client': typeof core.EppoPrecomputedClient === 'function',
+  online: online.hasOnlineApi(core),
 };
 const CAPABILITIES = ['assign', 'details', 'events', 'bandits', 'bandit-details', 'bench', 'obfuscated', 'precompute',
-  'precomputed-client'].filter((capability) => HAS_API[capability] ?? true);
+  'precomputed-client', 'online'].filter((capability) => HAS_API[capability] ?? true);
 const METHOD_STEM = { STRING: 'String', INTEGER: 'Integer', NUMERIC: 'Numeric', BOOLEAN: 'Boolean', JSON: 'JSON' };
 // The keys of the shared test files' `evaluationDetails`; the core's details
 // carry these plus timestamps that no test file compares.
@@ -60,18 +68,21 @@ const SHARED_DETAIL_KEYS = ['environmentName', 'flagEvaluationCode', 'flagEvalua
   'unmatchedAllocations', 'unevaluatedAllocations'];
 const EMPTY_BANDIT_MODELS = { bandits: {} };
 
-// What the loggers received for the case being evaluated. Each event is
-// copied when logged: the core keeps mutating the details object an event
-// shares with the value it returns.
-const copyJson = (value) => JSON.parse(JSON.stringify(value));
-const received = { recording: false, assignments: [], bandits: [] };
-const assignmentLogger = { logAssignment: (event) => received.recording && received.assignments.push(copyJson(event)) };
-const banditLogger = { logBanditAction: (event) => received.recording && received.bandits.push(copyJson(event)) };
+// What every client's loggers received (recorder.js).
+const recorder = new Recorder();
 
-// The client over the `flags` configuration, and, when `configure` also gave
-// a `precomputed` one, the precomputed client that then answers the cases.
+// The client that answers the cases: the one over the `flags` configuration
+// of `configure`, or the online one `init` built (then also `onlineClient`,
+// while its poller may run). When `configure` also gave a `precomputed`
+// configuration, the precomputed client answers instead.
 let client = null;
+let onlineClient = null;
 let precomputed = null;
+
+function stopOnline() {
+  onlineClient?.stopPolling();
+  onlineClient = null;
+}
 
 function readSource(spec, what) {
   if (spec && typeof spec === 'object' && 'path' in spec) return JSON.parse(fs.readFileSync(spec.path, 'utf8'));
@@ -111,8 +122,8 @@ async function buildClient(flagsResponse, banditsResponse) {
     banditVariationConfigurationStore: banditVariationStore,
     banditModelConfigurationStore: banditModelStore,
   });
-  built.setAssignmentLogger(assignmentLogger);
-  built.setBanditLogger(banditLogger);
+  built.setAssignmentLogger(recorder.assignmentLogger);
+  built.setBanditLogger(recorder.banditLogger);
   // A directly built EppoClient has no dedup caches (the browser SDK's
   // init() adds them); the harness must see every event, so none are added.
   return built;
@@ -138,8 +149,8 @@ async function buildPrecomputedClient(envelope) {
   banditStore.salt = response.salt;
   const subject = { subjectKey: wire.subjectKey, subjectAttributes: wire.subjectAttributes ?? {} };
   const built = new core.EppoPrecomputedClient({ precomputedFlagStore: flagStore, precomputedBanditStore: banditStore, subject });
-  built.setAssignmentLogger(assignmentLogger);
-  built.setBanditLogger(banditLogger);
+  built.setAssignmentLogger(recorder.assignmentLogger);
+  built.setBanditLogger(recorder.banditLogger);
   // No assignment caches, as for the EppoClient (the browser SDK adds one).
   return { client: built, subjectKey: wire.subjectKey };
 }
@@ -202,14 +213,13 @@ function answerCase(c) {
 }
 
 function evaluateOne(c) {
-  Object.assign(received, { recording: true, assignments: [], bandits: [] });
+  recorder.startCase();
   try {
     const { value, details } = answerCase(c);
-    return { caseId: c.caseId, value, details, assignmentEvents: received.assignments, banditEvents: received.bandits };
+    return { caseId: c.caseId, value, details, ...recorder.finishCase() };
   } catch (e) {
+    recorder.abandonCase();
     return { caseId: c?.caseId ?? null, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
-  } finally {
-    received.recording = false;
   }
 }
 
@@ -265,13 +275,17 @@ const ops = {
     if (MISSING_API.length > 0) {
       throw new Error(`missing API: ${PACKAGE} ${packageVersion()} has no ${MISSING_API.join(', ')} (the adapter drives the 4.x API)`);
     }
-    return { protocol: PROTOCOL, sdk: { name: 'js-client', package: PACKAGE, version: packageVersion() }, capabilities: CAPABILITIES };
+    const answer = { protocol: PROTOCOL, sdk: { name: 'js-client', package: PACKAGE, version: packageVersion() }, capabilities: CAPABILITIES };
+    if (HAS_API.online) answer.online = online.KNOBS;
+    return answer;
   },
   async configure(req) {
     const flags = readSource(req.flags, 'flags');
     const bandits = req.bandits == null ? EMPTY_BANDIT_MODELS : readSource(req.bandits, 'bandits');
     const built = await buildClient(flags, bandits);
     const precomputedClient = req.precomputed == null ? null : await buildPrecomputedClient(readSource(req.precomputed, 'precomputed'));
+    stopOnline();
+    recorder.reset(false);
     client = built;
     precomputed = precomputedClient;
     return {};
@@ -295,10 +309,34 @@ const ops = {
     requireClient('bench');
     const call = benchCall(req);
     const iterations = Number(req.iterations);
-    received.recording = false; // the loggers drop everything during the loop
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) call(i);
-    return { iterations, elapsedNs: Number(process.hrtime.bigint() - start) };
+    return recorder.muting(() => {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < iterations; i++) call(i);
+      return { iterations, elapsedNs: Number(process.hrtime.bigint() - start) };
+    });
+  },
+  // A later init replaces the client; the previous one stops polling first.
+  async init(req) {
+    if (!HAS_API.online) throw new Error(`${PACKAGE} ${packageVersion()} has no online client API`);
+    stopOnline();
+    recorder.reset(req.logger === 'throwing');
+    const started = Date.now();
+    const { client: built, starting } = online.startOnlineClient(core, req, { sdkVersion: packageVersion(), recorder });
+    client = onlineClient = built;
+    precomputed = null;
+    if (req.waitForInit === false) {
+      starting.catch((e) => console.error('js-client adapter: the SDK\'s first fetch failed:', e));
+    } else {
+      await starting; // rejects when the first fetch and its retry failed, as the browser SDK's init() does
+    }
+    return { initialized: built.isInitialized(), elapsedMs: Date.now() - started };
+  },
+  drainEvents() {
+    return recorder.drain();
+  },
+  stopClient() {
+    stopOnline();
+    return {};
   },
 };
 
@@ -316,6 +354,7 @@ async function serve() {
       if (req === null || typeof req !== 'object' || Array.isArray(req)) throw new Error('request is not a JSON object');
       id = req.id ?? null;
       if (req.op === 'shutdown') {
+        stopOnline();
         reply({ id, ok: true });
         break;
       }
@@ -326,6 +365,7 @@ async function serve() {
       reply({ id, ok: false, error: String(e?.message ?? e) });
     }
   }
+  stopOnline();
   process.exit(0);
 }
 
