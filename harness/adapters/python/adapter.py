@@ -30,7 +30,10 @@ PROTOCOL_OUT = sys.stdout
 sys.stdout = sys.stderr
 
 import eppo_client  # noqa: E402
-import orjson  # noqa: E402  (installed beside the SDK: answers are most of a batch's cost)
+try:  # installed beside the SDK: writing answers with json costs as much as evaluating them
+    import orjson  # noqa: E402
+except ImportError:  # a venv made before the adapter asked for it: json alone, slower
+    orjson = None
 from eppo_client import AssignmentCacheLogger, AssignmentLogger, Configuration, ContextAttributes  # noqa: E402
 from eppo_client.config import Config  # noqa: E402
 
@@ -372,7 +375,7 @@ def send(msg, finite_only=False):
     """Write one answer line. `finite_only`: nothing in `msg` can be a
     non-finite float, so orjson (which writes them as null, silently) may
     write it; it refuses integers beyond 64 bits, which take the json path."""
-    if finite_only:
+    if finite_only and orjson is not None:
         try:
             PROTOCOL_OUT.buffer.write(orjson.dumps(msg, default=repr) + b"\n")
             PROTOCOL_OUT.flush()
