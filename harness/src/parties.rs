@@ -143,9 +143,13 @@ impl PartySelection {
                 specs.push(PartySpec { name: name.clone(), command: entry.command.argv(), known_failures });
                 continue;
             }
-            let command = match install::installed_command(name, &cache) {
-                Some(command) => command,
-                None => {
+            let command = match install::installed(name, &cache) {
+                install::Installed::Current(command) => command,
+                install::Installed::Stale => {
+                    eprintln!("the {name} adapter changed since it was installed: installing it again ...");
+                    install::install(name, &cache)?
+                }
+                install::Installed::Missing => {
                     eprintln!("installing the {name} adapter into {} ...", cache.display());
                     install::install(name, &cache)?
                 }

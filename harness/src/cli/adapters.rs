@@ -56,9 +56,12 @@ pub(super) fn adapters_command(args: AdaptersArgs) -> anyhow::Result<i32> {
         AdaptersAction::List => {
             outln!("cache: {}", cache.display());
             for name in install::BUNDLED {
-                match install::installed_command(name, &cache) {
-                    Some(command) => outln!("{name}: installed ({})", command.join(" ")),
-                    None => outln!("{name}: not installed"),
+                match install::installed(name, &cache) {
+                    install::Installed::Current(command) => outln!("{name}: installed ({})", command.join(" ")),
+                    install::Installed::Stale => {
+                        outln!("{name}: installed from other sources (reinstalled on next use)")
+                    }
+                    install::Installed::Missing => outln!("{name}: not installed"),
                 }
             }
         }

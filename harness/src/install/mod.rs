@@ -1,6 +1,9 @@
 //! Installing the bundled adapters (`harness/adapters/<name>/install.sh`)
 //! into a cache folder. Each install script is idempotent, pins its SDK
 //! version, and leaves an executable `run` script that starts the adapter.
+//! An install made from other sources than today's is stale ([`stamp`]).
+
+mod stamp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,10 +23,42 @@ pub fn cache_dir() -> PathBuf {
     crate::locations::adapter_cache()
 }
 
-/// The command that starts an installed bundled adapter, if installed.
+/// What the cache holds for an adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Installed {
+    /// Installed from today's sources: the command that starts it.
+    Current(Vec<String>),
+    /// Installed, but from other sources (changed since, or a checkout
+    /// elsewhere): install it again before use.
+    Stale,
+    /// Not installed.
+    Missing,
+}
+
+/// What the cache holds for the bundled adapter `name` (`NAME[@VERSION]`).
+pub fn installed(name: &str, cache: &Path) -> Installed {
+    installed_from(&adapters_source_dir(), name, cache)
+}
+
+fn installed_from(sources: &Path, name: &str, cache: &Path) -> Installed {
+    let dest = cache.join(name);
+    let run = dest.join("run");
+    if !run.is_file() {
+        return Installed::Missing;
+    }
+    if !stamp::matches(&dest, &stamp::fingerprint(sources, split_version(name).0, name)) {
+        return Installed::Stale;
+    }
+    Installed::Current(vec![run.to_string_lossy().into_owned()])
+}
+
+/// The command that starts an installed bundled adapter, if it is installed
+/// from today's sources.
 pub fn installed_command(name: &str, cache: &Path) -> Option<Vec<String>> {
-    let run = cache.join(name).join("run");
-    run.is_file().then(|| vec![run.to_string_lossy().into_owned()])
+    match installed(name, cache) {
+        Installed::Current(command) => Some(command),
+        Installed::Stale | Installed::Missing => None,
+    }
 }
 
 /// The SDK versions the adapter's registry publishes, as its install script
@@ -100,9 +135,16 @@ pub enum InstallError {
 /// Installs (or checks) one bundled adapter; returns its start command.
 /// The script's progress goes to this process's stderr.
 pub fn install(name: &str, cache: &Path) -> Result<Vec<String>, InstallError> {
+    install_from(&adapters_source_dir(), name, cache)
+}
+
+fn install_from(sources: &Path, name: &str, cache: &Path) -> Result<Vec<String>, InstallError> {
     let (adapter, version) = checked(name)?;
-    let script = adapters_source_dir().join(adapter).join("install.sh");
+    let script = sources.join(adapter).join("install.sh");
     let dest = cache.join(name);
+    // Taken before the script runs: sources edited meanwhile leave the
+    // install stale, never current.
+    let fingerprint = stamp::fingerprint(sources, adapter, name);
     let mut child = Command::new("bash")
         .arg(&script)
         .arg(&dest)
@@ -127,11 +169,16 @@ pub fn install(name: &str, cache: &Path) -> Result<Vec<String>, InstallError> {
     if !status.success() {
         return Err(InstallError::Failed { name: name.to_owned(), status: status.to_string(), last_words });
     }
-    installed_command(name, cache).ok_or_else(|| InstallError::Failed {
-        name: name.to_owned(),
-        status: "finished without writing its run script".into(),
-        last_words: String::new(),
-    })
+    let failed = |status: String| InstallError::Failed { name: name.to_owned(), status, last_words: String::new() };
+    if !dest.join("run").is_file() {
+        return Err(failed("finished without writing its run script".into()));
+    }
+    stamp::record(&dest, &fingerprint)
+        .map_err(|e| failed(format!("finished, but recording what it was made from failed: {e}")))?;
+    match installed_from(sources, name, cache) {
+        Installed::Current(command) => Ok(command),
+        Installed::Stale | Installed::Missing => Err(failed("its sources changed while it ran; install again".into())),
+    }
 }
 
 /// A line of a script's output as words: colour codes (`ESC [ ... m`,
@@ -173,6 +220,56 @@ fn checked(name: &str) -> Result<(&str, Option<&str>), InstallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An adapters' folder with a `python` adapter whose script writes
+    /// `run`, and the shared helpers it is made from.
+    fn sources() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let adapter = dir.path().join("python");
+        std::fs::create_dir_all(&adapter).expect("adapter folder");
+        std::fs::create_dir_all(dir.path().join("python-shared")).expect("shared folder");
+        std::fs::write(
+            adapter.join("install.sh"),
+            "set -e; mkdir -p \"$1\"; printf '#!/bin/sh\\necho hi\\n' > \"$1/run\"; chmod +x \"$1/run\"\n",
+        )
+        .expect("script");
+        std::fs::write(adapter.join("adapter.py"), "print('v1')\n").expect("adapter");
+        std::fs::write(dir.path().join("python-shared/common.py"), "X = 1\n").expect("helper");
+        dir
+    }
+
+    #[test]
+    fn an_install_is_stale_once_its_sources_or_shared_helpers_change() {
+        let (sources, cache) = (sources(), tempfile::tempdir().expect("cache"));
+        let (sources, cache) = (sources.path(), cache.path());
+        assert_eq!(installed_from(sources, "python", cache), Installed::Missing);
+        let command = install_from(sources, "python", cache).expect("installs");
+        assert_eq!(installed_from(sources, "python", cache), Installed::Current(command.clone()));
+        // Another version is another install, with a stamp of its own.
+        assert_eq!(installed_from(sources, "python@4.3.1", cache), Installed::Missing);
+
+        std::fs::write(sources.join("python/adapter.py"), "print('v2')\n").expect("edit");
+        assert_eq!(installed_from(sources, "python", cache), Installed::Stale);
+        install_from(sources, "python", cache).expect("installs again");
+        assert_eq!(installed_from(sources, "python", cache), Installed::Current(command));
+
+        std::fs::write(sources.join("python-shared/common.py"), "X = 2\n").expect("edit");
+        assert_eq!(installed_from(sources, "python", cache), Installed::Stale);
+
+        // What installers leave in the sources is not a change.
+        install_from(sources, "python", cache).expect("installs again");
+        std::fs::create_dir_all(sources.join("python/__pycache__")).expect("cache folder");
+        std::fs::write(sources.join("python/__pycache__/adapter.pyc"), "bytes").expect("pyc");
+        assert!(matches!(installed_from(sources, "python", cache), Installed::Current(_)));
+    }
+
+    #[test]
+    fn an_install_from_a_checkout_elsewhere_is_stale() {
+        let (first, second, cache) = (sources(), sources(), tempfile::tempdir().expect("cache"));
+        install_from(first.path(), "python", cache.path()).expect("installs");
+        // The same files in another place: the run script names the first.
+        assert_eq!(installed_from(second.path(), "python", cache.path()), Installed::Stale);
+    }
 
     #[test]
     fn a_name_splits_at_the_first_at_sign() {
