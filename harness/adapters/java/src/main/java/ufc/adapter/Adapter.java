@@ -158,7 +158,7 @@ final class Adapter {
 
   private BaseEppoClient client(String op) {
     if (client == null) {
-      throw new IllegalStateException(op + " before configure");
+      throw new IllegalStateException(op + " before configure or a successful init");
     }
     return client;
   }
