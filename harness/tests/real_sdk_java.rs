@@ -60,5 +60,6 @@ fn the_adapter_reports_the_pinned_core_and_its_capabilities() {
     assert_eq!(java["sdk"]["version"], "3.9.0");
     let capabilities: Vec<&str> =
         java["capabilities"].as_array().map(|c| c.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    assert_eq!(capabilities, ["assign", "events", "bandits", "bench", "obfuscated"]);
+    // `online`: 3.9.0 has the poller the server SDK starts (startPolling, 3.8 on).
+    assert_eq!(capabilities, ["assign", "events", "bandits", "bench", "obfuscated", "online"]);
 }

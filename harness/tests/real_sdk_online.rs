@@ -4,9 +4,9 @@
 //! changes the configuration and waits (bounded) for a poll to bring it,
 //! checks the events, the SDK's cache and a throwing logger where offered,
 //! and that no request follows `stopClient`. One test per adapter that
-//! declares `online` (python, node, rust, python-pure, js-client), so they
-//! run side by side; the Rust SDK polls every 30 s whatever it is asked, so its test
-//! takes about half a minute.
+//! declares `online` (python, node, rust, python-pure, js-client, java), so
+//! they run side by side; the Rust SDK polls every 30 s whatever it is asked,
+//! so its test takes about half a minute.
 //!
 //! Installing the adapters needs the package registries the first time.
 
@@ -71,4 +71,13 @@ fn js_client_serves_polls_and_stops_online() {
     // catches a logger's exception and logs it.
     assert!(out.contains("sdkName='js-client-sdk-common'"), "{out}");
     assert!(out.contains("the SDK swallows a throwing logger's error"), "{out}");
+}
+
+#[test]
+fn java_serves_polls_and_stops_online() {
+    let out = online_smoke("java");
+    // The JVM core catches a logger's exception around the call and logs it.
+    assert!(out.contains("the SDK swallows a throwing logger's error"), "{out}");
+    // What the SDK's ordinary start does: one synchronous fetch before init returns.
+    assert!(out.contains("the SDK says initialized=True"), "{out}");
 }

@@ -6,31 +6,21 @@ import cloud.eppo.api.BanditActions;
 import cloud.eppo.api.BanditResult;
 import cloud.eppo.api.Configuration;
 import cloud.eppo.api.ContextAttributes;
-import cloud.eppo.logging.Assignment;
-import cloud.eppo.logging.AssignmentLogger;
-import cloud.eppo.logging.BanditAssignment;
-import cloud.eppo.logging.BanditLogger;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.reflect.Constructor;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * The SDK side of the adapter: one {@link BaseEppoClient} per {@code configure}, loaded offline,
- * and the typed calls, bandit calls and bench loops run against it.
+ * or per {@code init}, fetching from the harness's mock CDN ({@link Online}), and the typed calls,
+ * bandit calls and bench loops run against the current one.
  *
  * <p>Offline loading: the core's client takes an initial configuration (a future of a {@link
  * Configuration} built from the flag and bandit bytes) and, with no poller started, never opens a
@@ -43,97 +33,20 @@ final class Adapter {
   static final String PACKAGE = "cloud.eppo:sdk-common-jvm";
   /**
    * What the core reports. No details API (3.9.0 has none), so neither {@code details} nor {@code
-   * bandit-details}; no precomputation API either.
+   * bandit-details}; no precomputation API either. {@code online} is added where the release
+   * has the poller the server SDK starts (3.8 and later, see {@link Online}).
    */
   static final List<String> CAPABILITIES =
       List.of("assign", "events", "bandits", "bench", "obfuscated");
 
   private final String coreVersion = readCoreVersion();
-  private final Recorder recorder = new Recorder();
+  /** How the adapter names itself to the CDN and in the events' metaData. */
+  static final String SDK_NAME = "ufc-harness-java";
+
+  private Recorder recorder = new Recorder(false);
   private BaseEppoClient client;
-
-  /**
-   * The core's client, built the way the server SDK's subclass builds it, through the protected
-   * constructor. Its parameters changed across releases (3.3: eleven; 3.5: the two assignment
-   * caches added; 3.8: an API base URL after the host), so the constructor is found at run time
-   * and each parameter filled by its type, in order: the key, the SDK name and version, then
-   * any further strings (host, base URL: never fetched from, loopback all the same); both
-   * loggers; no configuration store; graceful mode (the server SDK's default), not obfuscated
-   * unless the file says so, bandits supported; the initial configuration; and no assignment
-   * caches, so the harness sees every event.
-   */
-  static BaseEppoClient newClient(
-      String sdkVersion, Recorder recorder, CompletableFuture<Configuration> initialConfiguration) {
-    Constructor<?> constructor =
-        Arrays.stream(BaseEppoClient.class.getDeclaredConstructors())
-            .filter(c -> Modifier.isProtected(c.getModifiers()))
-            .max(Comparator.comparingInt(Constructor::getParameterCount))
-            .orElseThrow(() -> new IllegalStateException("missing API: BaseEppoClient has no protected constructor"));
-    Class<?>[] types = constructor.getParameterTypes();
-    Object[] args = new Object[types.length];
-    ArrayDeque<Object> strings =
-        new ArrayDeque<>(List.of("offline-harness-key", "ufc-harness-java", sdkVersion));
-    ArrayDeque<Boolean> flags = new ArrayDeque<>(List.of(true, false, true));
-    long stringCount = Arrays.stream(types).filter(String.class::equals).count();
-    int stringsSeen = 0;
-    for (int i = 0; i < types.length; i++) {
-      Class<?> type = types[i];
-      if (type == String.class) {
-        stringsSeen++;
-        args[i] =
-            !strings.isEmpty()
-                ? strings.poll()
-                : (stringsSeen == stringCount ? "http://127.0.0.1:9/api" : null);
-      } else if (type == boolean.class) {
-        if (flags.isEmpty()) {
-          throw new IllegalStateException("missing API: BaseEppoClient" + Arrays.toString(types));
-        }
-        args[i] = flags.poll();
-      } else if (type == AssignmentLogger.class || type == BanditLogger.class) {
-        args[i] = recorder;
-      } else if (type == CompletableFuture.class) {
-        args[i] = initialConfiguration;
-      } else if (type.isPrimitive()) {
-        throw new IllegalStateException("missing API: BaseEppoClient" + Arrays.toString(types));
-      } // else a store or a cache: none
-    }
-    try {
-      constructor.setAccessible(true);
-      return (BaseEppoClient) constructor.newInstance(args);
-    } catch (InvocationTargetException e) {
-      Throwable cause = e.getCause();
-      throw cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("cannot build the core's client: " + e, e);
-    }
-  }
-
-  /** Both loggers: keeps what the SDK logs while on, drops it otherwise. */
-  static final class Recorder implements AssignmentLogger, BanditLogger {
-    boolean on;
-    final List<Assignment> assignments = new ArrayList<>();
-    final List<BanditAssignment> bandits = new ArrayList<>();
-
-    void start() {
-      assignments.clear();
-      bandits.clear();
-      on = true;
-    }
-
-    @Override
-    public void logAssignment(Assignment assignment) {
-      if (on) {
-        assignments.add(assignment);
-      }
-    }
-
-    @Override
-    public void logBanditAssignment(BanditAssignment banditAssignment) {
-      if (on) {
-        bandits.add(banditAssignment);
-      }
-    }
-  }
+  /** The client {@code init} built, while its poller may run. */
+  private Online online;
 
   private static String readCoreVersion() {
     Properties properties = new Properties();
@@ -160,6 +73,10 @@ final class Adapter {
     sdk.put("version", coreVersion);
     ArrayNode capabilities = response.putArray("capabilities");
     CAPABILITIES.forEach(capabilities::add);
+    if (Online.offered()) {
+      capabilities.add("online");
+      Online.describe(response.putObject("online"));
+    }
   }
 
   private static byte[] source(JsonNode spec, String what) throws IOException {
@@ -193,13 +110,55 @@ final class Adapter {
               + Json.describe(e));
       initial.completeExceptionally(e);
     }
-    recorder.on = false;
-    client = newClient(coreVersion, recorder, initial);
+    stopClient();
+    recorder = new Recorder(false);
+    // Offline: a discard port, never fetched from (no load, no poller).
+    client =
+        CoreClient.build(
+            new CoreClient.Spec(
+                "offline-harness-key",
+                SDK_NAME,
+                coreVersion,
+                "http://127.0.0.1:9",
+                recorder,
+                initial,
+                false,
+                false));
+  }
+
+  /** {@code init}: the online client against the mock CDN (see {@link Online}). */
+  void init(JsonNode request, ObjectNode response) {
+    stopClient();
+    String logger = request.path("logger").asText("recording");
+    if (!logger.equals("recording") && !logger.equals("throwing")) {
+      throw new IllegalArgumentException(
+          "logger must be \"recording\" or \"throwing\", not " + request.get("logger"));
+    }
+    recorder = new Recorder(logger.equals("throwing"));
+    client = null;
+    online = Online.start(request, SDK_NAME, coreVersion, recorder, response);
+    client = online.client();
+  }
+
+  /** {@code drainEvents}: what the loggers received outside any case. */
+  void drainEvents(ObjectNode response) {
+    recorder.drain(response);
+  }
+
+  /**
+   * {@code stopClient} (and before {@code configure}, {@code init}, {@code shutdown}): stop the
+   * online client's poller; the client keeps serving what it holds.
+   */
+  void stopClient() {
+    if (online != null) {
+      online.stop();
+      online = null;
+    }
   }
 
   private BaseEppoClient client(String op) {
     if (client == null) {
-      throw new IllegalStateException(op + " before configure");
+      throw new IllegalStateException(op + " before configure or a successful init");
     }
     return client;
   }
@@ -219,17 +178,13 @@ final class Adapter {
         JsonNode value = evaluateCase(c);
         result.set("value", value);
         result.putNull("details");
-        ArrayNode assignments = result.putArray("assignmentEvents");
-        recorder.assignments.forEach(e -> assignments.add(Json.json(e)));
-        ArrayNode bandits = result.putArray("banditEvents");
-        recorder.bandits.forEach(e -> bandits.add(Json.json(e)));
+        recorder.finish(result);
       } catch (RuntimeException e) {
         System.err.println("adapter: case " + c.get("caseId") + " raised: " + e);
+        recorder.abandon();
         result.removeAll();
         result.set("caseId", c.get("caseId"));
         result.put("error", Json.describe(e));
-      } finally {
-        recorder.on = false;
       }
     }
   }
@@ -349,7 +304,7 @@ final class Adapter {
     for (int i = 0; i < m; i++) {
       keys[i] = subjects.get(i).path("subjectKey").asText();
     }
-    recorder.on = false; // the loggers still receive every event, and drop it
+    recorder.mute();
     long elapsed;
     if ("bandit".equals(mode)) {
       ContextAttributes[] contexts = new ContextAttributes[m];

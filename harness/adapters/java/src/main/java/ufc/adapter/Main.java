@@ -67,7 +67,17 @@ public final class Main {
           case "bench":
             adapter.bench(request, response);
             break;
+          case "init":
+            adapter.init(request, response);
+            break;
+          case "drainEvents":
+            adapter.drainEvents(response);
+            break;
+          case "stopClient":
+            adapter.stopClient();
+            break;
           case "shutdown":
+            adapter.stopClient();
             stop = true;
             break;
           default:
