@@ -39,6 +39,23 @@ pub struct KnownFailure {
     /// The divergence cause (an id in `test-cases/divergences/`).
     #[serde(default)]
     pub cause: Option<String>,
+    /// The ways of giving the SDK its configurations this entry holds for
+    /// (`plain`, `obfuscated`, `precomputed`); absent: every way. An SDK
+    /// can read the same case differently in another format.
+    #[serde(default)]
+    pub configurations: Option<Vec<ConfigurationForm>>,
+}
+
+/// How a run gives the SDKs their configurations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigurationForm {
+    /// The configuration files as they are (the SERVER format).
+    Plain,
+    /// Their obfuscated twins (the CLIENT format, `--obfuscated`).
+    Obfuscated,
+    /// Precomputed assignments (`--precomputed`).
+    Precomputed,
 }
 
 /// One glob or several.
@@ -133,12 +150,13 @@ impl KnownFailures {
         Ok(KnownFailures { entries })
     }
 
-    fn matching(&self, case_id: &str, sdk_version: &str) -> Option<&KnownFailure> {
+    fn matching(&self, case_id: &str, sdk_version: &str, form: ConfigurationForm) -> Option<&KnownFailure> {
         let version = semver::Version::parse(sdk_version).ok();
         self.entries
             .iter()
             .find(|c| {
                 c.globs.is_match(case_id)
+                    && c.entry.configurations.as_ref().is_none_or(|forms| forms.contains(&form))
                     && match (&c.versions, &version) {
                         (None, _) => true,
                         (Some(req), Some(v)) => req.matches(v),
@@ -181,14 +199,15 @@ impl KnownFailures {
         Ok(manifests)
     }
 
-    /// Applies the manifest to `party`'s outcomes. With `strict`, a listed
-    /// case that passes becomes an unexpected pass.
-    pub fn apply(&self, result: &mut RunResult, party: &str, strict: bool) {
+    /// Applies the manifest to `party`'s outcomes in a run that gave the
+    /// configurations as `form`. With `strict`, a listed case that passes
+    /// becomes an unexpected pass.
+    pub fn apply(&self, result: &mut RunResult, party: &str, strict: bool, form: ConfigurationForm) {
         let version =
             result.parties.iter().find(|p| p.name == party).map(|p| p.sdk.version.clone()).unwrap_or_default();
         let fail_on = result.fail_on.clone();
         for outcome in result.outcomes.iter_mut().filter(|o| o.party == party) {
-            let Some(entry) = self.matching(&outcome.case_id, &version) else { continue };
+            let Some(entry) = self.matching(&outcome.case_id, &version, form) else { continue };
             apply_entry(outcome, entry, &fail_on, strict);
         }
     }
@@ -243,19 +262,38 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_can_be_limited_to_some_configuration_forms() {
+        let m: Manifest = toml::from_str(
+            "[[known]]\ncases = \"flag/*\"\nseverity = \"major\"\nreason = \"r\"\nconfigurations = [\"plain\", \"precomputed\"]\n",
+        )
+        .unwrap();
+        let k = KnownFailures::compile(m).unwrap();
+        assert!(k.matching("flag/alice", "1.0.0", ConfigurationForm::Plain).is_some());
+        assert!(k.matching("flag/alice", "1.0.0", ConfigurationForm::Precomputed).is_some());
+        assert!(k.matching("flag/alice", "1.0.0", ConfigurationForm::Obfuscated).is_none());
+        assert!(toml::from_str::<Manifest>(
+            "[[known]]\ncases = \"a\"\nseverity = \"major\"\nreason = \"r\"\nconfigurations = [\"server\"]\n"
+        )
+        .is_err());
+    }
+
+    #[test]
     fn version_ranges_select_entries() {
         let m: Manifest = toml::from_str(
             "[[known]]\ncases = \"flag/*\"\nseverity = \"critical\"\nreason = \"old\"\nversions = \"<2\"\n",
         )
         .unwrap();
         let k = KnownFailures::compile(m).unwrap();
-        assert!(k.matching("flag/alice", "1.4.0").is_some());
-        assert!(k.matching("flag/alice", "2.0.0").is_none());
-        assert!(k.matching("other/alice", "1.0.0").is_none());
+        assert!(k.matching("flag/alice", "1.4.0", ConfigurationForm::Plain).is_some());
+        assert!(k.matching("flag/alice", "2.0.0", ConfigurationForm::Plain).is_none());
+        assert!(k.matching("other/alice", "1.0.0", ConfigurationForm::Plain).is_none());
         let m: Manifest =
             toml::from_str("[[known]]\ncases = [\"a/x\", \"b/*\"]\nseverity = \"major\"\nreason = \"r\"\n").unwrap();
         let k = KnownFailures::compile(m).unwrap();
-        assert!(k.matching("a/x", "1.0.0").is_some() && k.matching("b/y", "1.0.0").is_some());
-        assert!(k.matching("a/y", "1.0.0").is_none());
+        assert!(
+            k.matching("a/x", "1.0.0", ConfigurationForm::Plain).is_some()
+                && k.matching("b/y", "1.0.0", ConfigurationForm::Plain).is_some()
+        );
+        assert!(k.matching("a/y", "1.0.0", ConfigurationForm::Plain).is_none());
     }
 }

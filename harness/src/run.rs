@@ -15,7 +15,7 @@ pub use ufc_protocol::report::{Status, Summary};
 use ufc_protocol::CaseInput;
 
 use crate::compare::{compare, Difference, Scope, Severity};
-use crate::expectations::{KnownFailures, ManifestError};
+use crate::expectations::{ConfigurationForm, KnownFailures, ManifestError};
 use crate::observation::{Answer, Json, Observation};
 use crate::parties::{self, PartySelection, SelectionError};
 use crate::partition::Partition;
@@ -289,8 +289,13 @@ fn run_suite_in(
         Some(form) => crate::precomputed_client::run(&suite, all, form, &options.settings, options.now, progress),
         None => run(&suite, all, &options.settings, progress),
     };
+    let form = match (&options.precomputed, options.obfuscated) {
+        (Some(_), _) => ConfigurationForm::Precomputed,
+        (None, true) => ConfigurationForm::Obfuscated,
+        (None, false) => ConfigurationForm::Plain,
+    };
     for (name, manifest) in &manifests {
-        manifest.apply(&mut result, name, options.strict);
+        manifest.apply(&mut result, name, options.strict, form);
     }
     let ids = whole.map(|(ids, config_errors)| {
         result.config_errors = config_errors;

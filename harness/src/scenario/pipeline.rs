@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::expectations::{KnownFailures, ManifestError};
+use crate::expectations::{ConfigurationForm, KnownFailures, ManifestError};
 use crate::parties::{self, PartySelection, SelectionError};
 use crate::partition::Partition;
 use crate::party::Party;
@@ -105,7 +105,7 @@ fn run_scenarios_in(
     let parties = parties::spawn(&specs, &options.parties.options);
     let mut result = play_all(&scenarios, parties, &options.settings, &options.dir);
     for (name, manifest) in &manifests {
-        manifest.apply(&mut result, name, options.strict);
+        manifest.apply(&mut result, name, options.strict, ConfigurationForm::Plain);
     }
     Ok((result, whole))
 }
