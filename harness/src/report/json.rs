@@ -71,8 +71,8 @@ fn case_report(outcome: &CaseOutcome) -> CaseReport {
             .map(|d| DifferenceReport {
                 field: d.field.clone(),
                 severity: d.severity,
-                expected: d.expected.0.clone(),
-                actual: d.actual.0.clone(),
+                expected: super::sorted(&d.expected.0),
+                actual: super::sorted(&d.actual.0),
             })
             .collect(),
         error: outcome.error.clone(),

@@ -54,7 +54,10 @@ pub fn pretty_sorted(value: &Value) -> String {
     serde_json::to_string_pretty(&sorted(value)).unwrap_or_default()
 }
 
-fn sorted(value: &Value) -> Value {
+/// `value` with every object's keys sorted. Key order means nothing in
+/// JSON, and some SDKs iterate their maps in another order in every
+/// process: reports written from sorted values read the same each run.
+pub(crate) fn sorted(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
@@ -107,9 +110,9 @@ pub fn process_answers(outcome: &crate::run::CaseOutcome) -> Vec<(u32, String)> 
         .collect()
 }
 
-/// A short one-line JSON rendering, cut at `max` characters.
+/// A short one-line JSON rendering (keys sorted), cut at `max` characters.
 pub fn short(value: &Value, max: usize) -> String {
-    cut(&value.to_string(), max)
+    cut(&sorted(value).to_string(), max)
 }
 
 /// `text`, cut at `max` characters (an ellipsis marks the cut).
@@ -136,4 +139,21 @@ pub fn request_lines(outcome: &crate::run::CaseOutcome) -> Vec<String> {
             format!("+{} ms {} {}{query}{tag} -> {}", r.at_ms, r.method, r.path, r.answer)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn values_read_the_same_whatever_order_an_sdk_gave_their_keys_in() {
+        let one: serde_json::Value =
+            serde_json::from_str(r#"{"mistake": 1.0, "brand": {"z": 1, "a": [{"y": 2, "b": 3}]}}"#).unwrap();
+        let other: serde_json::Value =
+            serde_json::from_str(r#"{"brand": {"a": [{"b": 3, "y": 2}], "z": 1}, "mistake": 1.0}"#).unwrap();
+        assert_eq!(super::short(&one, 200), super::short(&other, 200));
+        assert_eq!(super::short(&one, 200), r#"{"brand":{"a":[{"b":3,"y":2}],"z":1},"mistake":1.0}"#);
+        assert_eq!(super::sorted(&one).to_string(), super::sorted(&other).to_string());
+        assert_eq!(super::short(&json!([3, 1]), 10), "[3,1]", "arrays keep their order");
+    }
 }
