@@ -87,16 +87,12 @@ fn the_bench_text_output_is_the_markdown_table() {
     assert!(stderr.contains("note: no bandit case for \"banner_bandit_flag\" in this suite"), "{stderr}");
 }
 
-/// The Node adapter's start command, or a failure saying how to get it.
+/// The Node adapter's start command, installed (or brought up to date)
+/// first: the install scripts are idempotent.
 fn node_adapter() -> String {
     let cache = ufc_harness::install::cache_dir();
-    let Some(command) = ufc_harness::install::installed_command("node", &cache) else {
-        panic!(
-            "the precompute report test needs the node adapter, which is not installed in {}: run \
-             `ufc-harness adapters install node`, or point UFC_HARNESS_CACHE at a cache that has it",
-            cache.display()
-        );
-    };
+    let command = ufc_harness::install::install("node", &cache)
+        .unwrap_or_else(|err| panic!("the precompute report test needs the node adapter: {err}"));
     command.iter().map(|arg| format!("'{}'", arg.replace('\'', r"'\''"))).collect::<Vec<_>>().join(" ")
 }
 
