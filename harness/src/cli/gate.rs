@@ -34,6 +34,21 @@ pub(super) struct GateArgs {
     badges: Option<PathBuf>,
 }
 
+/// How `run` and `scenarios` judge what they see: the failing severities
+/// and the known-failure manifests.
+#[derive(clap::Args, Clone)]
+pub(super) struct Judging {
+    /// Severities that fail a case, or a scenario's step (comma-separated).
+    #[arg(long, value_parser = super::severity_parser(), value_delimiter = ',', default_value = "critical,major")]
+    pub fail_on: Vec<ufc_harness::compare::Severity>,
+    /// Folder of known-failure manifests (<sdk>.toml); default: harness/expectations.
+    #[arg(long, value_name = "DIR")]
+    pub known_failures: Option<PathBuf>,
+    /// Do not fail the run when a listed known failure passes.
+    #[arg(long)]
+    pub no_strict: bool,
+}
+
 /// What `run`, `scenarios` and `merge` share after their run: the files
 /// to write, how much to show, and the gate's options.
 #[derive(clap::Args, Clone, Default)]

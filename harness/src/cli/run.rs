@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use ufc_harness::compare::Severity;
 use ufc_harness::partial;
 use ufc_harness::partition::Partition;
 use ufc_harness::report;
@@ -73,15 +72,8 @@ pub(super) struct RunArgs {
     /// The salt of obfuscated precomputed configurations.
     #[arg(long, value_name = "TEXT", default_value = ufc_harness::precomputed_client::SALT, requires = "precomputed")]
     salt: String,
-    /// Severities that fail a case (comma-separated).
-    #[arg(long, value_parser = super::severity_parser(), value_delimiter = ',', default_value = "critical,major")]
-    fail_on: Vec<Severity>,
-    /// Folder of known-failure manifests (<sdk>.toml); default: harness/expectations.
-    #[arg(long, value_name = "DIR")]
-    known_failures: Option<PathBuf>,
-    /// Do not fail the run when a listed known failure passes.
-    #[arg(long)]
-    no_strict: bool,
+    #[command(flatten)]
+    judging: super::gate::Judging,
     /// Ask every party each configuration's cases in N fresh processes (the
     /// reference too); a case answered differently is "nondeterministic"
     /// (exit code 4), neither passed nor failed. Not with --precomputed.
@@ -117,10 +109,10 @@ pub(super) fn run_command(args: RunArgs) -> anyhow::Result<i32> {
         obfuscated: args.obfuscated,
         precomputed,
         parties: args.parties.selection(),
-        known_failures: args.known_failures.clone(),
-        strict: !args.no_strict,
+        known_failures: args.judging.known_failures.clone(),
+        strict: !args.judging.no_strict,
         now: parse_now(args.now.as_deref())?,
-        settings: RunSettings { fail_on: args.fail_on.clone(), repeat: args.repeat },
+        settings: RunSettings { fail_on: args.judging.fail_on.clone(), repeat: args.repeat },
     };
     args.finish.check()?;
     let (result, partition) = match args.partition {

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use ufc_harness::compare::Severity;
 use ufc_harness::partial;
 use ufc_harness::partition::Partition;
 use ufc_harness::run::RunSettings;
@@ -36,15 +35,8 @@ pub(super) struct ScenariosArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Severities that fail a step (comma-separated).
-    #[arg(long, value_parser = super::severity_parser(), value_delimiter = ',', default_value = "critical,major")]
-    fail_on: Vec<Severity>,
-    /// Folder of known-failure manifests (<sdk>.toml); default: harness/expectations.
-    #[arg(long, value_name = "DIR")]
-    known_failures: Option<PathBuf>,
-    /// Do not fail the run when a listed known failure passes.
-    #[arg(long)]
-    no_strict: bool,
+    #[command(flatten)]
+    judging: super::gate::Judging,
     #[command(flatten)]
     finish: Finish,
     /// Run only share K of N of the scenarios (by a stable hash of each
@@ -59,9 +51,9 @@ pub(super) fn scenarios_command(args: ScenariosArgs) -> anyhow::Result<i32> {
         dir: args.dir.clone().unwrap_or_else(ufc_harness::scenario::builtin_dir),
         filter: args.filter.clone(),
         parties: args.parties.selection(),
-        known_failures: args.known_failures.clone(),
-        strict: !args.no_strict,
-        settings: RunSettings { fail_on: args.fail_on.clone(), repeat: 1 },
+        known_failures: args.judging.known_failures.clone(),
+        strict: !args.judging.no_strict,
+        settings: RunSettings { fail_on: args.judging.fail_on.clone(), repeat: 1 },
     };
     args.finish.check()?;
     let (result, partition) = match args.partition {
