@@ -133,14 +133,70 @@ pub struct ActionInput {
 }
 
 /// A case as sent in an `evaluate` request.
+///
+/// Read in one pass through [`FlatCase`]: the derived reading of a
+/// flattened, tagged enum buffers every case into an intermediate tree
+/// twice, which was a tenth of the Rust adapter's time on fuzzed batches.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "FlatCase")]
 pub struct WireCase<'a> {
     /// The case id.
     pub case_id: Cow<'a, str>,
     /// The evaluation.
     #[serde(flatten)]
     pub input: Cow<'a, CaseInput>,
+}
+
+/// A [`WireCase`] as it travels: every field of either kind at one level.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FlatCase {
+    case_id: String,
+    kind: CaseKind,
+    flag: String,
+    variation_type: Option<VariationType>,
+    default_value: Value,
+    subject_key: String,
+    subject_attributes: Value,
+    actions: Option<Vec<ActionInput>>,
+}
+
+/// `kind` on the wire.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum CaseKind {
+    Flag,
+    Bandit,
+}
+
+impl TryFrom<FlatCase> for WireCase<'_> {
+    type Error = String;
+
+    fn try_from(case: FlatCase) -> Result<Self, String> {
+        let FlatCase { case_id, kind, flag, variation_type, default_value, subject_key, subject_attributes, actions } =
+            case;
+        let input = match kind {
+            CaseKind::Flag => CaseInput::Flag(FlagCase {
+                flag,
+                variation_type: variation_type.ok_or("a flag case needs `variationType`")?,
+                default_value,
+                subject_key,
+                subject_attributes: match subject_attributes {
+                    Value::Object(map) => map,
+                    other => return Err(format!("`subjectAttributes` of a flag case must be an object, not {other}")),
+                },
+            }),
+            CaseKind::Bandit => CaseInput::Bandit(BanditCase {
+                flag,
+                default_value,
+                subject_key,
+                subject_attributes: serde_json::from_value(subject_attributes)
+                    .map_err(|e| format!("`subjectAttributes` of a bandit case: {e}"))?,
+                actions: actions.ok_or("a bandit case needs `actions`")?,
+            }),
+        };
+        Ok(WireCase { case_id: Cow::Owned(case_id), input: Cow::Owned(input) })
+    }
 }
 
 /// What a party answered for one case.
@@ -273,6 +329,32 @@ pub enum Request<'a> {
         /// Sequence number.
         id: u64,
     },
+}
+
+impl Request<'static> {
+    /// Reads one request line.
+    ///
+    /// `evaluate`, the one large request (hundreds of cases), is read in
+    /// one pass once its `op` is known: the derived reading of an
+    /// internally tagged enum first copies the whole line into an
+    /// intermediate tree. Every other op takes the derived path.
+    pub fn from_line(line: &str) -> serde_json::Result<Request<'static>> {
+        #[derive(Deserialize)]
+        struct Op<'a> {
+            #[serde(borrow)]
+            op: Cow<'a, str>,
+        }
+        #[derive(Deserialize)]
+        struct Evaluate {
+            id: u64,
+            cases: Vec<WireCase<'static>>,
+        }
+        if serde_json::from_str::<Op<'_>>(line).is_ok_and(|o| o.op == "evaluate") {
+            let Evaluate { id, cases } = serde_json::from_str(line)?;
+            return Ok(Request::Evaluate { id, cases });
+        }
+        serde_json::from_str(line)
+    }
 }
 
 /// The parameters of a `bench` request.

@@ -46,7 +46,7 @@ pub mod signature;
 
 use crate::partition::Partition;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -458,27 +458,46 @@ impl PartyRun {
 }
 
 /// Asks every party about `scenario`: one `configure` and one `evaluate`
-/// each, concurrently.
+/// each, at most as many at once as there are cores. More at once would
+/// only share the cores between adapters: each would answer slower, the
+/// harness's own reading of answers would queue behind them, and a party's
+/// busy time would say more about the others than about it.
 pub(crate) fn ask(parties: &mut [Box<dyn Party>], scenario: &Scenario, ids: &[String]) -> Vec<PartyRun> {
     let config = scenario.config_set();
     let questions: Vec<Question<'_>> =
         ids.iter().zip(&scenario.cases).map(|(id, input)| Question { id: id.as_str(), input }).collect();
-    let Some((first, rest)) = parties.split_first_mut() else { return Vec::new() };
     let (config, questions, obfuscated) = (&config, &questions[..], scenario.obfuscated);
+    let count = parties.len();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, count.max(1));
+    // Parties are taken in their order (the reference, quick, first) by
+    // whichever worker is free.
+    let queue = Mutex::new(parties.iter_mut().enumerate());
+    let runs: Mutex<Vec<Option<PartyRun>>> = Mutex::new(vec![None; count]);
+    let work = || loop {
+        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+        let Some((index, party)) = next else { break };
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ask_one(party.as_mut(), config, questions, obfuscated)
+        }))
+        .unwrap_or_else(|_| PartyRun {
+            answer: PartyAnswer::Failed("the party panicked".into()),
+            busy: Duration::ZERO,
+        });
+        runs.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(run);
+    };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = rest
-            .iter_mut()
-            .map(|party| scope.spawn(move || ask_one(party.as_mut(), config, questions, obfuscated)))
-            .collect();
-        let mut runs = vec![ask_one(first.as_mut(), config, questions, obfuscated)];
-        for handle in handles {
-            runs.push(handle.join().unwrap_or_else(|_| PartyRun {
-                answer: PartyAnswer::Failed("the party panicked".into()),
-                busy: Duration::ZERO,
-            }));
+        for _ in 1..workers {
+            scope.spawn(work);
         }
-        runs
-    })
+        work();
+    });
+    runs.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|run| {
+            run.unwrap_or_else(|| PartyRun { answer: PartyAnswer::Failed("never asked".into()), busy: Duration::ZERO })
+        })
+        .collect()
 }
 
 fn ask_one(party: &mut dyn Party, config: &ConfigSet, questions: &[Question<'_>], obfuscated: bool) -> PartyRun {

@@ -380,6 +380,7 @@ pub fn markdown(report: &FuzzReport) -> String {
             stats.cases_per_second()
         ));
     }
+    md.push_str(&format!("\n{}\n", whole_run_text(report)));
     md.push_str("\n## Findings\n\n");
     if report.findings.is_empty() {
         md.push_str("None: every party agreed with the reference on every case.\n");
@@ -495,6 +496,17 @@ fn coverage_terminal(report: &FuzzReport) -> String {
     text
 }
 
+/// The run's own rate: every case over the whole wall time, minimizing
+/// included.
+fn whole_run_text(report: &FuzzReport) -> String {
+    let seconds = report.elapsed.as_secs_f64();
+    let rate = if seconds > 0.0 { report.cases as f64 / seconds } else { 0.0 };
+    format!(
+        "  whole run  {rate:>10.0} cases/s of wall time ({:.1} of {seconds:.1} s minimizing)",
+        report.minimize_time.as_secs_f64()
+    )
+}
+
 /// What the command prints when the run is over and its findings are
 /// written under `out`: totals, throughput, each finding with its suite
 /// and the command that regenerates it.
@@ -507,9 +519,11 @@ pub fn terminal(report: &FuzzReport, out: &Path) -> String {
         report.disagreements,
         report.findings.len()
     );
+    text.push_str("throughput, per second of each party's busy time (configure, evaluate, its answers read):\n");
     for t in &report.throughput {
         text.push_str(&format!("  {:<10} {:>10.0} cases/s\n", t.party, t.cases_per_second()));
     }
+    text.push_str(&format!("{}\n", whole_run_text(report)));
     text.push_str(&format!("{}\n", deviations_text(report)));
     text.push_str(&coverage_terminal(report));
     for failure in &report.party_failures {

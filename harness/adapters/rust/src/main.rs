@@ -19,6 +19,7 @@
 //! [`Request`] and answered with a [`Response`]. The online ops (capability
 //! `online`) are in the `online` module.
 
+mod answer;
 mod online;
 
 use std::io::{BufRead, BufReader, Write};
@@ -36,7 +37,7 @@ use eppo::{
 #[cfg(eppo_str)]
 use eppo_core::Str;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use ufc_protocol::{
     BenchMode, BenchRequest, Capabilities, Capability, CaseInput, CaseResult, FlagCase, Request, Response, SdkInfo,
     Source, VariationType, WireCase, PROTOCOL_VERSION,
@@ -112,6 +113,10 @@ impl Recorder {
     /// `pending`, as no result reports it.
     fn abandon(&self) {
         let events = self.stop();
+        self.keep_pending(events);
+    }
+    /// Events no result will report, kept for `drainEvents`.
+    fn keep_pending(&self, events: Vec<AssignmentEvent>) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         pending.1 += events.len() as u64;
         pending.0.extend(events);
@@ -209,61 +214,6 @@ fn attributes(v: Value) -> Result<Arc<Attributes>> {
     serde_json::from_value(v).map(Arc::new).map_err(|e| format!("subjectAttributes: {e}"))
 }
 
-/// Map the core's details (every allocation with its code) onto the shared
-/// test files' shape: the matched allocation, those rejected before it, and
-/// those never reached; the matched rule is the first rule the core reports
-/// as matched, rebuilt from the conditions it echoes.
-fn shared_details(d: &Value) -> Value {
-    let empty = Vec::new();
-    let allocations = d["allocations"].as_array().unwrap_or(&empty);
-    let code = |a: &Value| a["allocationEvaluationCode"].as_str().unwrap_or("").to_owned();
-    let entry = |a: &Value| json!({"key": a["key"], "allocationEvaluationCode": a["allocationEvaluationCode"], "orderPosition": a["orderPosition"]});
-    let matched = allocations.iter().find(|a| code(a) == "MATCH");
-    let rule =
-        matched.and_then(|a| a["evaluatedRules"].as_array()?.iter().find(|r| r["matched"] == json!(true))).map(|r| {
-            let conditions: Vec<Value> =
-                r["conditions"].as_array().unwrap_or(&empty).iter().map(|c| c["condition"].clone()).collect();
-            json!({ "conditions": conditions })
-        });
-    json!({
-        "environmentName": d["environmentName"],
-        "flagEvaluationCode": d["flagEvaluationCode"],
-        "flagEvaluationDescription": d["flagEvaluationDescription"],
-        "banditKey": d["banditKey"],
-        "banditAction": d["banditAction"],
-        "variationKey": d["variationKey"],
-        "variationValue": variation_value(d),
-        "matchedRule": rule,
-        "matchedAllocation": matched.map(entry),
-        "unmatchedAllocations": allocations.iter().filter(|a| !["MATCH", "UNEVALUATED"].contains(&code(a).as_str())).map(entry).collect::<Vec<_>>(),
-        "unevaluatedAllocations": allocations.iter().filter(|a| code(a) == "UNEVALUATED").map(entry).collect::<Vec<_>>(),
-    })
-}
-
-/// The details' variation value: the core wraps it as {"type", "value"}.
-#[cfg(eppo_tagged_values)]
-fn variation_value(d: &Value) -> Value {
-    d["variationValue"]["value"].clone()
-}
-
-/// The details' variation value: cores before 4.0 give it bare.
-#[cfg(not(eppo_tagged_values))]
-fn variation_value(d: &Value) -> Value {
-    d["variationValue"].clone()
-}
-
-/// Value (the default when the SDK assigns nothing) and mapped details.
-fn outcome<T: Serialize>(r: EvaluationResultWithDetails<T>, default: &Value) -> Result<(Value, Value)> {
-    let value = match r.variation {
-        Some(v) => serde_json::to_value(v).map_err(|e| e.to_string())?,
-        None => default.clone(),
-    };
-    // An `Arc<EvaluationDetails>` from 4.0 on, the bare struct before.
-    let details: &EvaluationDetails = r.evaluation_details.borrow();
-    let details = serde_json::to_value(details).map_err(|e| e.to_string())?;
-    Ok((value, shared_details(&details)))
-}
-
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     let msg =
         payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
@@ -293,11 +243,18 @@ impl Refusal<'_> {
     }
 }
 
+/// What a request is answered with: a response, or the results of an
+/// `evaluate` written as JSON text (see the `answer` module).
+enum Reply {
+    Response(Box<Response>),
+    Results(String),
+}
+
 /// Read one line as a request. One that does not parse is explained the way
 /// the protocol's error response documents: not JSON, not a JSON object, an
 /// unknown op, or a known op with malformed fields.
 fn parse(line: &str) -> std::result::Result<Request<'static>, Unreadable> {
-    let malformed = match serde_json::from_str::<Request>(line) {
+    let malformed = match Request::from_line(line) {
         Ok(request) => return Ok(request),
         Err(e) => e,
     };
@@ -324,6 +281,33 @@ fn id_and_op(request: &Request) -> (u64, &'static str) {
         Request::Init { id, .. } => (*id, "init"),
         Request::DrainEvents { id } => (*id, "drainEvents"),
         Request::StopClient { id } => (*id, "stopClient"),
+    }
+}
+
+/// Where one case's result goes: the SDK's answer, with the case's events,
+/// written to `out`.
+struct Answer<'a> {
+    adapter: &'a Adapter,
+    out: &'a mut Vec<u8>,
+    case_id: &'a str,
+    default: &'a Value,
+}
+
+impl Answer<'_> {
+    fn write<T: Serialize>(self, r: EvaluationResultWithDetails<T>) -> Result<()> {
+        // On an error before the events are taken, they stay for `abandon`.
+        let value = match r.variation {
+            Some(v) => serde_json::to_value(v).map_err(|e| e.to_string())?,
+            None => self.default.clone(),
+        };
+        let events = self.adapter.recorder.stop();
+        // An `Arc<EvaluationDetails>` from 4.0 on, the bare struct before.
+        let details: &EvaluationDetails = r.evaluation_details.borrow();
+        let answer = answer::CaseAnswer { case_id: self.case_id, value: &value, details, assignment_events: &events };
+        serde_json::to_writer(&mut *self.out, &answer).map_err(|e| {
+            self.adapter.recorder.keep_pending(events);
+            format!("serializing the answer: {e}")
+        })
     }
 }
 
@@ -386,7 +370,8 @@ impl Adapter {
         Ok(Response::default())
     }
 
-    fn evaluate_case(&self, case_id: &str, input: &CaseInput) -> Result<CaseResult> {
+    /// Evaluates one case and writes its result to `out`.
+    fn evaluate_case(&self, out: &mut Vec<u8>, case_id: &str, input: &CaseInput) -> Result<()> {
         let client = self.client()?;
         let case: &FlagCase = match input {
             CaseInput::Flag(case) => case,
@@ -396,45 +381,38 @@ impl Adapter {
         let subject: Str = case.subject_key.as_str().into();
         let attrs = attributes(Value::Object(case.subject_attributes.clone()))?;
         self.recorder.start();
-        let result = match case.variation_type {
-            VariationType::String => outcome(client.get_string_assignment_details(flag, &subject, &attrs), default),
-            VariationType::Integer => outcome(client.get_integer_assignment_details(flag, &subject, &attrs), default),
-            VariationType::Numeric => outcome(client.get_numeric_assignment_details(flag, &subject, &attrs), default),
-            VariationType::Boolean => outcome(client.get_boolean_assignment_details(flag, &subject, &attrs), default),
-            VariationType::Json => outcome(client.get_json_assignment_details(flag, &subject, &attrs), default),
-        };
-        // On an error the case's events stay for `abandon`.
-        let (value, details) = result?;
-        let events = self.recorder.stop();
-        let assignment_events = events
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| e.to_string())?;
-        Ok(CaseResult {
-            case_id: case_id.to_owned(),
-            value: Some(value),
-            details: Some(details),
-            assignment_events,
-            bandit_events: Vec::new(),
-            error: None,
-        })
+        let answer = Answer { adapter: self, out, case_id, default };
+        match case.variation_type {
+            VariationType::String => answer.write(client.get_string_assignment_details(flag, &subject, &attrs)),
+            VariationType::Integer => answer.write(client.get_integer_assignment_details(flag, &subject, &attrs)),
+            VariationType::Numeric => answer.write(client.get_numeric_assignment_details(flag, &subject, &attrs)),
+            VariationType::Boolean => answer.write(client.get_boolean_assignment_details(flag, &subject, &attrs)),
+            VariationType::Json => answer.write(client.get_json_assignment_details(flag, &subject, &attrs)),
+        }
     }
 
-    fn evaluate(&self, cases: &[WireCase]) -> Result<Response> {
+    /// The `results` of an `evaluate` answer, as JSON text: one result per
+    /// case, a case that failed or panicked answered as the SDK's error.
+    fn evaluate(&self, cases: &[WireCase]) -> Result<String> {
         self.client()?;
-        let results = cases
-            .iter()
-            .map(|case| {
-                let result = catch_unwind(AssertUnwindSafe(|| self.evaluate_case(&case.case_id, &case.input)))
-                    .unwrap_or_else(|p| Err(panic_message(p)));
-                result.unwrap_or_else(|error| {
-                    self.recorder.abandon();
-                    CaseResult::raised(&case.case_id, error)
-                })
-            })
-            .collect();
-        Ok(Response { results: Some(results), ..Response::default() })
+        let mut out = Vec::with_capacity(cases.len() * 1024);
+        out.push(b'[');
+        for (i, case) in cases.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let start = out.len();
+            let result = catch_unwind(AssertUnwindSafe(|| self.evaluate_case(&mut out, &case.case_id, &case.input)))
+                .unwrap_or_else(|p| Err(panic_message(p)));
+            if let Err(error) = result {
+                out.truncate(start);
+                self.recorder.abandon();
+                serde_json::to_writer(&mut out, &CaseResult::raised(&case.case_id, error))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        out.push(b']');
+        String::from_utf8(out).map_err(|e| format!("internal: the results are not UTF-8: {e}"))
     }
 
     /// `eppo` 5.2.1 has no precompute call; its pinned core does. The core
@@ -543,11 +521,11 @@ impl Adapter {
     }
 
     /// Answer one request.
-    fn dispatch(&mut self, request: &Request) -> Result<Response> {
-        match request {
+    fn dispatch(&mut self, request: &Request) -> Result<Reply> {
+        let response = match request {
+            Request::Evaluate { cases, .. } => return self.evaluate(cases).map(Reply::Results),
             Request::Hello { protocol, .. } => self.hello(*protocol),
             Request::Configure { flags, bandits, .. } => self.configure(flags, bandits.as_ref()),
-            Request::Evaluate { cases, .. } => self.evaluate(cases),
             Request::Bench { bench, .. } => self.bench(bench),
             Request::Precompute { subject_key, subject_attributes, bandit_actions, .. } => {
                 self.precompute(subject_key, subject_attributes, bandit_actions)
@@ -558,7 +536,8 @@ impl Adapter {
                 self.stop_client();
                 Ok(Response::default())
             }
-        }
+        };
+        response.map(|r| Reply::Response(Box::new(r)))
     }
 
     /// Answer one request line, as the line to write; the flag says whether
@@ -577,7 +556,17 @@ impl Adapter {
         let answer =
             catch_unwind(AssertUnwindSafe(|| self.dispatch(&request))).unwrap_or_else(|p| Err(panic_message(p)));
         let response = match answer {
-            Ok(response) => Response { id, ok: true, error: None, ..response },
+            // The results are JSON text already: spliced in, not parsed back.
+            Ok(Reply::Results(results)) => {
+                // Half a megabyte is common: joined, not run through `format!`.
+                let head = format!(r#"{{"id":{id},"ok":true,"results":"#);
+                let mut line = String::with_capacity(head.len() + results.len() + 1);
+                line.push_str(&head);
+                line.push_str(&results);
+                line.push('}');
+                return (line, false);
+            }
+            Ok(Reply::Response(response)) => Response { id, ok: true, error: None, ..*response },
             Err(error) => {
                 eprintln!("adapter: {op} failed: {error}");
                 Response { id, ok: false, error: Some(error), ..Response::default() }
@@ -603,7 +592,8 @@ fn main() {
             continue;
         }
         let (response, shutdown) = adapter.handle(&line);
-        if writeln!(stdout, "{response}").and_then(|()| stdout.flush()).is_err() || shutdown {
+        let written = stdout.write_all(response.as_bytes()).and_then(|()| stdout.write_all(b"\n"));
+        if written.and_then(|()| stdout.flush()).is_err() || shutdown {
             break;
         }
     }
