@@ -56,7 +56,8 @@ impl Configuration {
             naming,
             ..Configuration::default()
         };
-        for (key, raw) in &wire.flags {
+        let flags = document.get("flags").and_then(Value::as_object).into_iter().flatten();
+        for (key, raw) in flags {
             let path = member("$.flags", key);
             let compiled = match naming {
                 Naming::Plain => compile_flag(key, raw, &path, naming),

@@ -17,11 +17,34 @@ pub(crate) struct ConfigurationWire {
     pub format: Option<String>,
     #[serde(default)]
     pub environment: Option<EnvironmentWire>,
-    pub flags: serde_json::Map<String, Value>,
+    /// Checked to be a map here; its flags are read from the document
+    /// itself, so that a large configuration is not copied to be read.
+    #[allow(dead_code)] // read for its shape only
+    pub flags: MapShape,
     #[serde(default)]
     pub bandits: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
     pub bandit_references: Option<serde_json::Map<String, Value>>,
+}
+
+/// A JSON object whose members are not read (only that it is one).
+pub(crate) struct MapShape;
+
+impl<'de> Deserialize<'de> for MapShape {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = MapShape;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MapShape, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(MapShape)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 #[derive(Deserialize)]
