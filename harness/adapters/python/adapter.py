@@ -238,7 +238,7 @@ def evaluate_case(case, methods):
                    typed_default(variation_type, case["defaultValue"]))
         value = r.variation
         if variation_type == "JSON" and wire.has_non_finite(value):
-            value = wire.finite(value)
+            value = adapter_common.finite(value)
     else:
         raise ValueError(f"unknown case kind {case.get('kind')!r}")
     return value, shared_details(r.evaluation_details)
@@ -297,7 +297,7 @@ def op_evaluate(req):
                 results.append({"caseId": cid, "error": f"{type(e).__name__}: {e}"})
                 continue
             if bandits and wire.has_non_finite(bandits):
-                bandits = wire.finite(bandits)
+                bandits = adapter_common.finite(bandits)
             results.append({"caseId": case.get("caseId"), "value": value, "details": details,
                             "assignmentEvents": assignments, "banditEvents": bandits})
     finally:

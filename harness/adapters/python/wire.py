@@ -12,6 +12,8 @@ import json
 import math
 import re
 
+from adapter_common import finite  # python-shared, on the path the adapter set
+
 try:  # installed beside the SDK (requirements.txt)
     import orjson
 except ImportError:  # a venv made before the adapter asked for it: json alone, slower
@@ -81,17 +83,6 @@ class Requests:
             except orjson.JSONDecodeError:
                 pass  # json decides, and words the error
         return self.decoder.decode(line.decode("utf-8"))
-
-
-def finite(value):
-    """JSON has no NaN or infinities; the protocol spells them as strings."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
 
 
 _LEAVES = frozenset((str, int, bool, type(None)))  # what JSON answers mostly hold
