@@ -158,12 +158,8 @@ fn precomputation_of_the_builtin_suite_shows_todays_differences() {
     assert_eq!(output.status.code(), Some(3), "errored subjects make exit code 3");
 }
 
-/// The Python adapter writes most answers with orjson, which turns a
-/// non-finite float into `null` without a word. An answer that can hold one
-/// (here an attribute spelled `NaN` in the request, echoed in the event)
-/// must take the path that spells it as the protocol does.
-#[test]
-fn the_python_adapter_spells_non_finite_numbers_as_the_protocol_does() {
+/// The installed Python adapter's answer lines to `requests`.
+fn python_adapter_answers(requests: &[String]) -> Vec<String> {
     use std::io::{BufRead, BufReader, Write};
     install(&["python"]);
     let run = ufc_harness::install::cache_dir().join("python").join("run");
@@ -173,6 +169,23 @@ fn the_python_adapter_spells_non_finite_numbers_as_the_protocol_does() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the adapter starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for request in requests {
+        writeln!(stdin, "{request}").expect("the adapter reads");
+    }
+    drop(stdin);
+    let answers =
+        BufReader::new(child.stdout.take().expect("stdout")).lines().map(|line| line.expect("a line")).collect();
+    child.wait().expect("the adapter exits");
+    answers
+}
+
+/// The Python adapter writes most answers with orjson, which turns a
+/// non-finite float into `null` without a word. An answer that can hold one
+/// (here an attribute spelled `NaN` in the request, echoed in the event)
+/// must take the path that spells it as the protocol does.
+#[test]
+fn the_python_adapter_spells_non_finite_numbers_as_the_protocol_does() {
     let flags = r#"{"format":"SERVER","createdAt":"2024-01-01T00:00:00Z","environment":{"name":"Test"},"flags":{"f":{"key":"f","enabled":true,"variationType":"STRING","variations":{"on":{"key":"on","value":"on"}},"allocations":[{"key":"all","doLog":true,"splits":[{"variationKey":"on","shards":[]}]}],"totalShards":10000}}}"#;
     let case = |id: &str, attributes: &str| {
         format!(
@@ -186,18 +199,44 @@ fn the_python_adapter_spells_non_finite_numbers_as_the_protocol_does() {
         format!(r#"{{"id":3,"op":"evaluate","cases":[{}]}}"#, case("nan", r#"{"x":NaN,"y":-Infinity}"#)),
         r#"{"id":4,"op":"shutdown"}"#.to_owned(),
     ];
-    let mut stdin = child.stdin.take().expect("stdin");
-    for request in &requests {
-        writeln!(stdin, "{request}").expect("the adapter reads");
-    }
-    drop(stdin);
-    let answers: Vec<Value> = BufReader::new(child.stdout.take().expect("stdout"))
-        .lines()
-        .map(|line| serde_json::from_str(&line.expect("a line")).expect("every answer is JSON"))
+    let answers: Vec<Value> = python_adapter_answers(&requests)
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("every answer is JSON"))
         .collect();
-    child.wait().expect("the adapter exits");
     let attributes = |answer: &Value| answer["results"][0]["assignmentEvents"][0]["subjectAttributes"].clone();
     assert_eq!(answers.len(), 5, "{answers:?}");
     assert_eq!(attributes(&answers[2]), serde_json::json!({"x": 1.5, "name": "Zoë"}));
     assert_eq!(attributes(&answers[3]), serde_json::json!({"x": "NaN", "y": "-Infinity"}));
+}
+
+/// The Python adapter reads requests with orjson, which turns an integer
+/// beyond 64 bits into a float without a word. A request holding one must
+/// take the json path, so a JSON flag's default comes back digit for digit.
+#[test]
+fn the_python_adapter_keeps_integers_beyond_64_bits() {
+    let flags = r#"{"format":"SERVER","createdAt":"2024-01-01T00:00:00Z","environment":{"name":"Test"},"flags":{}}"#;
+    let case = |id: &str, default: &str| {
+        format!(
+            r#"{{"caseId":"{id}","kind":"flag","flag":"missing","variationType":"JSON","defaultValue":{default},"subjectKey":"s","subjectAttributes":{{}}}}"#
+        )
+    };
+    let requests = [
+        r#"{"id":0,"op":"hello","protocol":1}"#.to_owned(),
+        format!(r#"{{"id":1,"op":"configure","flags":{{"inline":{flags}}}}}"#),
+        // The widest integers orjson holds exactly, then one past each end.
+        format!(
+            r#"{{"id":2,"op":"evaluate","cases":[{}]}}"#,
+            case("edges", r#"[18446744073709551615,-9223372036854775808]"#)
+        ),
+        format!(
+            r#"{{"id":3,"op":"evaluate","cases":[{}]}}"#,
+            case("wide", r#"[18446744073709551616, -9223372036854775809]"#)
+        ),
+        r#"{"id":4,"op":"shutdown"}"#.to_owned(),
+    ];
+    let answers = python_adapter_answers(&requests);
+    assert_eq!(answers.len(), 5, "{answers:?}");
+    // Compared as text: serde_json would read a float and the integer alike.
+    assert!(answers[2].contains(r#""value":[18446744073709551615,-9223372036854775808]"#), "{}", answers[2]);
+    assert!(answers[3].contains(r#""value":[18446744073709551616,-9223372036854775809]"#), "{}", answers[3]);
 }

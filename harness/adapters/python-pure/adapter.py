@@ -22,7 +22,6 @@ thread, against the harness's mock CDN; `configure` and `shutdown` stop it.
 
 import json
 import logging
-import math
 import os
 import sys
 import threading
@@ -148,7 +147,7 @@ class RecordingLogger(AssignmentLogger):
 
 
 def snapshot(event):
-    return json.loads(json.dumps(finite(event), default=repr, allow_nan=False))
+    return json.loads(json.dumps(adapter_common.finite(event), default=repr, allow_nan=False))
 
 
 class ConfigurationServer:
@@ -388,19 +387,8 @@ OPS = {
 }
 
 
-def finite(value):
-    """JSON has no NaN or infinities; the protocol spells them as strings."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
-
-
 def send(msg):
-    PROTOCOL_OUT.write(json.dumps(finite(msg), default=repr, allow_nan=False) + "\n")
+    PROTOCOL_OUT.write(json.dumps(adapter_common.finite(msg), default=repr, allow_nan=False) + "\n")
     PROTOCOL_OUT.flush()
 
 

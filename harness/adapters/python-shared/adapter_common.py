@@ -1,10 +1,12 @@
 """What the two Python adapters (python: eppo-server-sdk 4.x, python-pure:
-3.7.0) share: the timed bench loop, and for the online `init` op the
+3.7.0) share: the timed bench loop, the protocol's spelling of non-finite
+numbers, and for the online `init` op the
 `Config` keywords both SDK generations take alike (`api_key`, `base_url`,
 `assignment_logger`, `poll_interval_seconds`, `poll_jitter_seconds`) with
 the same kind of `AssignmentCacheLogger` wrapper. Standard library only.
 """
 
+import math
 import time
 
 
@@ -22,6 +24,17 @@ def bench_loop(logger, call, flag, args, default, n):
     finally:
         logger.muted = False
     return {"iterations": n, "elapsedNs": elapsed}
+
+
+def finite(value):
+    """JSON has no NaN or infinities; the protocol spells them as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def whole_seconds(ms, what):
