@@ -3,45 +3,21 @@
 // Speaks protocol v1 (docs/protocol.md): one JSON request per line on stdin,
 // one JSON response per line on stdout. Everything else goes to stderr.
 //
-// Offline loading: the SDK's `init()` always fetches its configuration over
-// HTTP, so the adapter serves the flag and bandit files itself on a loopback
-// port (127.0.0.1, nothing else) and points `baseUrl` there. The SDK then
-// loads them through its own fetch-and-store code; polling is stopped right
-// after init.
+// Offline loading: the SDK's `init()` always fetches its configuration, so
+// the adapter answers the fetches for its own base URL itself (see
+// offlineFetch) with the flag and bandit files. The SDK then loads them
+// through its own fetch-and-store code; polling is stopped right after init.
 //
 // Online (capability `online`, ops init / drainEvents / stopClient): `init`
 // builds the SDK's ordinary client against the harness's mock CDN with its
 // poller on; `configure` and `shutdown` stop it.
 'use strict';
 
-// Stdout is the protocol channel. Keep a private writer and send console
-// output to stderr before the SDK is loaded. (process.stdout writes to pipes
-// synchronously on Linux and macOS, so a response is out when write returns.)
+// Stdout is the protocol channel: protocol-io claims it and sends console
+// output to stderr before the SDK is loaded. An answer is out when
+// writeAnswer returns.
+const { requestLines, writeAnswer, TextBytes, flushDiagnostics } = require('./protocol-io');
 const fs = require('fs');
-const stdoutWrite = process.stdout.write.bind(process.stdout);
-const writeProtocol = (line) => stdoutWrite(line);
-process.stdout.write = process.stderr.write.bind(process.stderr);
-// Diagnostics are kept and written to stderr in one piece before each
-// answer (or once 64 kB have piled up): the SDK logs a line for about a third
-// of fuzzed cases, and a write per line cost a third of the adapter's time.
-const util = require('util');
-const diagnostics = { lines: [], bytes: 0 };
-function flushDiagnostics() {
-  if (diagnostics.lines.length === 0) return;
-  process.stderr.write(diagnostics.lines.join('\n') + '\n');
-  Object.assign(diagnostics, { lines: [], bytes: 0 });
-}
-function diagnose(...args) {
-  const line = util.format(...args);
-  diagnostics.lines.push(line);
-  diagnostics.bytes += line.length;
-  if (diagnostics.bytes > 65536) flushDiagnostics();
-}
-process.on('exit', flushDiagnostics);
-for (const name of ['log', 'info', 'warn', 'debug', 'trace', 'error']) console[name] = diagnose;
-
-const http = require('http');
-const readline = require('readline');
 const sdk = require('@eppo/node-server-sdk');
 const common = require('@eppo/js-client-sdk-common');
 
@@ -69,49 +45,56 @@ const ONLINE = {
   options: ['pollInterval', 'initTimeout', 'assignmentCache', 'banditCache', 'throwingLogger', 'sdkKey'],
 };
 const TYPED = { STRING: 'String', INTEGER: 'Integer', NUMERIC: 'Numeric', BOOLEAN: 'Boolean', JSON: 'JSON' };
-const DETAIL_KEYS = ['environmentName', 'flagEvaluationCode', 'flagEvaluationDescription', 'banditKey',
-  'banditAction', 'variationKey', 'variationValue', 'matchedRule', 'matchedAllocation',
-  'unmatchedAllocations', 'unevaluatedAllocations'];
 
 // Loggers keep each event as JSON text, taken when it is logged (the SDK
 // mutates the details object it shares with the event after logging it):
-// while a case is evaluated (`on`) in that case's lists, as text that goes
-// into the answer as it is (serialised once, never parsed back); at any
-// other time as a parsed snapshot in `pending`, which drainEvents hands out.
-// `muted` (bench loops) drops them. `throwing`: each call is kept, then the
-// logger throws.
+// while a case is evaluated (`on`) in that case's `assignments` / `bandits`,
+// the events' texts joined by commas, which go into the answer as they are
+// (serialised once, never parsed back; a string per case, not an array of
+// them, as most cases log one event or none); at any other time as a parsed
+// snapshot in `pending`, which drainEvents hands out. `muted` (bench loops)
+// drops them. `throwing`: each call is kept, then the logger throws.
 const recorder = {
-  on: false, muted: false, throwing: false, assignments: [], bandits: [],
+  on: false, muted: false, throwing: false, assignments: '', bandits: '',
   pending: { assignmentEvents: [], banditEvents: [], loggerCalls: 0 },
 };
-function keep(event, caseList, pendingList) {
+function keep(event, bandit) {
   if (recorder.muted) return;
   if (recorder.on) {
-    caseList().push(JSON.stringify(event));
+    const text = JSON.stringify(event);
+    if (bandit) recorder.bandits = recorder.bandits === '' ? text : `${recorder.bandits},${text}`;
+    else recorder.assignments = recorder.assignments === '' ? text : `${recorder.assignments},${text}`;
   } else {
-    pendingList().push(JSON.parse(JSON.stringify(event)));
+    const pending = bandit ? recorder.pending.banditEvents : recorder.pending.assignmentEvents;
+    pending.push(JSON.parse(JSON.stringify(event)));
     recorder.pending.loggerCalls += 1;
   }
   if (recorder.throwing) throw new Error('harness: throwing logger');
 }
-const assignmentLogger = { logAssignment: (e) => keep(e, () => recorder.assignments, () => recorder.pending.assignmentEvents) };
-const banditLogger = { logBanditAction: (e) => keep(e, () => recorder.bandits, () => recorder.pending.banditEvents) };
+const assignmentLogger = { logAssignment: (e) => keep(e, false) };
+const banditLogger = { logBanditAction: (e) => keep(e, true) };
 // The case threw: what it logged goes to `pending`, as no result reports it.
 function abandonCase() {
   recorder.on = false;
-  recorder.pending.assignmentEvents.push(...recorder.assignments.map((text) => JSON.parse(text)));
-  recorder.pending.banditEvents.push(...recorder.bandits.map((text) => JSON.parse(text)));
-  recorder.pending.loggerCalls += recorder.assignments.length + recorder.bandits.length;
+  const assignments = JSON.parse(`[${recorder.assignments}]`);
+  const bandits = JSON.parse(`[${recorder.bandits}]`);
+  recorder.pending.assignmentEvents.push(...assignments);
+  recorder.pending.banditEvents.push(...bandits);
+  recorder.pending.loggerCalls += assignments.length + bandits.length;
+}
+function startCase() {
+  recorder.on = true;
+  recorder.assignments = '';
+  recorder.bandits = '';
 }
 function resetRecorder(throwing) {
-  Object.assign(recorder, { on: false, muted: false, throwing, assignments: [], bandits: [] });
+  Object.assign(recorder, { on: false, muted: false, throwing, assignments: '', bandits: '' });
   recorder.pending = { assignmentEvents: [], banditEvents: [], loggerCalls: 0 };
 }
 
-// What the loopback server hands the SDK.
-const served = { flags: null, bandits: null };
+// What offlineFetch hands the SDK, and how many fetches it answered.
+const served = { flags: null, bandits: null, fetches: 0 };
 const NO_BANDITS = '{"bandits":{},"updatedAt":"1970-01-01T00:00:00Z"}';
-let baseUrl = null;
 let client = null;
 let onlineClient = null; // the client `init` built, while its poller may run
 
@@ -120,19 +103,44 @@ function stopOnline() {
   onlineClient = null;
 }
 
-function startServer() {
-  const server = http.createServer((req, res) => {
-    const path = new URL(req.url, 'http://localhost').pathname;
-    // No bandit file means no bandit models, not a failed fetch.
-    const body = path.endsWith('/flag-config/v1/config') ? served.flags
-      : path.endsWith('/flag-config/v1/bandits') ? (served.bandits ?? NO_BANDITS) : null;
-    res.writeHead(body === null ? 404 : 200, { 'content-type': 'application/json' });
-    res.end(body ?? 'not found');
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    server.unref();
-    resolve(`http://127.0.0.1:${server.address().port}/api`);
-  }));
+// The SDK fetches configure's files from OFFLINE_BASE_URL, which
+// offlineFetch answers in process, as a loopback HTTP server did before:
+// that server and undici's HTTP client cost 5 ms of CPU per configure, a
+// tenth of the adapter's time in a fuzz run (configure comes once per 512
+// cases). Every other URL (the online ops' mock CDN) goes to the real
+// fetch; `.invalid` cannot resolve, should a fetch ever get past this.
+const OFFLINE_BASE_URL = 'http://ufc-adapter.invalid/api';
+const networkFetch = globalThis.fetch;
+function offlineFetch(resource, options) {
+  const url = typeof resource === 'string' ? resource : String(resource?.url ?? resource);
+  if (!url.startsWith(`${OFFLINE_BASE_URL}/`)) return networkFetch(resource, options);
+  served.fetches += 1;
+  const path = url.slice(OFFLINE_BASE_URL.length).split('?')[0];
+  // No bandit file means no bandit models, not a failed fetch.
+  const body = path.endsWith('/flag-config/v1/config') ? served.flags
+    : path.endsWith('/flag-config/v1/bandits') ? (served.bandits ?? NO_BANDITS) : null;
+  return Promise.resolve(new OfflineResponse(body === null ? 404 : 200, body ?? 'not found'));
+}
+globalThis.fetch = offlineFetch;
+
+// What the SDK's HTTP client reads of a fetch Response (js-client-sdk-common
+// http-client.js: ok, status, json(), text()). Not undici's Response: in a
+// profile its body streams cost about 0.3 ms per configure, and loading
+// undici 30 ms at start. The SDK still parses the file text itself.
+class OfflineResponse {
+  constructor(status, body) {
+    this.status = status;
+    this.ok = status >= 200 && status < 300;
+    this.body = body;
+  }
+
+  async text() {
+    return this.body;
+  }
+
+  async json() {
+    return JSON.parse(this.body);
+  }
 }
 
 function source(spec, what) {
@@ -141,22 +149,45 @@ function source(spec, what) {
   throw new Error(`${what} must be {"path": FILE} or {"inline": OBJECT}`);
 }
 
+// The shared test files' evaluationDetails keys, in their order. An object
+// literal rather than a loop over a key list: it is built for every case,
+// and a fixed shape is what JSON.stringify serialises fastest.
 function sharedDetails(d) {
   if (d == null) return null;
-  return Object.fromEntries(DETAIL_KEYS.map((k) => [k, d[k] === undefined ? null : d[k]]));
+  return {
+    environmentName: d.environmentName ?? null,
+    flagEvaluationCode: d.flagEvaluationCode ?? null,
+    flagEvaluationDescription: d.flagEvaluationDescription ?? null,
+    banditKey: d.banditKey ?? null,
+    banditAction: d.banditAction ?? null,
+    variationKey: d.variationKey ?? null,
+    variationValue: d.variationValue ?? null,
+    matchedRule: d.matchedRule ?? null,
+    matchedAllocation: d.matchedAllocation ?? null,
+    unmatchedAllocations: d.unmatchedAllocations ?? null,
+    unevaluatedAllocations: d.unevaluatedAllocations ?? null,
+  };
 }
 
 // The bandit methods take {numericAttributes, categoricalAttributes} contexts.
 const context = (a) => ({ numericAttributes: a?.numericAttributes ?? {}, categoricalAttributes: a?.categoricalAttributes ?? {} });
 const actionMap = (actions) => Object.fromEntries((actions ?? []).map((a) => [a.actionKey, context(a)]));
 
-function typedMethod(variationType, suffix) {
-  if (!(variationType in TYPED)) throw new Error(`unknown variationType ${JSON.stringify(variationType)}`);
-  return client[`get${TYPED[variationType]}Assignment${suffix}`].bind(client);
+// The name of the SDK method for a variation type, e.g. getStringAssignmentDetails.
+// Looked up in a table for each case, not built as a template string and
+// bound anew for each one.
+const METHODS = Object.fromEntries(Object.entries(TYPED).map(([type, name]) => [type, {
+  assign: `get${name}Assignment`, details: `get${name}AssignmentDetails`,
+}]));
+function methodName(variationType, mode) {
+  if (!Object.hasOwn(METHODS, variationType)) throw new Error(`unknown variationType ${JSON.stringify(variationType)}`);
+  return METHODS[variationType][mode];
 }
 
+// One case's result as JSON text, written before a later call can change
+// the details object the SDK handed back.
 function evaluateCase(c) {
-  Object.assign(recorder, { on: true, assignments: [], bandits: [] });
+  startCase();
   try {
     let r;
     let value;
@@ -164,19 +195,25 @@ function evaluateCase(c) {
       r = client.getBanditActionDetails(c.flag, c.subjectKey, context(c.subjectAttributes), actionMap(c.actions), c.defaultValue);
       value = { variation: r.variation, action: r.action ?? null };
     } else if (c.kind === 'flag') {
-      r = typedMethod(c.variationType, 'Details')(c.flag, c.subjectKey, c.subjectAttributes ?? {}, c.defaultValue);
+      const method = methodName(c.variationType, 'details');
+      r = client[method](c.flag, c.subjectKey, c.subjectAttributes ?? {}, c.defaultValue);
       value = r.variation;
     } else {
       throw new Error(`unknown case kind ${JSON.stringify(c.kind)}`);
     }
     recorder.on = false;
-    // The answer as JSON text, written now, before a later call can change
-    // the details object the SDK handed back.
-    const fields = [`"caseId":${JSON.stringify(c.caseId ?? null)}`];
-    if (value !== undefined) fields.push(`"value":${JSON.stringify(value, finite)}`);
-    fields.push(`"details":${JSON.stringify(sharedDetails(r.evaluationDetails))}`,
-      `"assignmentEvents":[${recorder.assignments.join(',')}]`, `"banditEvents":[${recorder.bandits.join(',')}]`);
-    return new RawJson(`{${fields.join(',')}}`);
+    const events = `"assignmentEvents":[${recorder.assignments}],"banditEvents":[${recorder.bandits}]}`;
+    const details = sharedDetails(r.evaluationDetails);
+    // One JSON.stringify for caseId, value and details, the event texts
+    // spliced in after them. Only a value holding a non-finite number needs
+    // the replacer, which would slow the whole call down (the protocol
+    // spells those numbers as strings in values only).
+    if (value !== undefined && hasNonFinite(value)) {
+      return `{"caseId":${JSON.stringify(c.caseId ?? null)},"value":${JSON.stringify(value, finite)},`
+        + `"details":${JSON.stringify(details)},${events}`;
+    }
+    const head = JSON.stringify({ caseId: c.caseId ?? null, value, details });
+    return `${head.slice(0, -1)},${events}`;
   } catch (e) {
     abandonCase();
     throw e;
@@ -192,15 +229,20 @@ const ops = {
   async configure(req) {
     const flags = source(req.flags, 'flags');
     const bandits = req.bandits == null ? null : source(req.bandits, 'bandits');
-    JSON.parse(flags); // a clear error here beats the SDK's "Network error"
+    // A clear error here beats the SDK's "Network error" (inline text is valid JSON already).
+    if ('path' in req.flags) JSON.parse(flags);
     stopOnline();
     resetRecorder(false);
-    Object.assign(served, { flags, bandits });
-    baseUrl ??= await startServer();
-    client = await sdk.init({
-      apiKey: 'offline-harness', baseUrl, assignmentLogger, banditLogger,
-      numInitialRequestRetries: 0, throwOnFailedInitialization: true,
-    });
+    Object.assign(served, { flags, bandits, fetches: 0 });
+    try {
+      client = await sdk.init({
+        apiKey: 'offline-harness', baseUrl: OFFLINE_BASE_URL, assignmentLogger, banditLogger,
+        numInitialRequestRetries: 0, throwOnFailedInitialization: true,
+      });
+    } catch (e) {
+      if (served.fetches > 0) throw e;
+      throw new Error(`the SDK fetched nothing through globalThis.fetch, where the adapter serves the files (${e?.message ?? e})`);
+    }
     client.stopPolling();
     // init() installs LRU caches that drop repeated events; the harness must see every one.
     client.disableAssignmentCache();
@@ -210,15 +252,21 @@ const ops = {
   evaluate(req) {
     if (!client) throw new Error('evaluate before configure');
     if (!Array.isArray(req.cases)) throw new Error('evaluate needs a cases array');
-    return {
-      results: req.cases.map((c) => {
-        try {
-          return evaluateCase(c);
-        } catch (e) {
-          return { caseId: c?.caseId ?? null, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
-        }
-      }),
-    };
+    const { cases } = req;
+    resultBytes.clear();
+    resultBytes.append('[');
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[i];
+      if (i > 0) resultBytes.append(',');
+      try {
+        resultBytes.append(evaluateCase(c));
+      } catch (e) {
+        const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        resultBytes.append(JSON.stringify({ caseId: c?.caseId ?? null, error }, finite));
+      }
+    }
+    resultBytes.append(']');
+    return { results: new RawJson(resultBytes.view()) };
   },
   precompute(req) {
     if (!client) throw new Error('precompute before configure');
@@ -241,7 +289,8 @@ const ops = {
       const actions = actionMap(req.actions);
       args = subjects.map((s) => [s.subjectKey, context(s.subjectAttributes), actions]);
     } else if (req.mode === 'assign' || req.mode === 'details') {
-      call = typedMethod(req.variationType, req.mode === 'details' ? 'Details' : '');
+      const method = client[methodName(req.variationType, req.mode)];
+      call = method.bind(client);
       args = subjects.map((s) => [s.subjectKey, s.subjectAttributes ?? {}]);
     } else {
       throw new Error(`unknown bench mode ${JSON.stringify(req.mode)}`);
@@ -309,29 +358,41 @@ function finite(_key, value) {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
-// A piece of an answer that is JSON text already (a case's result).
+// Whether JSON.stringify would meet a NaN or an infinity in `value` (a
+// JSON value: only own enumerable keys and array items are visited).
+function hasNonFinite(value) {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(hasNonFinite);
+  for (const key of Object.keys(value)) if (hasNonFinite(value[key])) return true;
+  return false;
+}
+
+// An answer's `results`, already JSON as UTF-8 bytes.
 class RawJson {
-  constructor(text) {
-    this.text = text;
+  constructor(bytes) {
+    this.bytes = bytes;
   }
 }
+// evaluate's results, encoded as they come; one buffer reused for every batch.
+const resultBytes = new TextBytes();
 
 // A result list is spliced in as text: stringifying a whole batch through a
 // replacer costs more than evaluating it.
 function send(msg) {
   const { results, ...rest } = msg;
-  let line = JSON.stringify(rest, finite);
-  if (Array.isArray(results)) {
-    const items = results.map((r) => (r instanceof RawJson ? r.text : JSON.stringify(r, finite)));
-    line = `${line.slice(0, -1)}${line.length > 2 ? ',' : ''}"results":[${items.join(',')}]}`;
-  }
+  const line = JSON.stringify(rest, finite);
   flushDiagnostics();
-  writeProtocol(line + '\n');
+  if (results instanceof RawJson) {
+    const head = `${line.slice(0, -1)}${line.length > 2 ? ',' : ''}"results":`;
+    writeAnswer([Buffer.from(head), results.bytes, Buffer.from('}\n')]);
+  } else {
+    writeAnswer([Buffer.from(`${line}\n`)]);
+  }
 }
 
 async function main() {
-  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const line of lines) {
+  for await (const line of requestLines(process.stdin)) {
     if (!line.trim()) continue;
     let id = null;
     try {
