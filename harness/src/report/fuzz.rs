@@ -380,7 +380,13 @@ pub fn markdown(report: &FuzzReport) -> String {
             stats.cases_per_second()
         ));
     }
-    md.push_str(&format!("\n{}\n", whole_run_text(report)));
+    // The run's own rate: every case over the wall time, minimizing included.
+    md.push_str(&format!(
+        "| whole run | – | {} | {:.2} (wall) | {:.0} |\n",
+        report.cases,
+        report.elapsed.as_secs_f64(),
+        whole_run_rate(report)
+    ));
     md.push_str("\n## Findings\n\n");
     if report.findings.is_empty() {
         md.push_str("None: every party agreed with the reference on every case.\n");
@@ -499,12 +505,22 @@ fn coverage_terminal(report: &FuzzReport) -> String {
 /// The run's own rate: every case over the whole wall time, minimizing
 /// included.
 fn whole_run_text(report: &FuzzReport) -> String {
-    let seconds = report.elapsed.as_secs_f64();
-    let rate = if seconds > 0.0 { report.cases as f64 / seconds } else { 0.0 };
     format!(
-        "  whole run  {rate:>10.0} cases/s of wall time ({:.1} of {seconds:.1} s minimizing)",
-        report.minimize_time.as_secs_f64()
+        "  whole run  {:>10.0} cases/s of wall time ({:.1} of {:.1} s minimizing)",
+        whole_run_rate(report),
+        report.minimize_time.as_secs_f64(),
+        report.elapsed.as_secs_f64()
     )
+}
+
+/// Cases per second of the whole run's wall time.
+fn whole_run_rate(report: &FuzzReport) -> f64 {
+    let seconds = report.elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        report.cases as f64 / seconds
+    } else {
+        0.0
+    }
 }
 
 /// What the command prints when the run is over and its findings are
