@@ -254,6 +254,7 @@ def op_hello(req):
 def op_configure(req):
     global client, logger
     stop_online()
+    sdk_log.install(SDK_LOG)  # offline: no poller logs from another thread
     logger = RecordingLogger()
     flags = load_json_bytes(req.get("flags"), "flags")
     bandits = load_json_bytes(req["bandits"], "bandits") if req.get("bandits") is not None else None
@@ -340,6 +341,7 @@ def op_init(req):
     """The SDK's server client polling req["baseUrl"] (see ONLINE)."""
     global client, logger, online_client
     stop_online()
+    sdk_log.uninstall(SDK_LOG)
     logger, kwargs = adapter_common.recorder_and_config(req, RecordingLogger, AssignmentCacheLogger)
     # Proxy variables must not divert the SDK's requests meant for a loopback CDN.
     os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))

@@ -39,8 +39,16 @@ class HeldStderr(logging.Handler):
             sys.stderr.flush()
 
 
-def install():
-    """The handler on the SDK's logger, which the core looks up by name."""
-    handler = HeldStderr()
+def install(handler=None):
+    """The handler on the SDK's logger, which the core looks up by name
+    (adding it again is harmless: logging keeps one of each)."""
+    handler = handler or HeldStderr()
     logging.getLogger("eppo").addHandler(handler)
     return handler
+
+
+def uninstall(handler):
+    """Back to lastResort, for an online client: with this handler on, the
+    first `evaluate` while the core's poller logged its failed fetches hung
+    (scenario first-fetch-500-then-recovers, no answer within 30 s)."""
+    logging.getLogger("eppo").removeHandler(handler)
