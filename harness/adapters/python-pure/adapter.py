@@ -396,22 +396,8 @@ def main():
     for line in sys.stdin:
         if not line.strip():
             continue
-        req_id = None
-        try:
-            req = json.loads(line)
-            if not isinstance(req, dict):
-                raise ValueError("request is not a JSON object")
-            req_id = req.get("id")
-            if req.get("op") == "shutdown":
-                stop_online()
-                send({"id": req_id, "ok": True})
-                return
-            if req.get("op") not in OPS:
-                raise ValueError(f"unknown op {req.get('op')!r}")
-            send({"id": req_id, "ok": True, **OPS[req["op"]](req)})
-        except Exception as e:
-            print(f"adapter: request failed: {type(e).__name__}: {e}", file=sys.stderr)
-            send({"id": req_id, "ok": False, "error": f"{type(e).__name__}: {e}"})
+        if not adapter_common.handle(line, json.loads, OPS, lambda msg, _op: send(msg), stop_online):
+            return
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ the same kind of `AssignmentCacheLogger` wrapper. Standard library only.
 """
 
 import math
+import sys
 import time
 
 
@@ -69,3 +70,26 @@ def config_kwargs(req, logger, cache_logger_class):
             logger, assignment_cache={} if req.get("assignmentCache") else None,
             bandit_cache={} if req.get("banditCache") else None)
     return kwargs
+
+
+def handle(line, parse, ops, send, stop_online):
+    """Answer one request line: `parse` reads it, `ops` answers it and
+    `send(answer, op)` writes the answer (`op` None for an error). False
+    after `shutdown`."""
+    req_id = None
+    try:
+        req = parse(line)
+        if not isinstance(req, dict):
+            raise ValueError("request is not a JSON object")
+        req_id, op = req.get("id"), req.get("op")
+        if op == "shutdown":
+            stop_online()
+            send({"id": req_id, "ok": True}, op)
+            return False
+        if op not in ops:
+            raise ValueError(f"unknown op {op!r}")
+        send({"id": req_id, "ok": True, **ops[op](req)}, op)
+    except Exception as e:
+        print(f"adapter: request failed: {type(e).__name__}: {e}", file=sys.stderr)
+        send({"id": req_id, "ok": False, "error": f"{type(e).__name__}: {e}"}, None)
+    return True

@@ -394,28 +394,10 @@ def send(msg, finite_only=False):
     PROTOCOL_OUT.flush()
 
 
-def handle(line):
-    """Answer one request line; False after `shutdown`."""
-    req_id = None
-    try:
-        req = REQUESTS.parse(line)
-        if not isinstance(req, dict):
-            raise ValueError("request is not a JSON object")
-        req_id = req.get("id")
-        if req.get("op") == "shutdown":
-            stop_online()
-            send({"id": req_id, "ok": True})
-            return False
-        if req.get("op") not in OPS:
-            raise ValueError(f"unknown op {req.get('op')!r}")
-        answer = {"id": req_id, "ok": True, **OPS[req["op"]](req)}
-        # Only an evaluate's answer is known to be finite (see op_evaluate);
-        # a drain hands out events of earlier requests.
-        send(answer, req.get("op") == "evaluate" and not REQUESTS.non_finite)
-    except Exception as e:
-        print(f"adapter: request failed: {type(e).__name__}: {e}", file=sys.stderr)
-        send({"id": req_id, "ok": False, "error": f"{type(e).__name__}: {e}"})
-    return True
+def send_answer(msg, op):
+    # Only an evaluate's answer is known to be finite (see op_evaluate);
+    # a drain hands out events of earlier requests.
+    send(msg, op == "evaluate" and not REQUESTS.non_finite)
 
 
 def main():
@@ -430,7 +412,7 @@ def main():
     for line in sys.stdin.buffer:  # bytes: orjson reads them without a decoded copy
         if not line.strip():
             continue
-        if not handle(line):
+        if not adapter_common.handle(line, REQUESTS.parse, OPS, send_answer, stop_online):
             return
         gc.collect()
 
