@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::json;
 use tempfile::TempDir;
 use ufc_harness::compare::Severity;
-use ufc_harness::party::adapter::{AdapterError, AdapterOptions, AdapterParty};
+use ufc_harness::party::adapter::{AdapterError, AdapterOptions, AdapterParty, CASES_PER_REQUEST};
 use ufc_harness::party::reference::ReferenceParty;
 use ufc_harness::party::{ConfigSet, Party, Question};
 use ufc_harness::run::{run, CaseOutcome, RunResult, RunSettings, Status};
@@ -455,4 +455,61 @@ fn adapters_start_in_a_controlled_environment() {
     assert!(!lines.iter().any(|l| l.starts_with("EPPO_")), "{environment}");
     assert!(lines.contains(&"TZ=UTC"), "{environment}");
     assert!(lines.contains(&"UFC_HARNESS_TEST_MARKER=kept"), "other variables stay: {environment}");
+}
+
+/// `count` cases of the greeting file's three, each under its own id.
+fn many_cases(fixture: &Fixture, count: usize) -> Vec<(String, ufc_protocol::CaseInput)> {
+    (0..count).map(|i| (format!("many-{i}"), fixture.suite.cases[i % 3].input.clone())).collect()
+}
+
+fn questions(cases: &[(String, ufc_protocol::CaseInput)]) -> Vec<Question<'_>> {
+    cases.iter().map(|(id, input)| Question { id, input }).collect()
+}
+
+#[test]
+fn a_large_batch_goes_out_as_requests_all_in_flight() {
+    let fixture = fixture();
+    // Three requests; the fake answers none of them before all three came.
+    let cases = many_cases(&fixture, 2 * CASES_PER_REQUEST + 44);
+    let options = AdapterOptions { request_timeout: Duration::from_secs(3), ..options() };
+    let mut fake = spawn_fake(&["--hold-answers", "3"], options).expect("the fake adapter starts");
+    fake.configure(&fixture.config()).expect("the configuration loads");
+    let replies = fake.evaluate(&questions(&cases));
+    assert_eq!(replies.len(), cases.len());
+    let lost: Vec<_> = replies.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(lost.is_empty(), "{} of {} cases lost, the first: {:?}", lost.len(), cases.len(), lost.first());
+    let mut reference = ReferenceParty::new(chrono::Utc::now());
+    reference.configure(&fixture.config()).expect("the reference loads it");
+    let expected = reference.evaluate(&questions(&cases));
+    for ((reply, want), (id, _)) in replies.iter().zip(&expected).zip(&cases) {
+        let value = |reply: &ufc_harness::party::Reply| match reply {
+            Ok(ufc_harness::observation::Answer::Observed(seen)) => Some(seen.value.clone()),
+            _ => None,
+        };
+        assert!(value(want).is_some(), "{id}: the reference answers");
+        assert_eq!(value(reply), value(want), "{id}: answers are paired with their own cases");
+    }
+}
+
+#[test]
+fn a_crash_mid_batch_costs_that_request_and_the_ones_after_it() {
+    let fixture = fixture();
+    let cases = many_cases(&fixture, 2 * CASES_PER_REQUEST + 44);
+    let state = fixture.state_file();
+    let args = ["--crash-after", "1", "--once-only", "--state", state.as_str()];
+    let mut fake = spawn_fake(&args, options()).expect("the fake adapter starts");
+    fake.configure(&fixture.config()).expect("the configuration loads");
+    let replies = fake.evaluate(&questions(&cases));
+    let error = |i: usize| replies[i].as_ref().err().map(|lost| lost.message.clone()).unwrap_or_default();
+    assert!(replies[..CASES_PER_REQUEST].iter().all(Result::is_ok), "the first request was answered before the crash");
+    for i in CASES_PER_REQUEST..2 * CASES_PER_REQUEST {
+        assert!(error(i).contains("exited with status 3"), "case {i}: {}", error(i));
+    }
+    for i in 2 * CASES_PER_REQUEST..cases.len() {
+        assert!(error(i).contains("an earlier request of this batch faulted"), "case {i}: {}", error(i));
+    }
+    // The restarted process, configured again, answers the whole batch.
+    let again = fake.evaluate(&questions(&cases));
+    assert!(again.iter().all(Result::is_ok), "after the restart: {:?}", again.iter().find(|r| r.is_err()));
+    assert_eq!(fake.restarts(), 1);
 }

@@ -4,7 +4,8 @@
 //! it answers correctly, and it can be told to misbehave in each of the ways
 //! the harness must survive: crash, hang, write garbage or the wrong id,
 //! start slowly, leave right after `hello`, flood stderr, answer wrongly,
-//! refuse batches, lose or reorder results, speak another protocol, or
+//! refuse batches, lose or reorder results, hold answers back until more
+//! requests arrive, speak another protocol, or
 //! answer differently in every process (`--nondeterministic`), answer chosen
 //! cases wrongly (`--wrong-for GLOB`) or lack a capability (`--without`).
 //! `harness/tests/adapter_faults.rs` and `harness/tests/repeat.rs` drive it.
@@ -89,6 +90,11 @@ struct Misbehaviour {
     /// Leave out the last result of every batch (after any reversal).
     #[arg(long)]
     drop_last_result: bool,
+    /// Write no answer to the first N-1 evaluate requests until the N-th has
+    /// arrived, then all N in order: a harness that waits for each answer
+    /// before it sends the next request never gets one.
+    #[arg(long, value_name = "N")]
+    hold_answers: Option<u64>,
     /// Answer hello with this protocol version (and `ok: false` unless it is
     /// the harness's own, as a well-behaved adapter of another version would).
     #[arg(long, value_name = "N", default_value_t = PROTOCOL_VERSION)]
@@ -150,6 +156,7 @@ fn main() {
     let wrong_for = globs.build().unwrap_or_else(|_| globset::GlobSet::empty());
     let mut party = ReferenceParty::new(chrono::Utc::now());
     let mut evaluations = 0u64;
+    let mut held: Vec<Response> = Vec::new();
     let mut client: Option<online::Client> = None;
     // Stopped clients told to keep polling must outlive their stop.
     let mut retired: Vec<online::Client> = Vec::new();
@@ -282,7 +289,12 @@ fn main() {
                     results.pop();
                 }
                 let id = if Misbehaviour::trips(told.wrong_id_after, count) { id + 1000 } else { id };
-                answer(&Response { id, ok: true, results: Some(results), ..Response::default() });
+                held.push(Response { id, ok: true, results: Some(results), ..Response::default() });
+                if told.hold_answers.is_some_and(|n| count + 1 < n) {
+                    eprintln!("fake adapter: holding the answer to evaluate #{count}, as told");
+                    continue;
+                }
+                held.drain(..).for_each(|response| answer(&response));
             }
             Request::Bench { id, bench } => {
                 let outcome = party.bench(&bench);

@@ -6,19 +6,24 @@
 //! dates, extra logging, unused variations; set `doLog` and `enabled` to
 //! their plain values; turn the flag into a STRING flag; drop list members,
 //! attributes, bandit actions and coefficients; simplify strings, numbers
-//! and the subject key. A candidate is kept when every party, asked again
-//! (one `configure` + `evaluate` round trip each), still shows the same
-//! deviation on the target case (the same parties differ from the
-//! reference on a field of the same kind: see [`Deviation::same_as`]).
-//! After each kept candidate the list is rebuilt from the smaller scenario.
-//! The number of round trips is bounded.
+//! and the subject key. A candidate is kept when the reference and the
+//! parties of the deviation, asked again (one `configure` + `evaluate`
+//! round trip each), still show the same deviation on the target case (the
+//! same parties differ from the reference on a field of the same kind: see
+//! [`Deviation::same_as`]). After each kept candidate the list is rebuilt
+//! from the smaller scenario. The number of round trips is bounded. The
+//! other parties, which agreed with the reference, say nothing about a
+//! candidate; they are asked once, about the final scenario, so that the
+//! finding has every party's answer.
 //!
 //! Candidates that do not change the scenario are never generated, so a
 //! scenario with no candidate left is a local minimum.
 
 use serde_json::{Map, Value};
 
-use super::{ask, disagreement_at, flag_and_subject, Deviation, Disagreement, FuzzOptions, PartyRun, Scenario};
+use super::{
+    ask, ask_some, disagreement_at, flag_and_subject, Deviation, Disagreement, FuzzOptions, PartyRun, Scenario,
+};
 use crate::party::{Party, PartyInfo};
 use ufc_protocol::CaseInput;
 
@@ -89,11 +94,16 @@ pub(crate) fn minimize(
         deviation: deviation.clone(),
         disagreement,
     };
+    let involved: Vec<bool> =
+        infos.iter().enumerate().map(|(index, info)| index == 0 || deviation.parties.contains(&info.name)).collect();
+    let ask_involved = |parties: &mut [Box<dyn Party>], candidate: &Scenario, ids: &[String]| {
+        ask_some(parties, candidate, ids, &|i| involved[i])
+    };
     let try_alone = |parties: &mut [Box<dyn Party>], best: &mut Minimized, candidate: &(Scenario, usize)| {
         best.steps += 1;
         let (candidate, target) = candidate;
         let ids = candidate.case_ids(&best.prefix);
-        let runs = ask(parties, candidate, &ids);
+        let runs = ask_involved(parties, candidate, &ids);
         let Some((shown, disagreement)) = shown(infos, candidate, &runs, *target, deviation, options) else {
             return false;
         };
@@ -135,7 +145,7 @@ pub(crate) fn minimize(
             best.steps += 1;
             let (packed, targets) = pack(group);
             let ids = packed.case_ids(&best.prefix);
-            let runs = ask(parties, &packed, &ids);
+            let runs = ask_involved(parties, &packed, &ids);
             let shows = |i: usize| shown(infos, &packed, &runs, targets[i], deviation, options).is_some();
             match (0..group.len()).find(|i| shows(*i)) {
                 Some(i) => {
@@ -161,6 +171,19 @@ pub(crate) fn minimize(
             }
         }
         break;
+    }
+    if best.steps > 0 && involved.contains(&false) {
+        best.steps += 1;
+        let ids = best.scenario.case_ids(&best.prefix);
+        let runs = ask(parties, &best.scenario, &ids);
+        // Should another party deviate too on the final scenario, the
+        // deviation is no longer the one minimized: the finding keeps the
+        // answers of the parties it is about, and the others sit it out.
+        if let Some((shown, disagreement)) = shown(infos, &best.scenario, &runs, best.target, deviation, options) {
+            best.runs = runs;
+            best.deviation = shown;
+            best.disagreement = disagreement;
+        }
     }
     best
 }

@@ -77,6 +77,11 @@ const MAX_STDERR_LINE: usize = 2000;
 const MAX_STDOUT_LINE: u64 = 256 * 1024 * 1024;
 /// How much of a non-protocol line goes into the error message.
 const QUOTED_LINE_CHARS: usize = 200;
+/// Cases per `evaluate` request: a batch goes out as several requests, all
+/// in flight at once (docs/protocol.md, section 1). Smaller chunks overlap
+/// more of the harness's reading with the adapter's evaluating; each costs
+/// one more request line on both sides.
+pub const CASES_PER_REQUEST: usize = 128;
 
 /// How an adapter is started and how long it is waited for.
 #[derive(Debug, Clone)]
@@ -571,6 +576,23 @@ fn match_results(batch: &[Question<'_>], results: Vec<CaseResult>) -> Vec<Reply>
         .collect()
 }
 
+/// Every case of `chunk` lost, for `message`.
+fn lost(chunk: &[Question<'_>], message: &str) -> Vec<Reply> {
+    chunk.iter().map(|_| Err(Lost::new(message))).collect()
+}
+
+/// The replies to `chunk` in the adapter's answer to its `evaluate`.
+fn chunk_replies(chunk: &[Question<'_>], response: Response) -> Vec<Reply> {
+    match response {
+        Response { ok: false, error, .. } => {
+            let said = error.unwrap_or_else(|| "no error text".into());
+            lost(chunk, &format!("the adapter failed the batch: {said}"))
+        }
+        Response { results: None, .. } => lost(chunk, "the adapter's answer has no results"),
+        Response { results: Some(results), .. } => match_results(chunk, results),
+    }
+}
+
 /// A party whose answers come from an adapter subprocess.
 pub struct AdapterParty {
     info: PartyInfo,
@@ -846,22 +868,50 @@ impl Party for AdapterParty {
     }
 
     fn evaluate(&mut self, batch: &[Question<'_>]) -> Vec<Reply> {
-        let all_lost = |message: &str| batch.iter().map(|_| Err(Lost::new(message))).collect();
-        let wire = || {
-            batch
-                .iter()
-                .map(|q| WireCase { case_id: q.id.into(), input: std::borrow::Cow::Borrowed(q.input) })
-                .collect()
-        };
-        match self.request(|id| Request::Evaluate { id, cases: wire() }, self.options.request_timeout) {
-            Err(message) => all_lost(&message),
-            Ok(response) if !response.ok => {
-                let said = response.error.unwrap_or_else(|| "no error text".into());
-                all_lost(&format!("the adapter failed the batch: {said}"))
-            }
-            Ok(Response { results: None, .. }) => all_lost("the adapter's answer has no results"),
-            Ok(Response { results: Some(results), .. }) => match_results(batch, results),
+        if let Err(message) = self.ensure_process() {
+            return lost(batch, &message);
         }
+        // Every chunk is sent before the first answer is read: the adapter
+        // evaluates one chunk while the harness reads its answer to the one
+        // before, instead of each side waiting for the other.
+        let mut sent: Vec<(&[Question<'_>], Result<u64, String>)> = Vec::new();
+        for chunk in batch.chunks(CASES_PER_REQUEST) {
+            let id = self.take_id();
+            let cases =
+                chunk.iter().map(|q| WireCase { case_id: q.id.into(), input: std::borrow::Cow::Borrowed(q.input) });
+            // A request that cannot be encoded is never sent, so the adapter
+            // stays in step for the others.
+            let sending = encode(&Request::Evaluate { id, cases: cases.collect() }).map(|line| {
+                if let Some(process) = &self.process {
+                    process.send(line);
+                }
+                id
+            });
+            sent.push((chunk, sending));
+        }
+        self.used = true;
+        let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
+        let mut fault: Option<String> = None;
+        for (chunk, id) in sent {
+            let answer = match (id, &fault, self.process.as_mut()) {
+                (Err(message), _, _) => Answer::Malformed(message),
+                (Ok(_), Some(reason), _) => {
+                    Answer::Malformed(format!("an earlier request of this batch faulted: {reason}"))
+                }
+                (Ok(_), None, None) => Answer::Malformed("no adapter process is running".into()),
+                (Ok(id), None, Some(process)) => process.await_answer(id, self.options.request_timeout),
+            };
+            match answer {
+                Answer::Response(response) => replies.extend(chunk_replies(chunk, *response)),
+                Answer::Malformed(reason) => replies.extend(lost(chunk, &reason)),
+                Answer::Fault(reason) => {
+                    replies.extend(lost(chunk, &reason));
+                    self.kill_process(reason.clone());
+                    fault = Some(reason);
+                }
+            }
+        }
+        replies
     }
 
     fn bench(&mut self, request: &BenchRequest) -> Result<Duration, PartyError> {
