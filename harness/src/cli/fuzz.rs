@@ -43,8 +43,9 @@ pub(super) struct FuzzArgs {
     /// Stop after this long (e.g. 60s, 5m).
     #[arg(long, value_name = "TIME")]
     duration: Option<String>,
-    /// Cases per batch (one configure + one evaluate per party).
-    #[arg(long, default_value = "512")]
+    /// Cases per batch: one configuration, one configure per party, its
+    /// cases sent in requests of at most 128, all in flight at once.
+    #[arg(long, default_value = "1024")]
     batch_size: usize,
     /// Do not generate bandit batches.
     #[arg(long)]

@@ -193,7 +193,7 @@ impl Default for FuzzOptions {
         FuzzOptions {
             seed: 0,
             budget: Budget::Cases(10_000),
-            batch_size: 512,
+            batch_size: 1024,
             bandits: true,
             malformed: false,
             obfuscated: false,
