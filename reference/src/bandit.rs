@@ -599,23 +599,30 @@ fn choose_action<'a, T: ChoiceTrace>(
 
 /// An action's score: `defaultActionScore` without coefficients, else the
 /// intercept plus every numeric and categorical term.
+///
+/// The terms are added in this order, each list summed on its own first:
+/// the subject's numeric and categorical terms, then the action's. The
+/// order changes the last bit of a score, and so of `optimalityGap`: Python
+/// 4.4.1 (RS core) and Node 3.10.2 (JS core) both add the subject's terms
+/// first, where eppo_core 10.0's source adds the action's first
+/// (`docs/reference.md`, bandits).
 pub fn score(model: &ModelData, action: &Action, subject: &ContextAttributes) -> f64 {
     let Some(c) = model.coefficients.get(&action.key) else {
         return model.default_action_score;
     };
     c.intercept
-        + score_attributes(&action.attributes, &c.action_numeric_coefficients, &c.action_categorical_coefficients)
-        + score_attributes(subject, &c.subject_numeric_coefficients, &c.subject_categorical_coefficients)
+        + numeric_terms(subject, &c.subject_numeric_coefficients)
+        + categorical_terms(subject, &c.subject_categorical_coefficients)
+        + numeric_terms(&action.attributes, &c.action_numeric_coefficients)
+        + categorical_terms(&action.attributes, &c.action_categorical_coefficients)
 }
 
-fn score_attributes(
-    attributes: &ContextAttributes,
-    numeric: &[NumericCoefficient],
-    categorical: &[CategoricalCoefficient],
-) -> f64 {
-    let numeric_terms = numeric.iter().map(|c| numeric_term(c, attributes));
-    let categorical_terms = categorical.iter().map(|c| categorical_term(c, attributes));
-    numeric_terms.chain(categorical_terms).sum()
+fn numeric_terms(attributes: &ContextAttributes, coefficients: &[NumericCoefficient]) -> f64 {
+    coefficients.iter().map(|c| numeric_term(c, attributes)).fold(0.0, |sum, term| sum + term)
+}
+
+fn categorical_terms(attributes: &ContextAttributes, coefficients: &[CategoricalCoefficient]) -> f64 {
+    coefficients.iter().map(|c| categorical_term(c, attributes)).fold(0.0, |sum, term| sum + term)
 }
 
 /// One numeric term of a score: `value × coefficient`, or the missing value's.
@@ -758,6 +765,25 @@ mod tests {
             ),
         };
         assert_eq!(score(&data, &action, &ContextAttributes::default()), 1.0 - 1.0 + 0.25 + 7.0 + 0.0);
+    }
+
+    #[test]
+    fn the_subjects_terms_are_added_before_the_actions() {
+        // Found by `ufc-harness fuzz`: with these terms, adding the action's
+        // first gives an `optimalityGap` one bit off what both cores answer.
+        let coefficients: ActionCoefficients = serde_json::from_value(json!({
+            "intercept": 13.119870845558582,
+            "subjectNumericCoefficients": [{"attributeKey": "price", "coefficient": 0.5, "missingValueCoefficient": 3.8977768750438435}],
+            "subjectCategoricalCoefficients": [{"attributeKey": "tier", "valueCoefficients": {}, "missingValueCoefficient": 10.0}],
+            "actionNumericCoefficients": [],
+            "actionCategoricalCoefficients": [{"attributeKey": "country", "valueCoefficients": {}, "missingValueCoefficient": 8.729116929331628}]
+        }))
+        .unwrap();
+        let mut data = model(1.0, 0.0);
+        data.coefficients.insert("reebok".into(), coefficients);
+        let action = Action { key: "reebok".into(), attributes: ContextAttributes::default() };
+        let gap = score(&data, &action, &ContextAttributes::default()) - 5.0;
+        assert_eq!(gap.to_string(), "30.74676464993405", "as Python 4.4.1 and Node 3.10.2 answer");
     }
 
     #[test]

@@ -196,12 +196,17 @@ pub enum Feature {
     VariationJsonNull,
     /// A served numeric value beyond exact `f64` integers, or `-0`.
     VariationNumberEdge,
+    /// A served fractional value that takes 16 or 17 significant digits
+    /// (where a parser that is not correctly rounded can be one bit off).
+    VariationLongDecimal,
     /// An allocation has a start or end date.
     Dates,
     /// A date that is not RFC 3339.
     DateInvalid,
     /// A date that is not a string.
     DateNotString,
+    /// An RFC 3339 date whose second is 60 (a leap second).
+    DateLeapSecond,
     /// An allocation without `doLog`.
     DoLogAbsent,
     /// `doLog: false`.
@@ -304,6 +309,8 @@ pub enum Feature {
     BanditCategoricalNumberExotic,
     /// A bool among categorical attributes.
     BanditCategoricalBool,
+    /// A null among categorical attributes.
+    BanditCategoricalNull,
     /// Actions that are alike in everything the model scores (equal best scores).
     BanditTiedActions,
 }
@@ -362,9 +369,11 @@ const NAMED: &[(Feature, &str)] = &[
     (Feature::VariationInvalidValue, "variation:invalid-value"),
     (Feature::VariationJsonNull, "variation:json-null"),
     (Feature::VariationNumberEdge, "variation:number-edge"),
+    (Feature::VariationLongDecimal, "variation:long-decimal"),
     (Feature::Dates, "dates"),
     (Feature::DateInvalid, "dates:invalid"),
     (Feature::DateNotString, "dates:not-a-string"),
+    (Feature::DateLeapSecond, "dates:leap-second"),
     (Feature::DoLogAbsent, "doLog:absent"),
     (Feature::DoLogFalse, "doLog:false"),
     (Feature::RulesNull, "rules:null"),
@@ -413,6 +422,7 @@ const NAMED: &[(Feature, &str)] = &[
     (Feature::BanditCategoricalNumber, "bandit:categorical-number"),
     (Feature::BanditCategoricalNumberExotic, "bandit:categorical-number-exotic"),
     (Feature::BanditCategoricalBool, "bandit:categorical-bool"),
+    (Feature::BanditCategoricalNull, "bandit:categorical-null"),
     (Feature::BanditTiedActions, "bandit:tied-actions"),
 ];
 
@@ -642,8 +652,17 @@ fn variation_features(flag: &Value, parsed_type: Option<VariationType>, out: &mu
             if beyond || negative_zero {
                 out.insert(Feature::VariationNumberEdge);
             }
+            if n.as_f64().is_some_and(|f| f.fract() != 0.0 && significant_digits(f) >= 16) {
+                out.insert(Feature::VariationLongDecimal);
+            }
         }
     }
+}
+
+/// The significant digits of the shortest decimal that reads back as `f`.
+fn significant_digits(f: f64) -> usize {
+    let scientific = format!("{:e}", f.abs());
+    scientific.split('e').next().map_or(0, |mantissa| mantissa.chars().filter(char::is_ascii_digit).count())
 }
 
 /// The `variationKey` of every split of the flag, in document order.
@@ -662,8 +681,15 @@ fn date_features(allocation: &Value, out: &mut BTreeSet<Feature>) {
             None | Some(Value::Null) => {}
             Some(Value::String(text)) => {
                 out.insert(Feature::Dates);
-                if chrono::DateTime::parse_from_rfc3339(text).is_err() {
-                    out.insert(Feature::DateInvalid);
+                match chrono::DateTime::parse_from_rfc3339(text) {
+                    Err(_) => {
+                        out.insert(Feature::DateInvalid);
+                    }
+                    // chrono keeps a leap second as a nanosecond count past 10^9.
+                    Ok(date) if chrono::Timelike::nanosecond(&date) >= 1_000_000_000 => {
+                        out.insert(Feature::DateLeapSecond);
+                    }
+                    Ok(_) => {}
                 }
             }
             Some(_) => {
@@ -919,6 +945,9 @@ fn bandit_case_features(case: &ufc_protocol::BanditCase, out: &mut BTreeSet<Feat
                 Value::Bool(_) => {
                     out.insert(Feature::BanditCategoricalBool);
                 }
+                Value::Null => {
+                    out.insert(Feature::BanditCategoricalNull);
+                }
                 _ => {}
             }
         }
@@ -987,6 +1016,23 @@ mod tests {
         assert_eq!(serde_json::to_value(Feature::AttrNumberExotic).unwrap(), json!("attr:number-exotic"));
         assert!(Feature::Op(Operator::Gt).is_descriptive());
         assert!(!Feature::VariationInvalidValue.is_descriptive());
+    }
+
+    #[test]
+    fn leap_seconds_and_long_decimals_are_features() {
+        let flag = |end_at: &str, value: f64| {
+            json!({
+                "key": "f", "enabled": true, "variationType": "NUMERIC",
+                "variations": {"v": {"key": "v", "value": value}},
+                "allocations": [{"key": "a", "endAt": end_at, "splits": [{"variationKey": "v", "shards": []}]}]
+            })
+        };
+        let got = features(&scenario(flag("2024-01-01T12:00:60Z", -431658.47852331965), json!({})), 0);
+        assert!(got.contains(&Feature::DateLeapSecond) && got.contains(&Feature::VariationLongDecimal), "{got:?}");
+        let got = features(&scenario(flag("2024-01-01T12:00:59Z", 0.25), json!({})), 0);
+        assert!(!got.contains(&Feature::DateLeapSecond) && !got.contains(&Feature::VariationLongDecimal), "{got:?}");
+        assert_eq!(significant_digits(-431658.47852331965), 17);
+        assert_eq!(significant_digits(0.25), 2);
     }
 
     #[test]

@@ -297,6 +297,7 @@ const CAUSES: &[Cause] = &[
     Cause { id: "type-mismatch-allocation-lists", features: &["type-mismatch"], kinds: DETAILS },
     Cause { id: "missing-do-log", features: &["doLog:absent"], kinds: &[4] },
     Cause { id: "rs-extra-logging-overrides-event-fields", features: &["extra-logging"], kinds: &[4] },
+    cause("leap-second-date", &["dates:leap-second"]),
     cause("non-rfc3339-date", &["dates:invalid", "dates:not-a-string"]),
     Cause { id: "integer-1e20", features: &["variation-type:INTEGER"], kinds: EVALUATION },
     cause("bandit-categorical-empty-string", &["bandit:categorical-empty"]),
@@ -306,8 +307,15 @@ const CAUSES: &[Cause] = &[
     cause("bandit-model-missing", &["bandit:model-missing"]),
     cause(
         "bandit-dynamic-typing",
-        &["bandit:numeric-not-a-number", "bandit:categorical-bool", "bandit:categorical-number"],
+        &[
+            "bandit:numeric-not-a-number",
+            "bandit:categorical-bool",
+            "bandit:categorical-number",
+            "bandit:categorical-null",
+        ],
     ),
+    Cause { id: "js-blank-action-key", features: &["action-key:blank"], kinds: EVALUATION },
+    Cause { id: "rs-float-parsing-precision", features: &["variation:long-decimal"], kinds: EVALUATION },
 ];
 
 impl Signature {
@@ -816,5 +824,20 @@ mod tests {
         let echoed = Signature { features: vec![Feature::Op(Operator::Gt), Feature::CompareNumber], ..echoed };
         assert_eq!(echoed.cause(), Some("rs-details-comparison-values-as-strings"));
         assert_eq!(Signature { field: Field::Value, ..echoed }.cause(), None);
+    }
+
+    #[test]
+    fn causes_the_fuzzer_found_are_named() {
+        let on =
+            |field: Field, feature: Feature| Signature { parties: names(&["node"]), field, features: vec![feature] };
+        assert_eq!(on(Field::Value, Feature::DateLeapSecond).cause(), Some("leap-second-date"));
+        assert_eq!(
+            on(Field::Value, Feature::Text(Position::ActionKey, TextShape::Blank)).cause(),
+            Some("js-blank-action-key")
+        );
+        assert_eq!(on(Field::Value, Feature::VariationLongDecimal).cause(), Some("rs-float-parsing-precision"));
+        assert_eq!(on(Field::Error, Feature::BanditCategoricalNull).cause(), Some("bandit-dynamic-typing"));
+        // A long decimal says nothing about an event.
+        assert_eq!(on(Field::AssignmentEventContent, Feature::VariationLongDecimal).cause(), None);
     }
 }
