@@ -196,6 +196,9 @@ pub enum Feature {
     VariationJsonNull,
     /// A served numeric value beyond exact `f64` integers, or `-0`.
     VariationNumberEdge,
+    /// A JSON variation whose text holds an integer beyond exact `f64`
+    /// integers.
+    VariationJsonBigInteger,
     /// A served fractional value that takes 16 or 17 significant digits
     /// (where a parser that is not correctly rounded can be one bit off).
     VariationLongDecimal,
@@ -311,6 +314,9 @@ pub enum Feature {
     BanditCategoricalBool,
     /// A null among categorical attributes.
     BanditCategoricalNull,
+    /// A fractional number in a bandit model that takes 16 or 17
+    /// significant digits.
+    BanditLongDecimal,
     /// Actions that are alike in everything the model scores (equal best scores).
     BanditTiedActions,
 }
@@ -369,6 +375,7 @@ const NAMED: &[(Feature, &str)] = &[
     (Feature::VariationInvalidValue, "variation:invalid-value"),
     (Feature::VariationJsonNull, "variation:json-null"),
     (Feature::VariationNumberEdge, "variation:number-edge"),
+    (Feature::VariationJsonBigInteger, "variation:json-big-integer"),
     (Feature::VariationLongDecimal, "variation:long-decimal"),
     (Feature::Dates, "dates"),
     (Feature::DateInvalid, "dates:invalid"),
@@ -423,6 +430,7 @@ const NAMED: &[(Feature, &str)] = &[
     (Feature::BanditCategoricalNumberExotic, "bandit:categorical-number-exotic"),
     (Feature::BanditCategoricalBool, "bandit:categorical-bool"),
     (Feature::BanditCategoricalNull, "bandit:categorical-null"),
+    (Feature::BanditLongDecimal, "bandit:long-decimal"),
     (Feature::BanditTiedActions, "bandit:tied-actions"),
 ];
 
@@ -646,13 +654,20 @@ fn variation_features(flag: &Value, parsed_type: Option<VariationType>, out: &mu
         if variation_type == VariationType::Json && value.as_str().map(str::trim) == Some("null") {
             out.insert(Feature::VariationJsonNull);
         }
+        let parsed = value
+            .as_str()
+            .filter(|_| variation_type == VariationType::Json)
+            .and_then(|text| serde_json::from_str(text).ok());
+        if parsed.as_ref().is_some_and(has_big_integer) {
+            out.insert(Feature::VariationJsonBigInteger);
+        }
         if let Value::Number(n) = value {
             let beyond = n.as_i64().map_or(n.is_u64(), |i| i.unsigned_abs() > 1 << 53);
             let negative_zero = n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative());
             if beyond || negative_zero {
                 out.insert(Feature::VariationNumberEdge);
             }
-            if n.as_f64().is_some_and(|f| f.fract() != 0.0 && significant_digits(f) >= 16) {
+            if n.as_f64().is_some_and(is_long_decimal) {
                 out.insert(Feature::VariationLongDecimal);
             }
         }
@@ -901,7 +916,35 @@ fn bandit_link_features(scenario: &Scenario) -> BTreeSet<Feature> {
     if linked.into_iter().any(|key| !models.is_some_and(|m| m.contains_key(key))) {
         out.insert(Feature::BanditModelMissing);
     }
+    if models.is_some_and(|m| m.values().any(has_long_decimal)) {
+        out.insert(Feature::BanditLongDecimal);
+    }
     out
+}
+
+/// Whether `value` holds, at any depth, an integer beyond exact `f64` integers.
+fn has_big_integer(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.as_i64().map_or(n.is_u64(), |i| i.unsigned_abs() > 1 << 53),
+        Value::Array(items) => items.iter().any(has_big_integer),
+        Value::Object(map) => map.values().any(has_big_integer),
+        _ => false,
+    }
+}
+
+/// Whether `value` holds, at any depth, a fractional number that takes 16
+/// or 17 significant digits.
+fn has_long_decimal(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.as_f64().is_some_and(is_long_decimal),
+        Value::Array(items) => items.iter().any(has_long_decimal),
+        Value::Object(map) => map.values().any(has_long_decimal),
+        _ => false,
+    }
+}
+
+fn is_long_decimal(f: f64) -> bool {
+    f.fract() != 0.0 && significant_digits(f) >= 16
 }
 
 fn bandit_case_features(case: &ufc_protocol::BanditCase, out: &mut BTreeSet<Feature>) {
@@ -1032,6 +1075,15 @@ mod tests {
         let got = features(&scenario(flag("2024-01-01T12:00:59Z", 0.25), json!({})), 0);
         assert!(!got.contains(&Feature::DateLeapSecond) && !got.contains(&Feature::VariationLongDecimal), "{got:?}");
         assert_eq!(significant_digits(-431658.47852331965), 17);
+        let json_flag = json!({
+            "key": "f", "enabled": true, "variationType": "JSON",
+            "variations": {"v": {"key": "v", "value": "{\"n\": [9007199254740993]}"}},
+            "allocations": [{"key": "a", "splits": [{"variationKey": "v", "shards": []}]}]
+        });
+        let got = features(&scenario(json_flag, json!({})), 0);
+        assert!(got.contains(&Feature::VariationJsonBigInteger), "{got:?}");
+        assert!(has_long_decimal(&json!({"modelData": {"actionProbabilityFloor": 0.9999999999999999}})));
+        assert!(!has_long_decimal(&json!({"modelData": {"gamma": 1.0, "floor": 0.5}})));
         assert_eq!(significant_digits(0.25), 2);
     }
 

@@ -316,6 +316,10 @@ const CAUSES: &[Cause] = &[
     ),
     Cause { id: "js-blank-action-key", features: &["action-key:blank"], kinds: EVALUATION },
     Cause { id: "rs-float-parsing-precision", features: &["variation:long-decimal"], kinds: EVALUATION },
+    Cause { id: "js-json-number-precision", features: &["variation:json-big-integer"], kinds: EVALUATION },
+    // Last: generated models often hold such numbers, and a more telling
+    // feature should name the cause when there is one.
+    cause("rs-float-parsing-precision", &["bandit:long-decimal"]),
 ];
 
 impl Signature {
@@ -837,7 +841,12 @@ mod tests {
         );
         assert_eq!(on(Field::Value, Feature::VariationLongDecimal).cause(), Some("rs-float-parsing-precision"));
         assert_eq!(on(Field::Error, Feature::BanditCategoricalNull).cause(), Some("bandit-dynamic-typing"));
-        // A long decimal says nothing about an event.
+        assert_eq!(on(Field::Value, Feature::VariationJsonBigInteger).cause(), Some("js-json-number-precision"));
+        assert_eq!(
+            on(Field::BanditEventContent, Feature::BanditLongDecimal).cause(),
+            Some("rs-float-parsing-precision")
+        );
+        // A long decimal in a variation says nothing about an event.
         assert_eq!(on(Field::AssignmentEventContent, Feature::VariationLongDecimal).cause(), None);
     }
 }
