@@ -141,11 +141,16 @@ proptest! {
                 prop_assert_eq!(first_past.map(|a| a.key.as_str()), bandit.chosen_action.as_deref());
             }
             for action in bandit.actions.iter().filter(|a| !a.terms.is_empty()) {
-                // Grouped as the score adds them: intercept + action terms + subject terms.
-                let group = |prefix: &str| -> f64 {
-                    action.terms.iter().filter(|t| t.kind.starts_with(prefix)).map(|t| t.contribution).sum()
+                // Grouped as the score adds them: the intercept, then each list
+                // of terms summed on its own, the subject's before the action's.
+                let group = |kind: &str| -> f64 {
+                    action.terms.iter().filter(|t| t.kind == kind).map(|t| t.contribution).fold(0.0, |sum, c| sum + c)
                 };
-                let sum = group("intercept") + group("action") + group("subject");
+                let sum = group("intercept")
+                    + group("subjectNumeric")
+                    + group("subjectCategorical")
+                    + group("actionNumeric")
+                    + group("actionCategorical");
                 let close = sum == action.score || (sum - action.score).abs() <= 1e-9 * action.score.abs().max(1.0);
                 prop_assert!(close || (sum.is_nan() && action.score.is_nan()), "{sum} vs {}", action.score);
             }

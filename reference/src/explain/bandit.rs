@@ -193,9 +193,10 @@ fn terms(model: &ModelData, action: &Action, subject: &ContextAttributes) -> Vec
         coefficient: None,
         contribution: c.intercept,
     }];
+    // In the order the score adds them: the subject's terms, then the action's.
     let sides = [
-        ("action", &action.attributes, &c.action_numeric_coefficients, &c.action_categorical_coefficients),
         ("subject", subject, &c.subject_numeric_coefficients, &c.subject_categorical_coefficients),
+        ("action", &action.attributes, &c.action_numeric_coefficients, &c.action_categorical_coefficients),
     ];
     for (side, attributes, numeric, categorical) in sides {
         for coefficient in numeric {
