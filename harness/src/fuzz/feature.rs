@@ -413,6 +413,7 @@ const NAMED: &[(Feature, &str)] = &[
     (Feature::AttrBool, "attr:bool"),
     (Feature::AttrNumber, "attr:number"),
     (Feature::AttrNumberExotic, "attr:number-exotic"),
+    (Feature::AttrNumberBeyond2p53, "attr:number-beyond-2p53"),
     (Feature::AttrString, "attr:string"),
     (Feature::AttrStringNumberLenient, "attr:string-number-lenient"),
     (Feature::AttrStringSemverLenient, "attr:string-semver-lenient"),
@@ -1049,6 +1050,14 @@ mod tests {
         assert_eq!(names.len(), all.len());
         assert!(!names.contains("?"), "a feature without a name: {names:?}");
         assert!(all.contains(&Feature::BanditTiedActions) && all.contains(&Feature::Op(Operator::Unknown)));
+        // Every feature the analysis can give has a name (one once had none and showed as `?`).
+        let source = include_str!("feature.rs");
+        for inserted in source.split("out.insert(Feature::").skip(1) {
+            let variant = inserted.split(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+            let named = format!("(Feature::{variant}");
+            let parametric = ["Text", "Op", "Invalid", "VariationType", "Duplicate"].contains(&variant);
+            assert!(parametric || source.contains(&named), "Feature::{variant} has no name");
+        }
     }
 
     #[test]
