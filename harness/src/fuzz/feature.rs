@@ -659,16 +659,16 @@ fn variation_features(flag: &Value, parsed_type: Option<VariationType>, out: &mu
             .as_str()
             .filter(|_| variation_type == VariationType::Json)
             .and_then(|text| serde_json::from_str(text).ok());
-        if parsed.as_ref().is_some_and(has_big_integer) {
+        if parsed.as_ref().is_some_and(|parsed| any_number(parsed, beyond_exact_f64)) {
             out.insert(Feature::VariationJsonBigInteger);
         }
         if let Value::Number(n) = value {
-            let beyond = n.as_i64().map_or(n.is_u64(), |i| i.unsigned_abs() > 1 << 53);
+            let beyond = beyond_exact_f64(n);
             let negative_zero = n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative());
             if beyond || negative_zero {
                 out.insert(Feature::VariationNumberEdge);
             }
-            if n.as_f64().is_some_and(is_long_decimal) {
+            if long_decimal(n) {
                 out.insert(Feature::VariationLongDecimal);
             }
         }
@@ -871,7 +871,7 @@ fn attribute_features(name: &str, value: Option<&Value>, out: &mut BTreeSet<Feat
             if n.as_f64().is_some_and(renders_differently_in_js) {
                 out.insert(Feature::AttrNumberExotic);
             }
-            if n.as_i64().map_or(n.is_u64(), |i| i.unsigned_abs() > 1 << 53) {
+            if beyond_exact_f64(n) {
                 out.insert(Feature::AttrNumberBeyond2p53);
             }
         }
@@ -917,31 +917,30 @@ fn bandit_link_features(scenario: &Scenario) -> BTreeSet<Feature> {
     if linked.into_iter().any(|key| !models.is_some_and(|m| m.contains_key(key))) {
         out.insert(Feature::BanditModelMissing);
     }
-    if models.is_some_and(|m| m.values().any(has_long_decimal)) {
+    if models.is_some_and(|m| m.values().any(|model| any_number(model, long_decimal))) {
         out.insert(Feature::BanditLongDecimal);
     }
     out
 }
 
-/// Whether `value` holds, at any depth, an integer beyond exact `f64` integers.
-fn has_big_integer(value: &Value) -> bool {
+/// Whether `value` holds, at any depth, a number that `test` accepts.
+fn any_number(value: &Value, test: fn(&serde_json::Number) -> bool) -> bool {
     match value {
-        Value::Number(n) => n.as_i64().map_or(n.is_u64(), |i| i.unsigned_abs() > 1 << 53),
-        Value::Array(items) => items.iter().any(has_big_integer),
-        Value::Object(map) => map.values().any(has_big_integer),
+        Value::Number(n) => test(n),
+        Value::Array(items) => items.iter().any(|item| any_number(item, test)),
+        Value::Object(map) => map.values().any(|item| any_number(item, test)),
         _ => false,
     }
 }
 
-/// Whether `value` holds, at any depth, a fractional number that takes 16
-/// or 17 significant digits.
-fn has_long_decimal(value: &Value) -> bool {
-    match value {
-        Value::Number(n) => n.as_f64().is_some_and(is_long_decimal),
-        Value::Array(items) => items.iter().any(has_long_decimal),
-        Value::Object(map) => map.values().any(has_long_decimal),
-        _ => false,
-    }
+/// An integer beyond the integers an `f64` holds exactly (2^53).
+fn beyond_exact_f64(n: &serde_json::Number) -> bool {
+    n.as_i64().map_or(n.is_u64(), |i| i.unsigned_abs() > 1 << 53)
+}
+
+/// A fractional number that takes 16 or 17 significant digits.
+fn long_decimal(n: &serde_json::Number) -> bool {
+    n.as_f64().is_some_and(is_long_decimal)
 }
 
 fn is_long_decimal(f: f64) -> bool {
@@ -1091,8 +1090,8 @@ mod tests {
         });
         let got = features(&scenario(json_flag, json!({})), 0);
         assert!(got.contains(&Feature::VariationJsonBigInteger), "{got:?}");
-        assert!(has_long_decimal(&json!({"modelData": {"actionProbabilityFloor": 0.9999999999999999}})));
-        assert!(!has_long_decimal(&json!({"modelData": {"gamma": 1.0, "floor": 0.5}})));
+        assert!(any_number(&json!({"modelData": {"actionProbabilityFloor": 0.9999999999999999}}), long_decimal));
+        assert!(!any_number(&json!({"modelData": {"gamma": 1.0, "floor": 0.5}}), long_decimal));
         assert_eq!(significant_digits(0.25), 2);
     }
 

@@ -96,14 +96,11 @@ pub(crate) fn minimize(
     };
     let involved: Vec<bool> =
         infos.iter().enumerate().map(|(index, info)| index == 0 || deviation.parties.contains(&info.name)).collect();
-    let ask_involved = |parties: &mut [Box<dyn Party>], candidate: &Scenario, ids: &[String]| {
-        ask_some(parties, candidate, ids, &|i| involved[i])
-    };
     let try_alone = |parties: &mut [Box<dyn Party>], best: &mut Minimized, candidate: &(Scenario, usize)| {
         best.steps += 1;
         let (candidate, target) = candidate;
         let ids = candidate.case_ids(&best.prefix);
-        let runs = ask_involved(parties, candidate, &ids);
+        let runs = ask_some(parties, candidate, &ids, &involved);
         let Some((shown, disagreement)) = shown(infos, candidate, &runs, *target, deviation, options) else {
             return false;
         };
@@ -145,7 +142,7 @@ pub(crate) fn minimize(
             best.steps += 1;
             let (packed, targets) = pack(group);
             let ids = packed.case_ids(&best.prefix);
-            let runs = ask_involved(parties, &packed, &ids);
+            let runs = ask_some(parties, &packed, &ids, &involved);
             let shows = |i: usize| shown(infos, &packed, &runs, targets[i], deviation, options).is_some();
             match (0..group.len()).find(|i| shows(*i)) {
                 Some(i) => {

@@ -465,37 +465,39 @@ impl PartyRun {
 /// busy time would say more about the others than about it. (On two cores,
 /// asking the parties of a generated batch one after the other gave each
 /// SDK more cases per second than asking two at once, python a fifth more,
-/// and the run no fewer cases per second of wall time.)
+/// and the run no fewer cases per second of wall time: measured once, with
+/// a switch that is not in the code.)
 pub(crate) fn ask(parties: &mut [Box<dyn Party>], scenario: &Scenario, ids: &[String]) -> Vec<PartyRun> {
-    ask_some(parties, scenario, ids, &|_| true)
+    ask_some(parties, scenario, ids, &vec![true; parties.len()])
 }
 
-/// [`ask`], of the parties whose index `asked` takes only: the others sit
+/// [`ask`], of the parties whose `asked` entry is true only: the others sit
 /// the scenario out (every case unanswered).
 pub(crate) fn ask_some(
     parties: &mut [Box<dyn Party>],
     scenario: &Scenario,
     ids: &[String],
-    asked: &dyn Fn(usize) -> bool,
+    asked: &[bool],
 ) -> Vec<PartyRun> {
     let config = scenario.config_set();
     let questions: Vec<Question<'_>> =
         ids.iter().zip(&scenario.cases).map(|(id, input)| Question { id: id.as_str(), input }).collect();
     let (config, questions, obfuscated) = (&config, &questions[..], scenario.obfuscated);
     let count = parties.len();
-    let asked: Vec<bool> = (0..count).map(asked).collect();
+    let asked = |index: usize| asked.get(index).copied().unwrap_or(false);
     let sat_out = || PartyRun { answer: PartyAnswer::Answered(vec![None; questions.len()]), busy: Duration::ZERO };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // An adapter given a batch of several requests keeps about two cores
     // busy (itself, and the harness reading its answers while it evaluates
     // the next request); one given a single request, one.
     let per_party = if questions.len() > CASES_PER_REQUEST { 2 } else { 1 };
-    let asking = asked.iter().filter(|a| **a).count();
+    let asking = (0..count).filter(|i| asked(*i)).count();
     let workers = (cores / per_party).clamp(1, asking.max(1));
     // Parties are taken in their order (the reference, quick, first) by
     // whichever worker is free.
-    let queue = Mutex::new(parties.iter_mut().enumerate().filter(|(index, _)| asked[*index]));
-    let runs: Mutex<Vec<Option<PartyRun>>> = Mutex::new(asked.iter().map(|asked| (!asked).then(sat_out)).collect());
+    let queue = Mutex::new(parties.iter_mut().enumerate().filter(|(index, _)| asked(*index)));
+    let runs: Mutex<Vec<Option<PartyRun>>> =
+        Mutex::new((0..count).map(|index| (!asked(index)).then(sat_out)).collect());
     let work = || loop {
         let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
         let Some((index, party)) = next else { break };

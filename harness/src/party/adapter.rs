@@ -43,6 +43,7 @@
 //! do): the harness kills the process it started, not that process's
 //! children.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -798,6 +799,12 @@ impl AdapterParty {
     /// Sends one request to the running process and waits for its answer.
     /// A fault kills the process; `ensure_process` restarts it next time.
     fn exchange<'c>(&mut self, build: impl FnOnce(u64) -> Request<'c>, timeout: Duration) -> Result<Response, String> {
+        let id = self.send(build)?;
+        self.receive(id, timeout)
+    }
+
+    /// Encodes a request and queues it for the running process; its id.
+    fn send<'c>(&mut self, build: impl FnOnce(u64) -> Request<'c>) -> Result<u64, String> {
         let id = self.take_id();
         let line = encode(&build(id))?;
         let Some(process) = self.process.as_mut() else {
@@ -805,6 +812,15 @@ impl AdapterParty {
         };
         self.used = true;
         process.send(line);
+        Ok(id)
+    }
+
+    /// Waits for the answer to request `id`. A fault kills the process (so
+    /// that no later answer is read from it); `ensure_process` restarts it.
+    fn receive(&mut self, id: u64, timeout: Duration) -> Result<Response, String> {
+        let Some(process) = self.process.as_mut() else {
+            return Err("no adapter process is running".into());
+        };
         match process.await_answer(id, timeout) {
             Answer::Response(response) => Ok(*response),
             Answer::Malformed(reason) => Err(reason),
@@ -873,43 +889,28 @@ impl Party for AdapterParty {
         }
         // Every chunk is sent before the first answer is read: the adapter
         // evaluates one chunk while the harness reads its answer to the one
-        // before, instead of each side waiting for the other.
-        let mut sent: Vec<(&[Question<'_>], Result<u64, String>)> = Vec::new();
-        for chunk in batch.chunks(CASES_PER_REQUEST) {
-            let id = self.take_id();
-            let cases =
-                chunk.iter().map(|q| WireCase { case_id: q.id.into(), input: std::borrow::Cow::Borrowed(q.input) });
-            // A request that cannot be encoded is never sent, so the adapter
-            // stays in step for the others.
-            let sending = encode(&Request::Evaluate { id, cases: cases.collect() }).map(|line| {
-                if let Some(process) = &self.process {
-                    process.send(line);
-                }
-                id
-            });
-            sent.push((chunk, sending));
-        }
-        self.used = true;
+        // before, instead of each side waiting for the other. A request that
+        // cannot be encoded is never sent, so the adapter stays in step.
+        let sent: Vec<(&[Question<'_>], Result<u64, String>)> = batch
+            .chunks(CASES_PER_REQUEST)
+            .map(|chunk| {
+                let cases = chunk.iter().map(|q| WireCase { case_id: q.id.into(), input: Cow::Borrowed(q.input) });
+                (chunk, self.send(|id| Request::Evaluate { id, cases: cases.collect() }))
+            })
+            .collect();
         let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
-        let mut fault: Option<String> = None;
         for (chunk, id) in sent {
-            let answer = match (id, &fault, self.process.as_mut()) {
-                (Err(message), _, _) => Answer::Malformed(message),
-                (Ok(_), Some(reason), _) => {
-                    Answer::Malformed(format!("an earlier request of this batch faulted: {reason}"))
-                }
-                (Ok(_), None, None) => Answer::Malformed("no adapter process is running".into()),
-                (Ok(id), None, Some(process)) => process.await_answer(id, self.options.request_timeout),
+            // A fault killed the process: the requests after it are lost with it.
+            let faulted = self.process.is_none().then(|| self.last_fault.clone().unwrap_or_default());
+            let answer = match (id, faulted) {
+                (Err(message), _) => Err(message),
+                (Ok(_), Some(reason)) => Err(format!("an earlier request of this batch faulted: {reason}")),
+                (Ok(id), None) => self.receive(id, self.options.request_timeout),
             };
-            match answer {
-                Answer::Response(response) => replies.extend(chunk_replies(chunk, *response)),
-                Answer::Malformed(reason) => replies.extend(lost(chunk, &reason)),
-                Answer::Fault(reason) => {
-                    replies.extend(lost(chunk, &reason));
-                    self.kill_process(reason.clone());
-                    fault = Some(reason);
-                }
-            }
+            replies.extend(match answer {
+                Ok(response) => chunk_replies(chunk, response),
+                Err(reason) => lost(chunk, &reason),
+            });
         }
         replies
     }
